@@ -1,0 +1,1 @@
+"""Actuators: sandbox, Kubernetes, systemd, webhook, command, recording."""

@@ -1,0 +1,1 @@
+"""Benchmarks printed by ``make bench``: figures as ratios against in-run baselines."""

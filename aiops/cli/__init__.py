@@ -1,0 +1,19 @@
+"""Command-line interface: ``aiops run | check | incidents | detect | bench ...``.
+
+Each command module registers itself on :data:`aiops.cli.app.app` when imported.
+"""
+
+from __future__ import annotations
+
+from aiops.cli.app import app
+
+
+def main() -> None:
+    """Entry point of the ``aiops`` console script."""
+    _load_commands()
+    app()
+
+
+def _load_commands() -> None:
+    # Imported for their registration side effect; one line per command module.
+    import aiops.cli.cmd_daemon  # noqa: F401

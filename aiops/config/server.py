@@ -1,0 +1,19 @@
+"""Configuration of the daemon's HTTP server and its authentication."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from aiops.config.base import Section
+
+
+class HttpConfig(Section):
+    """The HTTP server: health, metrics, incidents, webhooks, approvals."""
+
+    enabled: bool = Field(True, description="Serve HTTP at all.")
+    listen: str = Field("127.0.0.1", description="Address to bind; loopback unless you expose it.")
+    port: int = Field(9464, ge=0, le=65535, description="Port (0 picks a free one).")
+    token_file: str | None = Field(
+        None, description="File holding the bearer token webhooks and approvals must present."
+    )
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Largest accepted request body.")

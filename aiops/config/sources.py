@@ -1,0 +1,79 @@
+"""Configuration of metric sources: the sandbox, Prometheus, CSV replay, the host."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from aiops.config.base import Section
+from aiops.config.durations import Duration
+
+
+class SandboxConfig(Section):
+    """The built-in simulated cluster (the embedded default)."""
+
+    trace: str = Field(
+        "builtin:nyc_taxi",
+        description="Demand trace: 'builtin:nyc_taxi' or a path to a timestamp,value CSV.",
+    )
+    seed: int = Field(7, description="Seed for the simulator's noise; same seed, same run.")
+    start: str = Field(
+        "2014-07-07T00:00:00",
+        description="Simulated start time (ISO 8601, UTC) within the trace.",
+    )
+    faults: bool = Field(True, description="Inject the scheduled faults.")
+    fault_schedule: Literal["default", "none"] = Field(
+        "default", description="Which fault schedule to run ('none' for a fault-free run)."
+    )
+    persist: bool = Field(
+        True, description="Keep the simulated cluster's state in state_dir so it survives restarts."
+    )
+
+
+class PrometheusQuery(Section):
+    """One metric pulled by an instant PromQL query per cycle."""
+
+    name: str = Field(description="Metric name used in runbooks (e.g. latency_p99).")
+    query: str = Field(description="PromQL returning one series per workload or pod.")
+    keep_labels: list[str] = Field(
+        default_factory=lambda: ["namespace", "deployment", "pod"],
+        description="Labels kept in the series key; others are dropped.",
+    )
+
+
+class PrometheusConfig(Section):
+    """A Prometheus server queried with prometheus-api-client."""
+
+    url: str = Field("http://127.0.0.1:9090", description="Base URL of the Prometheus API.")
+    timeout: Duration = Field(5.0, description="Per-request timeout.")
+    retries: int = Field(1, ge=0, le=10, description="Retries per query before the cycle gives up.")
+    backfill: Duration = Field(3600.0, description="query_range history loaded at start-up.")
+    step: Duration = Field(15.0, description="Resolution of the backfill.")
+    bearer_token_file: str | None = Field(None, description="File holding a bearer token.")
+    basic_auth_user: str | None = Field(None, description="Basic-auth user name.")
+    basic_auth_password_file: str | None = Field(None, description="File holding the password.")
+    ca_file: str | None = Field(None, description="CA bundle to verify TLS.")
+    stale_after: Duration = Field(
+        120.0, description="A series unseen for this long is stale: no action on it."
+    )
+    queries: list[PrometheusQuery] = Field(
+        default_factory=list, description="Metrics to pull; empty means the built-in defaults."
+    )
+
+
+class ReplayConfig(Section):
+    """Replay a CSV of metric history (timestamp,metric,labels...,value)."""
+
+    path: str = Field(description="CSV file to replay.")
+
+
+class SourceConfig(Section):
+    """Where metrics come from."""
+
+    type: Literal["sandbox", "prometheus", "replay", "host"] = Field(
+        "sandbox", description="Which source to use."
+    )
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)  # type: ignore[arg-type]
+    prometheus: PrometheusConfig = Field(default_factory=PrometheusConfig)  # type: ignore[arg-type]
+    replay: ReplayConfig | None = None

@@ -1,0 +1,142 @@
+"""Load YAML while remembering where each value came from.
+
+Pydantic reports errors by path (``spec.steps.0.action``); this module maps such a
+path back to ``file:line:column`` so every configuration and runbook error points at
+the exact spot a human has to edit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from aiops.errors import ConfigError, ConfigErrors
+
+PathPart = str | int
+Marks = dict[tuple[PathPart, ...], tuple[int, int]]
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Located:
+    """A parsed YAML document and the 1-based line/column of every node in it."""
+
+    data: Any
+    marks: Marks
+    file: str
+
+    def where(self, path: Sequence[PathPart]) -> tuple[int | None, int | None]:
+        """Closest known position for ``path``, walking up to the parent if needed."""
+        p = tuple(path)
+        while True:
+            if p in self.marks:
+                return self.marks[p]
+            if not p:
+                return None, None
+            p = p[:-1]
+
+
+def _walk(node: yaml.Node, path: tuple[PathPart, ...], marks: Marks) -> None:
+    marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            # The key's own position is more useful than the value's for "unknown field".
+            marks[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            _walk(value_node, (*path, key), marks)
+            marks[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, (*path, i), marks)
+
+
+def parse_yaml_documents(text: str, *, file: str) -> Iterator[Located]:
+    """Parse every YAML document in ``text``; syntax errors become :class:`ConfigError`."""
+    try:
+        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        datas = list(yaml.safe_load_all(text))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise ConfigError(
+            f"invalid YAML: {exc.problem or exc}",
+            file=file,
+            line=mark.line + 1 if mark else None,
+            column=mark.column + 1 if mark else None,
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"invalid YAML: {exc}", file=file) from None
+    for node, data in zip(nodes, datas, strict=True):
+        if node is None:
+            continue
+        marks: Marks = {}
+        _walk(node, (), marks)
+        yield Located(data=data, marks=marks, file=file)
+
+
+def parse_yaml(text: str, *, file: str) -> Located:
+    """Parse exactly one YAML document."""
+    docs = list(parse_yaml_documents(text, file=file))
+    if not docs:
+        raise ConfigError("file is empty", file=file, line=1, column=1)
+    if len(docs) > 1:
+        raise ConfigError("expected one YAML document, found several", file=file)
+    return docs[0]
+
+
+def read_yaml(path: Path) -> Located:
+    """Read and parse one YAML file, naming it in every error."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", file=str(path)) from None
+    return parse_yaml(text, file=str(path))
+
+
+def dotted(path: Sequence[PathPart]) -> str:
+    """Render a pydantic location as ``spec.steps[0].action``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def validation_errors(exc: ValidationError, doc: Located) -> list[ConfigError]:
+    """Translate a pydantic error into located :class:`ConfigError` values."""
+    errors: list[ConfigError] = []
+    for err in exc.errors(include_url=False):
+        loc = [p for p in err["loc"] if not (isinstance(p, str) and _is_union_tag(p))]
+        line, column = doc.where(loc)
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] == "missing":
+            msg = "field required"
+        errors.append(
+            ConfigError(msg, file=doc.file, line=line, column=column, field=dotted(loc) or None)
+        )
+    return errors
+
+
+def _is_union_tag(part: str) -> bool:
+    # pydantic inserts the union member's name ("function-after[...]", "ScaleStep") into
+    # locations; they are not fields a user wrote.
+    return part[:1].isupper() or "[" in part or part.startswith("function-")
+
+
+def validate(model: type[M], doc: Located) -> M:
+    """Validate ``doc`` against ``model``; all problems raised together, each located."""
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        errors = validation_errors(exc, doc)
+        if len(errors) == 1:
+            raise errors[0] from None
+        raise ConfigErrors(errors) from None

@@ -1,0 +1,1 @@
+"""Streaming anomaly detection: pure, no I/O, no clocks. Scores with reasons."""

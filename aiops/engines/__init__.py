@@ -1,0 +1,1 @@
+"""The loops: scrape+detect, remediate, forecast, HTTP. Side effects live here."""

@@ -1,0 +1,1 @@
+"""Demand forecasting and the capacity policy: pure, no I/O, no clocks."""

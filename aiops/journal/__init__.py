@@ -1,0 +1,1 @@
+"""The journal: every signal, plan, step and outcome in SQLite, surviving restarts."""

@@ -1,0 +1,1 @@
+"""Runbooks: schema, matching and pure planning. Decisions are data with reasons."""

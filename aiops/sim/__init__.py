@@ -1,0 +1,1 @@
+"""The sandbox: a deterministic simulated cluster driven by a real demand trace."""

@@ -1,0 +1,1 @@
+"""Metric sources: sandbox, Prometheus, CSV replay, host. Each returns Samples."""

@@ -1,0 +1,1 @@
+"""Our own observability: structlog setup and the explicit Prometheus registry."""
