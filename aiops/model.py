@@ -266,3 +266,41 @@ class Verdict(StrEnum):
     FAIL = "fail"
     INCONCLUSIVE = "inconclusive"
     PENDING = "pending"
+
+
+class Decision(StrEnum):
+    """What a plan decided to do with a matched signal."""
+
+    RUN = "run"
+    DRY_RUN = "dry-run"
+    AWAIT_APPROVAL = "await-approval"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlannedStep:
+    """One step of a runbook ladder as it would run against a concrete target."""
+
+    index: int
+    kind: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    verify: Mapping[str, Any] | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Plan:
+    """The pure answer to "what would this runbook do about this signal, and why".
+
+    ``reasons`` explain the decision in order (matched trigger, when-expression,
+    each guard); a skip's last reason is the guard that stopped it, e.g.
+    ``"skipped: cooldown 4m left on Deployment/shop/checkout"``.
+    """
+
+    runbook: str
+    target: Target
+    decision: Decision
+    reasons: tuple[str, ...]
+    steps: tuple[PlannedStep, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    signal_key: str = ""
