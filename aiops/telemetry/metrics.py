@@ -1,0 +1,78 @@
+"""Our own Prometheus metrics, on an explicit registry (never the global one).
+
+One :class:`Metrics` instance per daemon; engines receive it and record what they do.
+Names are prefixed ``aiops_``; every label set is bounded (runbook, action, outcome,
+reason, source) except the per-series score gauges, which follow the monitored series.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    """Every metric the daemon exports, registered on ``registry``."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.cycle_seconds = Histogram(
+            "aiops_cycle_duration_seconds",
+            "Wall time of one poll+detect+plan cycle.",
+            ["stage"],
+            registry=r,
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+        )
+        self.cycles = Counter("aiops_cycles_total", "Poll cycles run.", ["result"], registry=r)
+        self.series = Gauge("aiops_series", "Series seen in the last cycle.", registry=r)
+        self.samples_skipped = Counter(
+            "aiops_samples_skipped_total", "Samples skipped (NaN, inf, stale).", registry=r
+        )
+        self.source_up = Gauge(
+            "aiops_source_up", "1 if the last pull from the source succeeded.", ["source"], registry=r
+        )
+        self.source_errors = Counter(
+            "aiops_source_errors_total", "Failed pulls by source and error.", ["source", "error"],
+            registry=r,
+        )
+        self.score = Gauge(
+            "aiops_anomaly_score", "Latest anomaly score per series (0..1).",
+            ["metric", "namespace", "workload"], registry=r,
+        )
+        self.expected = Gauge(
+            "aiops_expected_value", "Detector's expected value per series.",
+            ["metric", "namespace", "workload"], registry=r,
+        )
+        self.band = Gauge(
+            "aiops_expected_band", "Detector's expected band per series (lower/upper).",
+            ["metric", "namespace", "workload", "bound"], registry=r,
+        )
+        self.value = Gauge(
+            "aiops_observed_value", "Latest observed value per series.",
+            ["metric", "namespace", "workload"], registry=r,
+        )
+        self.signals = Counter(
+            "aiops_signals_total", "Signals received by kind.", ["kind"], registry=r
+        )
+        self.decisions = Counter(
+            "aiops_decisions_total", "Runbook decisions by runbook, decision and reason.",
+            ["runbook", "decision", "reason"], registry=r,
+        )
+        self.actions = Counter(
+            "aiops_actions_total", "Actions by runbook, action and outcome.",
+            ["runbook", "action", "outcome"], registry=r,
+        )
+        self.incidents_open = Gauge(
+            "aiops_incidents_open", "Incidents currently being remediated.", registry=r
+        )
+        self.forecast = Gauge(
+            "aiops_forecast_value", "Forecast demand at the provisioning horizon.",
+            ["namespace", "workload", "quantity"], registry=r,
+        )
+        self.webhook_alerts = Counter(
+            "aiops_webhook_alerts_total", "Alerts received by webhook, by result.", ["result"],
+            registry=r,
+        )
+        self.last_cycle = Gauge(
+            "aiops_last_cycle_timestamp_seconds", "Unix time the last cycle finished.", registry=r
+        )
