@@ -41,5 +41,5 @@ class ActuatorConfig(Section):
     type: Literal["sandbox", "kubernetes", "systemd", "record"] = Field(
         "sandbox", description="Which actuator applies actions ('record' only records them)."
     )
-    kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)  # type: ignore[arg-type]
-    systemd: SystemdConfig = Field(default_factory=SystemdConfig)  # type: ignore[arg-type]
+    kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
+    systemd: SystemdConfig = Field(default_factory=SystemdConfig)

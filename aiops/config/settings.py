@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Literal
 
@@ -54,14 +55,14 @@ class Config(Section):
         None, description="Override every runbook's mode (e.g. dry-run for a trial)."
     )
     state_dir: str = Field("state", description="Journal, detector and sandbox state.")
-    source: SourceConfig = Field(default_factory=SourceConfig)  # type: ignore[arg-type]
-    actuator: ActuatorConfig = Field(default_factory=ActuatorConfig)  # type: ignore[arg-type]
-    detect: DetectConfig = Field(default_factory=DetectConfig)  # type: ignore[arg-type]
-    forecast: ForecastConfig = Field(default_factory=ForecastConfig)  # type: ignore[arg-type]
-    http: HttpConfig = Field(default_factory=HttpConfig)  # type: ignore[arg-type]
-    loop: LoopConfig = Field(default_factory=LoopConfig)  # type: ignore[arg-type]
-    runbooks: RunbooksConfig = Field(default_factory=RunbooksConfig)  # type: ignore[arg-type]
-    guards: GuardDefaults = Field(default_factory=GuardDefaults)  # type: ignore[arg-type]
+    source: SourceConfig = Field(default_factory=SourceConfig)
+    actuator: ActuatorConfig = Field(default_factory=ActuatorConfig)
+    detect: DetectConfig = Field(default_factory=DetectConfig)
+    forecast: ForecastConfig = Field(default_factory=ForecastConfig)
+    http: HttpConfig = Field(default_factory=HttpConfig)
+    loop: LoopConfig = Field(default_factory=LoopConfig)
+    runbooks: RunbooksConfig = Field(default_factory=RunbooksConfig)
+    guards: GuardDefaults = Field(default_factory=GuardDefaults)
 
     # Set by the loader: the directory relative paths are resolved against.
     base_dir: str = Field(".", exclude=True, description="(set by the loader)")
@@ -85,5 +86,5 @@ def load_config(path: Path) -> Config:
         raise ConfigError("expected a mapping at the top level", file=doc.file, line=1, column=1)
     data = dict(doc.data)
     data["base_dir"] = str(path.resolve().parent)
-    located = type(doc)(data=data, marks=doc.marks, file=doc.file)
+    located = dataclasses.replace(doc, data=data)
     return validate(Config, located)

@@ -74,6 +74,6 @@ class SourceConfig(Section):
     type: Literal["sandbox", "prometheus", "replay", "host"] = Field(
         "sandbox", description="Which source to use."
     )
-    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)  # type: ignore[arg-type]
-    prometheus: PrometheusConfig = Field(default_factory=PrometheusConfig)  # type: ignore[arg-type]
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    prometheus: PrometheusConfig = Field(default_factory=PrometheusConfig)
     replay: ReplayConfig | None = None

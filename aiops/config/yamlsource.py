@@ -29,30 +29,34 @@ class Located:
     data: Any
     marks: Marks
     file: str
+    value_marks: Marks | None = None
 
-    def where(self, path: Sequence[PathPart]) -> tuple[int | None, int | None]:
-        """Closest known position for ``path``, walking up to the parent if needed."""
+    def where(
+        self, path: Sequence[PathPart], *, value: bool = False
+    ) -> tuple[int | None, int | None]:
+        """Closest known position for ``path`` (its key, or its value when ``value``)."""
         p = tuple(path)
+        marks = self.value_marks if value and self.value_marks is not None else self.marks
         while True:
-            if p in self.marks:
-                return self.marks[p]
+            if p in marks:
+                return marks[p]
             if not p:
                 return None, None
             p = p[:-1]
 
 
-def _walk(node: yaml.Node, path: tuple[PathPart, ...], marks: Marks) -> None:
-    marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+def _walk(node: yaml.Node, path: tuple[PathPart, ...], marks: Marks, values: Marks) -> None:
+    values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    marks.setdefault(path, values[path])
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
             # The key's own position is more useful than the value's for "unknown field".
             marks[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            _walk(value_node, (*path, key), marks)
-            marks[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            _walk(value_node, (*path, key), marks, values)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, (*path, i), marks)
+            _walk(item, (*path, i), marks, values)
 
 
 def parse_yaml_documents(text: str, *, file: str) -> Iterator[Located]:
@@ -74,8 +78,9 @@ def parse_yaml_documents(text: str, *, file: str) -> Iterator[Located]:
         if node is None:
             continue
         marks: Marks = {}
-        _walk(node, (), marks)
-        yield Located(data=data, marks=marks, file=file)
+        values: Marks = {}
+        _walk(node, (), marks, values)
+        yield Located(data=data, marks=marks, file=file, value_marks=values)
 
 
 def parse_yaml(text: str, *, file: str) -> Located:
@@ -113,7 +118,8 @@ def validation_errors(exc: ValidationError, doc: Located) -> list[ConfigError]:
     errors: list[ConfigError] = []
     for err in exc.errors(include_url=False):
         loc = [p for p in err["loc"] if not (isinstance(p, str) and _is_union_tag(p))]
-        line, column = doc.where(loc)
+        on_key = err["type"] in ("extra_forbidden", "missing")
+        line, column = doc.where(loc, value=not on_key)
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
