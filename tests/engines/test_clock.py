@@ -1,0 +1,49 @@
+"""The daemon clock: accelerated, stepped, and never backwards after a restart."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from aiops.engines.clock import Clock
+
+
+def test_stepped_clock_moves_only_when_advanced() -> None:
+    """A stepped clock is frozen until advanced, then moves by exactly that much."""
+    c = Clock(origin=1000.0, speed=None)
+    time.sleep(0.01)
+    assert c.now() == 1000.0
+    assert c.advance(15) == 1015.0
+    assert c.real_seconds(15) == 0.0
+
+
+def test_accelerated_clock_runs_faster_than_the_wall() -> None:
+    """At speed 600, 50 ms of wall time is about 30 s of clock time."""
+    c = Clock(origin=0.0, speed=600.0)
+    time.sleep(0.05)
+    assert 25.0 < c.now() < 120.0
+    assert c.real_seconds(60) == pytest.approx(0.1)
+
+
+def test_resume_never_goes_back_in_time(tmp_path: Path) -> None:
+    """A clock that ran ahead of the wall resumes from where it stopped."""
+    f = tmp_path / "clock.json"
+    ahead = time.time() + 3600
+    Clock(origin=ahead, speed=None).save(f)
+    resumed = Clock.resume(f, speed=1.0, wall=time.time())
+    assert resumed.now() >= ahead
+
+
+def test_resume_ignores_a_corrupt_state_file(tmp_path: Path) -> None:
+    """A damaged clock file falls back to the wall clock instead of crashing."""
+    f = tmp_path / "clock.json"
+    f.write_text("{not json")
+    assert Clock.resume(f, speed=None, wall=42.0).now() == 42.0
+
+
+def test_only_stepped_clocks_advance() -> None:
+    """Advancing a real-time clock is a programming error."""
+    with pytest.raises(RuntimeError):
+        Clock(origin=0.0, speed=1.0).advance(1)
