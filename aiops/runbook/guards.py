@@ -1,0 +1,78 @@
+"""Guards: the safety checks between "a runbook matched" and "it acts". Pure.
+
+The engine gathers :class:`GuardFacts` from the journal (which keeps every guard's
+state across restarts) and the actuator's observation; :func:`check_guards` returns
+the reason a run must not happen, or ``None``.
+
+>>> from aiops.model import Target
+>>> t = Target(kind="SandboxWorkload", namespace="shop", name="checkout")
+>>> from aiops.runbook.schema import Guards
+>>> check_guards(Guards(cooldown=600), t, GuardFacts(last_closed_at=1000.0), now=1360.0)
+'skipped: cooldown 4m left on SandboxWorkload/shop/checkout'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiops.config.durations import format_duration
+from aiops.model import Target, TargetState
+from aiops.runbook.schema import Guards
+
+HOUR = 3600.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GuardFacts:
+    """What the guards need to know about the world, gathered by the engine.
+
+    ``running`` is the id of an open incident on the target (any runbook);
+    ``last_closed_at`` when this runbook's last run on the target ended;
+    ``run_starts`` when this runbook's runs on the target that really acted started;
+    ``changes_last_hour`` mutating actions applied by any runbook in the last hour,
+    against the global ``changes_per_hour`` budget (``None``: unlimited).
+    """
+
+    running: str | None = None
+    last_closed_at: float | None = None
+    run_starts: tuple[float, ...] = ()
+    changes_last_hour: int = 0
+    changes_per_hour: int | None = None
+    firing_alerts: frozenset[str] = frozenset()
+    state: TargetState | None = None
+    deny_namespaces: tuple[str, ...] = ("kube-system",)
+
+
+def check_guards(
+    guards: Guards, target: Target, facts: GuardFacts, *, now: float, recheck: bool = False
+) -> str | None:
+    """The first guard that forbids a run on ``target`` now (as a ``skipped: ...`` reason).
+
+    With ``recheck`` (before a mutating step of a run already under way) the per-run
+    guards (concurrency, cooldown, max_runs) are not consulted again: the run holds them.
+    """
+    denied = set(facts.deny_namespaces) | set(guards.deny_namespaces)
+    if target.namespace in denied:
+        return f"skipped: namespace {target.namespace} is denied"
+    if guards.allow_namespaces and target.namespace not in guards.allow_namespaces:
+        return f"skipped: namespace {target.namespace} is not in allow_namespaces"
+    if not recheck:
+        if facts.running is not None:
+            return f"skipped: concurrency: incident {facts.running} already running on {target}"
+        if guards.cooldown and facts.last_closed_at is not None:
+            left = facts.last_closed_at + guards.cooldown - now
+            if left > 0:
+                return f"skipped: cooldown {format_duration(left)} left on {target}"
+        for w in guards.max_runs:
+            n = sum(1 for t in facts.run_starts if now - w.per < t <= now)
+            if n >= w.count:
+                per = format_duration(w.per)
+                return f"skipped: max_runs {w.count} per {per} reached on {target}"
+    if facts.changes_per_hour is not None and facts.changes_last_hour >= facts.changes_per_hour:
+        return f"skipped: global budget of {facts.changes_per_hour} changes per hour used up"
+    blocking = sorted(set(guards.block_while_alerts) & facts.firing_alerts)
+    if blocking:
+        return f"skipped: alert {blocking[0]} is firing"
+    if guards.not_during_rollout and facts.state is not None and facts.state.rollout_in_progress:
+        return f"skipped: rollout in progress on {target}"
+    return None

@@ -1,0 +1,117 @@
+"""Load runbook YAML files (or directories of ``*.yaml``) with every error located.
+
+Errors name ``file:line:column`` and the field (``spec.steps[0].action``); all problems
+across all files are collected and raised together as :class:`ConfigErrors`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from aiops.config.yamlsource import Located, dotted, parse_yaml_documents
+from aiops.errors import ConfigError, ConfigErrors
+from aiops.runbook.schema import ACTIONS, Runbook
+
+
+def runbook_files(paths: Sequence[Path]) -> list[Path]:
+    """Expand directories into their ``*.yaml``/``*.yml`` files (recursively, sorted)."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml") and q.is_file())
+        else:
+            out.append(p)
+    return out
+
+
+def _errors(exc: ValidationError, doc: Located) -> list[ConfigError]:
+    errors: list[ConfigError] = []
+    for err in exc.errors(include_url=False):
+        loc = _user_path(err["loc"])
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] == "missing":
+            msg = "field required"
+        elif err["type"] == "union_tag_invalid":
+            tag = (err.get("ctx") or {}).get("tag", "?")
+            loc.append("action")
+            msg = f"unknown action {tag!r} (expected one of: {', '.join(ACTIONS)})"
+        elif err["type"] == "union_tag_not_found":
+            loc.append("action")
+            msg = "field required"
+        elif msg.startswith("Value error, "):
+            msg = msg.removeprefix("Value error, ")
+        line, column = doc.where(loc)
+        errors.append(
+            ConfigError(msg, file=doc.file, line=line, column=column, field=dotted(loc) or None)
+        )
+    return errors
+
+
+def _user_path(raw: Sequence[str | int]) -> list[str | int]:
+    """Drop the names pydantic inserts for union members (step tags, model names)."""
+    out: list[str | int] = []
+    for i, part in enumerate(raw):
+        if isinstance(part, str):
+            if part[:1].isupper() or "[" in part or part.startswith("function-"):
+                continue
+            if part in ACTIONS and i >= 2 and raw[i - 2] == "steps" and isinstance(raw[i - 1], int):
+                continue
+        out.append(part)
+    return out
+
+
+def parse_runbooks(text: str, *, file: str) -> list[Runbook]:
+    """Parse and validate every runbook document in ``text``."""
+    runbooks: list[Runbook] = []
+    errors: list[ConfigError] = []
+    for doc in parse_yaml_documents(text, file=file):
+        if not isinstance(doc.data, dict):
+            errors.append(ConfigError("expected a mapping", file=file, line=1, column=1))
+            continue
+        try:
+            runbooks.append(Runbook.model_validate(doc.data))
+        except ValidationError as exc:
+            errors += _errors(exc, doc)
+    if errors:
+        raise errors[0] if len(errors) == 1 else ConfigErrors(errors)
+    return runbooks
+
+
+def load_runbooks(paths: Sequence[Path]) -> list[Runbook]:
+    """Load every runbook under ``paths``; names must be unique across files."""
+    runbooks: list[Runbook] = []
+    errors: list[ConfigError] = []
+    seen: dict[str, str] = {}
+    for f in runbook_files(paths):
+        try:
+            text = f.read_text(encoding="utf-8")
+        except OSError as exc:
+            errors.append(ConfigError(f"cannot read: {exc.strerror}", file=str(f)))
+            continue
+        try:
+            found = parse_runbooks(text, file=str(f))
+        except ConfigErrors as exc:
+            errors += exc.errors
+            continue
+        except ConfigError as exc:
+            errors.append(exc)
+            continue
+        for rb in found:
+            if rb.name in seen:
+                errors.append(
+                    ConfigError(
+                        f"duplicate runbook name {rb.name!r} (also in {seen[rb.name]})",
+                        file=str(f),
+                        field="metadata.name",
+                    )
+                )
+            seen[rb.name] = str(f)
+            runbooks.append(rb)
+    if errors:
+        raise errors[0] if len(errors) == 1 else ConfigErrors(errors)
+    return runbooks

@@ -1,0 +1,374 @@
+"""The runbook language (``apiVersion: aiops/v1``, ``kind: Runbook``) as pydantic models.
+
+Every model forbids unknown fields and is frozen. Expressions (``when``) and templates
+(``target``, notify bodies) are compiled at load time so a typo fails ``aiops check``,
+not the first incident. ``runbooks/README.md`` documents every field.
+
+>>> rb = Runbook.model_validate({
+...     "apiVersion": "aiops/v1", "kind": "Runbook", "metadata": {"name": "leak"},
+...     "spec": {"triggers": [{"anomaly": {"metric": "memory_usage"}}],
+...              "target": {"kind": "SandboxWorkload", "name": "{{ labels.workload }}"},
+...              "steps": [{"action": "restart"}]}})
+>>> rb.spec.steps[0].action, rb.spec.mode
+('restart', 'dry-run')
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from aiops.config.durations import Duration
+from aiops.runbook.templating import check_expression, check_template
+
+NAME = re.compile(r"^[a-z0-9]([-a-z0-9_.]*[a-z0-9])?$")
+TargetKind = Literal["Deployment", "StatefulSet", "SystemdUnit", "SandboxWorkload"]
+OnChoice = Literal["next", "stop", "escalate"]
+MUTATING = frozenset({"scale", "restart", "rollback", "delete_pod"})
+
+
+class Strict(BaseModel):
+    """Base of every runbook model: frozen, unknown fields rejected, aliases accepted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --- triggers -----------------------------------------------------------------------
+
+
+class AnomalyTrigger(Strict):
+    """Fires when a series of ``metric`` (with these labels) scores above a threshold."""
+
+    metric: str = Field(min_length=1, description="Metric name, e.g. latency_p99.")
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Exact label values the series must carry."
+    )
+    score_above: float = Field(0.9, ge=0, le=1, description="Score threshold (0..1).")
+    for_: Duration = Field(
+        0.0, alias="for", description="How long the series must stay anomalous first."
+    )
+
+
+class AlertTrigger(Strict):
+    """Fires on an Alertmanager alert; resolved alerts never trigger."""
+
+    alertname: str = Field(min_length=1, description="The alert's alertname label.")
+    status: Literal["firing"] = Field("firing", description="Only firing alerts trigger.")
+    matchers: dict[str, str] = Field(
+        default_factory=dict, description="Exact label values the alert must carry."
+    )
+
+
+class ForecastTrigger(Strict):
+    """Fires when forecast demand exceeds current capacity within the horizon."""
+
+    metric: str = Field("request_rate", description="Forecast demand metric.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Exact label values.")
+    min_increase: int = Field(
+        1, ge=1, description="Replicas the forecast must ask for above the current count."
+    )
+
+
+class ManualTrigger(Strict):
+    """Allows ``aiops runbook run NAME`` / the API (and the daemon's schedules) to fire."""
+
+    allowed: bool = Field(True, description="Set false to forbid manual runs.")
+
+
+class Trigger(Strict):
+    """Exactly one of ``anomaly``, ``alert``, ``forecast``, ``manual``."""
+
+    anomaly: AnomalyTrigger | None = None
+    alert: AlertTrigger | None = None
+    forecast: ForecastTrigger | None = None
+    manual: ManualTrigger | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Trigger:
+        set_ = [n for n in ("anomaly", "alert", "forecast", "manual") if getattr(self, n)]
+        if len(set_) != 1:
+            raise ValueError(
+                "a trigger needs exactly one of anomaly, alert, forecast, manual"
+                + (f" (found {', '.join(set_)})" if set_ else "")
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        for n in ("anomaly", "alert", "forecast", "manual"):
+            if getattr(self, n) is not None:
+                return n
+        return "?"  # pragma: no cover - excluded by the validator
+
+
+# --- target, guards -----------------------------------------------------------------
+
+
+class TargetSpec(Strict):
+    """What the runbook acts on; ``namespace`` and ``name`` are sandboxed templates."""
+
+    kind: TargetKind = Field(description="Deployment | StatefulSet | SystemdUnit | SandboxWorkload")
+    namespace: str = Field("", description="Template, e.g. '{{ labels.namespace }}'.")
+    name: str = Field(min_length=1, description="Template, e.g. '{{ labels.workload }}'.")
+
+    @field_validator("namespace", "name")
+    @classmethod
+    def _template(cls, v: str) -> str:
+        check_template(v)
+        return v
+
+
+class RunWindow(Strict):
+    """At most ``count`` runs per ``per`` seconds on one target."""
+
+    count: int = Field(ge=1)
+    per: Duration = Field(gt=0)
+
+
+class Guards(Strict):
+    """Safety checks evaluated at plan time and again before every mutating step."""
+
+    cooldown: Duration = Field(0.0, description="Quiet time per target after a run ends.")
+    max_runs: list[RunWindow] = Field(default_factory=list, description="Run-rate windows.")
+    concurrency: Literal["skip"] = Field("skip", description="One run per target at a time.")
+    block_while_alerts: list[str] = Field(
+        default_factory=list, description="Alertnames that block any run while firing."
+    )
+    not_during_rollout: bool = Field(False, description="Skip while the target is rolling out.")
+    allow_namespaces: list[str] = Field(
+        default_factory=list, description="If set, only these namespaces may be touched."
+    )
+    deny_namespaces: list[str] = Field(
+        default_factory=list, description="Namespaces never touched (added to kube-system)."
+    )
+    max_replicas: int | None = Field(None, ge=1, description="Hard ceiling for any scale step.")
+
+
+# --- steps --------------------------------------------------------------------------
+
+
+class Verify(Strict):
+    """Check a metric of the target after the step: ``below`` or ``above`` within a time."""
+
+    metric: str = Field(min_length=1)
+    below: float | None = None
+    above: float | None = None
+    within: Duration = Field(300.0, gt=0, description="How long the condition may take.")
+    on_no_data: Literal["fail", "pass", "inconclusive"] = Field(
+        "inconclusive", description="Verdict when the metric has no data by the deadline."
+    )
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Verify:
+        if (self.below is None) == (self.above is None):
+            raise ValueError("verify needs exactly one of below, above")
+        return self
+
+
+class OnOutcome(Strict):
+    """Where the ladder goes when a step fails or its verification is inconclusive."""
+
+    failure: OnChoice = "next"
+    inconclusive: OnChoice = "escalate"
+
+
+class StepBase(Strict):
+    """Fields every step has."""
+
+    name: str | None = Field(None, description="Label shown in timelines.")
+    verify: Verify | None = None
+    retry: int = Field(0, ge=0, le=10, description="Retries after a temporary error.")
+    timeout: Duration | None = Field(None, gt=0, description="Give up after this long.")
+    on: OnOutcome = Field(default_factory=OnOutcome)
+
+
+def _delta(v: Any) -> Any:
+    if isinstance(v, str) and re.fullmatch(r"\s*[+-]?\d+\s*", v):
+        return int(v)
+    return v
+
+
+class ScaleWith(Strict):
+    """``replicas`` (absolute) or ``delta`` (relative), clamped to ``min``..``max``."""
+
+    replicas: int | None = Field(None, ge=0)
+    delta: Annotated[int | None, Field(description="e.g. '+2' or -1")] = None
+    min: int = Field(1, ge=0)
+    max: int | None = Field(None, ge=1)
+    via_hpa: bool = Field(False, description="Raise the HPA's minReplicas instead.")
+
+    @field_validator("delta", mode="before")
+    @classmethod
+    def _parse_delta(cls, v: Any) -> Any:
+        return _delta(v)
+
+    @model_validator(mode="after")
+    def _one(self) -> ScaleWith:
+        if (self.replicas is None) == (self.delta is None):
+            raise ValueError("scale needs exactly one of replicas, delta")
+        if self.max is not None and self.max < self.min:
+            raise ValueError("max must be >= min")
+        return self
+
+
+class ScaleStep(StepBase):
+    action: Literal["scale"]
+    with_: ScaleWith = Field(alias="with")
+
+
+class Empty(Strict):
+    """No parameters."""
+
+
+class RestartStep(StepBase):
+    action: Literal["restart"]
+    with_: Empty = Field(default_factory=Empty, alias="with")
+
+
+class RollbackWith(Strict):
+    only_if_changed_within: Duration | None = Field(
+        None, description="Only roll back if the target changed this recently."
+    )
+
+
+class RollbackStep(StepBase):
+    action: Literal["rollback"]
+    with_: RollbackWith = Field(default_factory=RollbackWith, alias="with")
+
+
+class DeletePodWith(Strict):
+    pod: str | None = Field(None, description="Pod name template; default the least healthy.")
+
+
+class DeletePodStep(StepBase):
+    action: Literal["delete_pod"]
+    with_: DeletePodWith = Field(default_factory=DeletePodWith, alias="with")
+
+
+class WaitWith(Strict):
+    duration: Duration = Field(gt=0)
+
+
+class WaitStep(StepBase):
+    action: Literal["wait"]
+    with_: WaitWith = Field(alias="with")
+
+
+class NotifyWith(Strict):
+    """POST a JSON body (templated strings) to ``url``."""
+
+    url: str = Field(min_length=1, description="http(s) URL; templates allowed.")
+    body: dict[str, Any] = Field(
+        default_factory=dict, description="JSON body; string values are templates."
+    )
+    headers: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        check_template(v)
+        if not re.match(r"^(https?://|\{\{)", v):
+            raise ValueError("url must start with http:// or https://")
+        return v
+
+
+class NotifyStep(StepBase):
+    action: Literal["notify", "webhook"]
+    with_: NotifyWith = Field(alias="with")
+
+
+class CommandWith(Strict):
+    """Run ``argv`` (no shell); each element is a template."""
+
+    argv: list[str] = Field(min_length=1)
+    timeout: Duration = Field(30.0, gt=0)
+
+    @field_validator("argv")
+    @classmethod
+    def _argv(cls, v: list[str]) -> list[str]:
+        for a in v:
+            check_template(a)
+        return v
+
+
+class CommandStep(StepBase):
+    action: Literal["command"]
+    with_: CommandWith = Field(alias="with")
+
+
+Step = Annotated[
+    ScaleStep | RestartStep | RollbackStep | DeletePodStep | WaitStep | NotifyStep | CommandStep,
+    Field(discriminator="action"),
+]
+ACTIONS = ("scale", "restart", "rollback", "delete_pod", "wait", "notify", "webhook", "command")
+
+
+class OnExhausted(Strict):
+    """What happens when the ladder runs out of steps without a verified fix."""
+
+    notify: list[str] = Field(
+        default_factory=list, description="Webhook URLs (or channel names, logged) to alert."
+    )
+
+
+class Approval(Strict):
+    """Who may approve runs in ``approve`` mode and how long a request stays valid."""
+
+    approvers: list[str] = Field(default_factory=list, description="Allowlist; empty = anyone.")
+    timeout: Duration = Field(3600.0, gt=0)
+
+
+class Spec(Strict):
+    mode: Literal["dry-run", "approve", "auto"] = Field(
+        "dry-run", description="dry-run records only; approve waits for a human; auto acts."
+    )
+    triggers: list[Trigger] = Field(min_length=1)
+    when: str | None = Field(None, description="One sandboxed boolean expression.")
+    target: TargetSpec
+    guards: Guards = Field(default_factory=Guards)
+    approval: Approval = Field(default_factory=Approval)
+    steps: list[Step] = Field(min_length=1)
+    on_exhausted: OnExhausted = Field(default_factory=OnExhausted)
+
+    @field_validator("when")
+    @classmethod
+    def _when(cls, v: str | None) -> str | None:
+        if v is not None:
+            check_expression(v)
+        return v
+
+
+class Metadata(Strict):
+    name: str = Field(description="Unique runbook name (lowercase, digits, - _ .).")
+    description: str = ""
+    labels: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not NAME.match(v):
+            raise ValueError("name must be lowercase letters, digits, '-', '_' or '.'")
+        return v
+
+
+class Runbook(Strict):
+    """One runbook document."""
+
+    apiVersion: Literal["aiops/v1"]
+    kind: Literal["Runbook"]
+    metadata: Metadata
+    spec: Spec
+
+    @property
+    def name(self) -> str:
+        return self.metadata.name
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema editors use to validate and autocomplete runbooks."""
+    schema = Runbook.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "aiops Runbook (aiops/v1)"
+    return schema
