@@ -1,0 +1,5 @@
+"""``python -m aiops`` is the ``aiops`` command."""
+
+from aiops.cli import main
+
+main()
