@@ -49,8 +49,10 @@ class GuardDefaults(Section):
 class Config(Section):
     """Root of ``aiops.yaml``."""
 
-    apiVersion: Literal["aiops/v1"] = "aiops/v1"  # noqa: N815
-    kind: Literal["Config"] = "Config"
+    apiVersion: Literal["aiops/v1"] = Field(  # noqa: N815
+        "aiops/v1", description="Schema version of this file."
+    )
+    kind: Literal["Config"] = Field("Config", description="Always Config.")
     mode: Literal["dry-run", "approve", "auto"] | None = Field(
         None, description="Override every runbook's mode (e.g. dry-run for a trial)."
     )

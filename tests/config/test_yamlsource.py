@@ -95,3 +95,13 @@ def test_shipped_configs_are_valid() -> None:
     assert files
     for f in files:
         load_config(f)
+
+
+def test_config_reference_is_up_to_date() -> None:
+    """docs/config.md is exactly what the models render: every setting documented."""
+    from aiops.config.reference import document
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "config.md"
+    assert doc.read_text() == document() + "\n", (
+        "regenerate: python -m aiops.config.reference > docs/config.md"
+    )
