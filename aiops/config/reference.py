@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from aiops.config.durations import parse_duration
 from aiops.config.settings import Config
 
 
@@ -72,7 +73,10 @@ def render(model: type[BaseModel] = Config, prefix: str = "") -> str:
             nested.append((path, sub))
             continue
         desc = (field.description or "").replace("|", "\\|")
-        rows.append(f"| `{path}` | {_type_name(field.annotation)} | {_default(field)} | {desc} |")
+        kind = _type_name(field.annotation)
+        if any(getattr(m, "func", None) is parse_duration for m in field.metadata):
+            kind = kind.replace("float", "duration")
+        rows.append(f"| `{path}` | {kind} | {_default(field)} | {desc} |")
     out = []
     title = prefix.rstrip(".") or "top level"
     doc = (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else ""
