@@ -10,11 +10,28 @@ from aiops.config.base import Section
 from aiops.config.durations import Duration
 
 
+class LeaderElectionConfig(Section):
+    """High availability: only the holder of a coordination.k8s.io/v1 Lease acts."""
+
+    enabled: bool = Field(False, description="Elect a leader on a Lease before acting.")
+    namespace: str = Field("aiops", description="Namespace of the Lease (the daemon's own).")
+    name: str = Field("aiops-leader", description="Name of the Lease object.")
+    identity: str | None = Field(
+        None, description="This replica's holderIdentity (default: hostname, i.e. the pod name)."
+    )
+    lease_duration: Duration = Field(
+        15.0, description="How long a lease stays valid unrenewed; a standby takes over after."
+    )
+    renew_period: Duration = Field(
+        5.0, description="How often the leader renews; must be well under lease_duration."
+    )
+
+
 class KubernetesConfig(Section):
     """The Kubernetes API, reached with the official client."""
 
     in_cluster: bool = Field(False, description="Use the pod's service account.")
-    kubeconfig: str | None = Field(None, description="Path to a kubeconfig (default: ~/.kube/config).")
+    kubeconfig: str | None = Field(None, description="kubeconfig path (default: ~/.kube/config).")
     context: str | None = Field(None, description="kubeconfig context to use.")
     host: str | None = Field(None, description="API server URL, overriding kubeconfig (tests).")
     scale_via_hpa: bool = Field(
@@ -23,6 +40,17 @@ class KubernetesConfig(Section):
     request_timeout: Duration = Field(10.0, description="Per-request timeout.")
     retries: int = Field(5, ge=0, description="Retries on 409/429/5xx before giving up.")
     events: bool = Field(True, description="Emit a Kubernetes Event for every action.")
+    hpa_raise_max: bool = Field(
+        False,
+        description="When scaling via an HPA above its maxReplicas, raise maxReplicas too "
+        "(default: clamp minReplicas to maxReplicas and say so in the outcome).",
+    )
+    backoff: Duration = Field(0.5, description="First retry delay; doubles per retry.")
+    max_backoff: Duration = Field(
+        30.0, description="Longest single retry delay, also the cap on a server's Retry-After."
+    )
+    field_manager: str = Field("aiops", description="fieldManager recorded on every write.")
+    leader_election: LeaderElectionConfig = Field(default_factory=LeaderElectionConfig)
 
 
 class SystemdConfig(Section):
