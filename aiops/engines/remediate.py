@@ -1,0 +1,229 @@
+"""The remediation loop: signals -> match -> plan -> incidents -> steps -> verification.
+
+Every decision and every step goes to the journal first, so the engine holds no state
+of its own: a new :class:`Remediator` on the same journal (after a crash or SIGKILL)
+resumes each open incident where it stood. A step whose action completed is never
+applied again; an action left ``started`` is re-applied with the same id, which
+actuators treat as a no-op if it already took effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import structlog
+
+from aiops.actuators.base import Actuator
+from aiops.actuators.command import CommandActuator
+from aiops.actuators.webhook import WebhookActuator
+from aiops.config.durations import format_duration
+from aiops.engines.remediate_steps import StepRunner
+from aiops.errors import AiopsError, PermanentError
+from aiops.journal import IncidentView, Journal
+from aiops.model import Alert, Decision, Plan, Sample, SeriesKey, Signal, Target, TargetState
+from aiops.runbook.guards import HOUR, GuardFacts
+from aiops.runbook.match import explain_match
+from aiops.runbook.planner import plan
+from aiops.runbook.schema import Runbook
+from aiops.telemetry.metrics import Metrics
+
+Log = structlog.typing.FilteringBoundLogger
+
+
+def reason_label(reason: str) -> str:
+    """A bounded label for a decision reason (``skipped: cooldown 4m ...`` -> ``cooldown``).
+
+    >>> reason_label("skipped: cooldown 4m left on SandboxWorkload/shop/checkout")
+    'cooldown'
+    >>> reason_label("skipped: when 'x' is false")
+    'when'
+    """
+    if not reason.startswith("skipped: "):
+        return "matched"
+    word = reason.removeprefix("skipped: ").split(" ", 1)[0].rstrip(":")
+    return {"global": "budget", "alert": "blocked_by_alert", "rollout": "rollout",
+            "namespace": "namespace", "step": "template"}.get(word, word)
+
+
+class Remediator:
+    """Turns signals into incidents and drives each incident's ladder of steps."""
+
+    def __init__(
+        self,
+        runbooks: Sequence[Runbook],
+        journal: Journal,
+        actuator: Actuator,
+        metrics: Metrics,
+        log: Log,
+        mode_override: str | None = None,
+        dry_run: bool = False,
+        *,
+        changes_per_hour: int | None = None,
+        deny_namespaces: Sequence[str] = ("kube-system",),
+        executors: Mapping[str, Actuator] | None = None,
+    ) -> None:
+        self.runbooks = {rb.name: rb for rb in runbooks}
+        self.journal = journal
+        self.actuator = actuator
+        self.metrics = metrics
+        self.log = log
+        self.mode_override = "dry-run" if dry_run else mode_override
+        self.changes_per_hour = changes_per_hour
+        self.deny_namespaces = tuple(deny_namespaces)
+        if executors is None:
+            webhook = WebhookActuator()
+            executors = {"notify": webhook, "webhook": webhook, "command": CommandActuator()}
+        self.steps = StepRunner(
+            journal=journal, actuator=actuator, executors=executors, metrics=metrics, log=log,
+            facts=self.facts, runbooks=self.runbooks,
+        )
+
+    # -- facts for the guards ----------------------------------------------------------
+
+    def observe(self, target: Target, now: float) -> TargetState | None:
+        """The actuator's view of ``target``, or ``None`` if it cannot be observed."""
+        try:
+            return self.actuator.observe(target, now=now)
+        except AiopsError as exc:
+            self.log.warning("observe failed", target=str(target), error=str(exc))
+            return None
+
+    def facts(
+        self, rb: Runbook, target: Target, now: float, *, recheck: bool = False
+    ) -> GuardFacts:
+        """Gather the guards' inputs from the journal and the actuator."""
+        running = None if recheck else self.journal.running_on(target)
+        windows = [w.per for w in rb.spec.guards.max_runs]
+        return GuardFacts(
+            running=running,
+            last_closed_at=self.journal.last_closed_at(rb.name, target),
+            run_starts=self.journal.run_starts(rb.name, target, now - max(windows))
+            if windows else (),
+            changes_last_hour=self.journal.changes_since(now - HOUR)
+            if self.changes_per_hour is not None else 0,
+            changes_per_hour=self.changes_per_hour,
+            firing_alerts=self.journal.firing_alerts(),
+            state=None if running else self.observe(target, now),
+            deny_namespaces=self.deny_namespaces,
+        )
+
+    # -- signals -> plans --------------------------------------------------------------
+
+    def handle(self, signal: Signal, now: float) -> list[Plan]:
+        """Match every runbook against ``signal``, plan, journal, and open incidents."""
+        new = self.journal.record_signal(signal, now)
+        if isinstance(signal, Alert):
+            if not new:
+                self.log.info("duplicate alert ignored", alert=signal.name,
+                              fingerprint=signal.fingerprint)
+                return []
+            if signal.status != "firing":
+                self._alert_resolved(signal, now)
+                return []
+        plans: list[Plan] = []
+        for rb in self.runbooks.values():
+            m = explain_match(rb, signal, now)
+            if isinstance(m, str):
+                continue
+            p = plan(m, self.facts(rb, m.target, now), now, self.mode_override)
+            self._record(p, rb, now)
+            plans.append(p)
+        return plans
+
+    def _record(self, p: Plan, rb: Runbook, now: float) -> None:
+        last_reason = p.reasons[-1] if p.reasons else ""
+        label = reason_label(last_reason)
+        self.metrics.decisions.labels(p.runbook, str(p.decision), label).inc()
+        target = str(p.target)
+        if p.decision is Decision.SKIP:
+            prev = self.journal.last_event(p.runbook, target)
+            if prev is None or prev.kind != "skipped" or reason_label(prev.reason) != label:
+                self.journal.add_event(t=now, kind="skipped", reason=last_reason,
+                                       runbook=p.runbook, target=target,
+                                       detail={"reasons": list(p.reasons)})
+                self.log.info("skipped", runbook=p.runbook, target=target, reason=last_reason)
+            return
+        mode = "dry-run" if p.decision is Decision.DRY_RUN else (self.mode_override or rb.spec.mode)
+        status = "awaiting-approval" if p.decision is Decision.AWAIT_APPROVAL else "running"
+        inc = self.journal.open_incident(p, now=now, status=status, mode=mode)
+        self.journal.add_event(t=now, kind="matched", reason="; ".join(p.reasons[:-1]),
+                               incident=inc.id, runbook=p.runbook, target=target,
+                               detail={"signal": p.signal_key, "labels": dict(p.labels)})
+        self.journal.add_event(
+            t=now, kind="planned", reason=last_reason + ": "
+            + " -> ".join(s.description for s in p.steps),
+            incident=inc.id, runbook=p.runbook, target=target)
+        if status == "awaiting-approval":
+            expires = now + rb.spec.approval.timeout
+            self.journal.update_incident(inc.id, approval_expires_at=expires)
+            self.journal.add_event(
+                t=now, kind="awaiting-approval",
+                reason=f"approve with `aiops approve {inc.id}` within "
+                f"{format_duration(rb.spec.approval.timeout)}",
+                incident=inc.id, runbook=p.runbook, target=target)
+        self.log.info("incident opened", incident=inc.id, runbook=p.runbook, target=target,
+                      decision=str(p.decision), reasons=list(p.reasons))
+        self._gauge()
+
+    def _alert_resolved(self, alert: Alert, now: float) -> None:
+        prefix = f"alert:{alert.fingerprint}:{alert.starts_at}:"
+        for inc in self.journal.open_incidents():
+            if inc.signal_key.startswith(prefix):
+                self.steps.close(inc, "resolved", now,
+                                 f"alert {alert.name} resolved at {alert.ends_at}")
+        self._gauge()
+
+    # -- approvals ---------------------------------------------------------------------
+
+    def approve(self, incident_id: str, approver: str, now: float) -> IncidentView:
+        """Let an incident awaiting approval run; raises :class:`PermanentError` if not allowed."""
+        inc = self.journal.incident(incident_id)
+        if inc is None:
+            raise PermanentError(f"no incident {incident_id!r}")
+        if inc.status != "awaiting-approval":
+            raise PermanentError(f"incident {incident_id} is {inc.status}, not awaiting approval")
+        if inc.approval_expires_at is not None and now > inc.approval_expires_at:
+            self.steps.close(inc, "expired", now, "approval timed out")
+            raise PermanentError(f"approval of {incident_id} timed out")
+        rb = self.runbooks.get(inc.runbook)
+        allowed = rb.spec.approval.approvers if rb is not None else []
+        if allowed and approver not in allowed:
+            self.journal.add_event(t=now, kind="approval-denied",
+                                   reason=f"{approver} is not an approver of {inc.runbook}",
+                                   incident=inc.id, runbook=inc.runbook, target=str(inc.target))
+            raise PermanentError(f"{approver!r} may not approve runbook {inc.runbook}")
+        self.journal.update_incident(inc.id, status="running", phase_since=now, approver=approver)
+        self.journal.add_event(t=now, kind="approved", reason=f"approved by {approver}",
+                               incident=inc.id, runbook=inc.runbook, target=str(inc.target))
+        self.log.info("approved", incident=inc.id, approver=approver)
+        got = self.journal.incident(inc.id)
+        assert got is not None
+        return got
+
+    # -- advancing incidents -----------------------------------------------------------
+
+    def tick(self, now: float, latest: Mapping[SeriesKey, Sample]) -> None:
+        """Advance every open incident as far as it can go at ``now``."""
+        for inc in self.journal.open_incidents():
+            if inc.status == "awaiting-approval":
+                if inc.approval_expires_at is not None and now > inc.approval_expires_at:
+                    self.steps.close(inc, "expired", now, "approval timed out")
+                continue
+            try:
+                self.steps.advance(inc, now, latest)
+            except Exception as exc:  # one broken incident must not stop the others
+                self.log.error("incident step crashed", incident=inc.id, error=repr(exc))
+                self.journal.add_event(t=now, kind="error", reason=repr(exc), incident=inc.id,
+                                       runbook=inc.runbook, target=str(inc.target))
+        self._gauge()
+
+    def _gauge(self) -> None:
+        self.metrics.incidents_open.set(len(self.journal.open_incidents()))
+
+    def summary(self) -> dict[str, Any]:
+        """Counts of incidents by status (for logs and the CLI)."""
+        out: dict[str, int] = {}
+        for inc in self.journal.incidents(limit=10_000):
+            out[inc.status] = out.get(inc.status, 0) + 1
+        return dict(out)

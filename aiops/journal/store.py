@@ -1,0 +1,416 @@
+"""The journal: SQLite (WAL, ``synchronous=FULL``) holding signals, incidents, timeline
+events, actions and every guard's state, so a restart forgets nothing.
+
+One connection shared by the daemon's threads behind a lock; every write is its own
+transaction and is durable when the call returns (accepted webhooks included).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from aiops.journal.views import (
+    OPEN_STATUSES,
+    ActionView,
+    EventView,
+    IncidentView,
+    step_from_dict,
+    step_to_dict,
+)
+from aiops.model import Alert, Anomaly, ForecastSignal, Outcome, Plan, Signal, Target
+
+SCHEMA_VERSION = 1
+MUTATING = ("scale", "restart", "rollback", "delete_pod")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS signals (
+    id INTEGER PRIMARY KEY,
+    dedup_key TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    t REAL NOT NULL,
+    received_at REAL NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    fingerprint TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT '',
+    labels TEXT NOT NULL,
+    payload TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS signals_fp ON signals (fingerprint, received_at);
+CREATE TABLE IF NOT EXISTS incidents (
+    id TEXT PRIMARY KEY,
+    runbook TEXT NOT NULL,
+    target TEXT NOT NULL,
+    target_kind TEXT NOT NULL,
+    target_namespace TEXT NOT NULL,
+    target_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    opened_at REAL NOT NULL,
+    closed_at REAL,
+    step INTEGER NOT NULL DEFAULT 0,
+    phase TEXT NOT NULL DEFAULT 'apply',
+    phase_since REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_try_at REAL,
+    acted INTEGER NOT NULL DEFAULT 0,
+    signal_key TEXT NOT NULL DEFAULT '',
+    labels TEXT NOT NULL DEFAULT '{}',
+    reasons TEXT NOT NULL DEFAULT '[]',
+    steps TEXT NOT NULL DEFAULT '[]',
+    approval_expires_at REAL,
+    approver TEXT
+);
+CREATE INDEX IF NOT EXISTS incidents_target ON incidents (target, status);
+CREATE INDEX IF NOT EXISTS incidents_rb ON incidents (runbook, target, opened_at);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    t REAL NOT NULL,
+    incident TEXT,
+    runbook TEXT NOT NULL DEFAULT '',
+    target TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS events_incident ON events (incident, id);
+CREATE INDEX IF NOT EXISTS events_rb ON events (runbook, target, id);
+CREATE TABLE IF NOT EXISTS actions (
+    id TEXT PRIMARY KEY,
+    incident TEXT NOT NULL,
+    step INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    target TEXT NOT NULL,
+    status TEXT NOT NULL,
+    dry_run INTEGER NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    params TEXT NOT NULL,
+    outcome TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS actions_time ON actions (finished_at);
+"""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, default=str, sort_keys=True)
+
+
+def signal_payload(signal: Signal) -> dict[str, Any]:
+    """A JSON summary of a signal for the journal."""
+    if isinstance(signal, Anomaly):
+        s = signal.score
+        return {
+            "series": str(s.key), "value": s.value, "score": s.score, "expected": s.expected,
+            "lower": s.lower, "upper": s.upper, "since": signal.since, "why": s.why,
+            "detectors": list(s.detectors),
+        }
+    if isinstance(signal, Alert):
+        return {
+            "fingerprint": signal.fingerprint, "status": signal.status,
+            "annotations": dict(signal.annotations), "startsAt": signal.starts_at,
+            "endsAt": signal.ends_at, "generatorURL": signal.generator_url,
+        }
+    if isinstance(signal, ForecastSignal):
+        return {
+            "series": str(signal.key), "horizon": signal.horizon, "predicted": signal.predicted,
+            "capacity": signal.capacity, "desired_replicas": signal.desired_replicas,
+            "current_replicas": signal.current_replicas, "why": signal.why,
+        }
+    return {"runbook": signal.runbook, "requested_by": signal.requested_by}
+
+
+class Journal:
+    """Everything that happened and why, in one SQLite file."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None, timeout=30.0
+        )
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    # -- plumbing ----------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        with self._tx() as db:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"journal {self.path} has schema {version}, newer than {SCHEMA_VERSION}"
+                )
+            for stmt in _SCHEMA.split(";"):
+                if stmt.strip():
+                    db.execute(stmt)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self._db.execute(sql, tuple(args)))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- signals -----------------------------------------------------------------------
+
+    def _insert_signal(self, db: sqlite3.Connection, signal: Signal, now: float) -> bool:
+        labels: Mapping[str, str]
+        name = fingerprint = status = ""
+        if isinstance(signal, Alert):
+            labels, name = signal.labels, signal.name
+            fingerprint, status = signal.fingerprint, signal.status
+        elif isinstance(signal, Anomaly | ForecastSignal):
+            labels = signal.labels
+            name = labels.get("metric", "")
+        else:
+            labels, name = signal.labels, signal.runbook
+        cur = db.execute(
+            "INSERT OR IGNORE INTO signals (dedup_key, kind, t, received_at, name, fingerprint,"
+            " status, labels, payload) VALUES (?,?,?,?,?,?,?,?,?)",
+            (signal.dedup_key, str(signal.kind), signal.t, now, name, fingerprint, status,
+             _dumps(dict(labels)), _dumps(signal_payload(signal))),
+        )
+        return cur.rowcount == 1
+
+    def record_signal(self, signal: Signal, now: float) -> bool:
+        """Store a signal; ``False`` if one with the same dedup key was already stored."""
+        with self._tx() as db:
+            return self._insert_signal(db, signal, now)
+
+    def record_alerts(self, alerts: Iterable[Alert], now: float) -> tuple[int, int]:
+        """Store a webhook's alerts in one durable transaction: (new, duplicates)."""
+        new = dup = 0
+        with self._tx() as db:
+            for a in alerts:
+                if self._insert_signal(db, a, now):
+                    new += 1
+                else:
+                    dup += 1
+        return new, dup
+
+    def firing_alerts(self) -> frozenset[str]:
+        """Alertnames whose latest recorded status (per fingerprint) is firing."""
+        rows = self._query(
+            "SELECT s.name, s.status FROM signals s JOIN (SELECT fingerprint, MAX(id) AS id"
+            " FROM signals WHERE kind='alert' GROUP BY fingerprint) l ON s.id = l.id"
+        )
+        return frozenset(r["name"] for r in rows if r["status"] == "firing")
+
+    # -- incidents ---------------------------------------------------------------------
+
+    def open_incident(self, plan: Plan, *, now: float, status: str, mode: str) -> IncidentView:
+        """Start an incident that runs ``plan`` (status running or awaiting-approval)."""
+        iid = "inc-" + uuid.uuid4().hex[:10]
+        t = plan.target
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO incidents (id, runbook, target, target_kind, target_namespace,"
+                " target_name, status, mode, opened_at, phase_since, signal_key, labels,"
+                " reasons, steps) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (iid, plan.runbook, str(t), t.kind, t.namespace, t.name, status, mode, now, now,
+                 plan.signal_key, _dumps(dict(plan.labels)), _dumps(list(plan.reasons)),
+                 _dumps([step_to_dict(s) for s in plan.steps])),
+            )
+        got = self.incident(iid)
+        assert got is not None
+        return got
+
+    def update_incident(self, incident_id: str, **fields: Any) -> None:
+        """Set columns of an incident (status, step, phase, phase_since, attempts, ...)."""
+        allowed = {"status", "closed_at", "step", "phase", "phase_since", "attempts",
+                   "next_try_at", "acted", "approval_expires_at", "approver"}
+        bad = set(fields) - allowed
+        if bad:
+            raise ValueError(f"cannot update {sorted(bad)}")
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        with self._tx() as db:
+            db.execute(f"UPDATE incidents SET {cols} WHERE id = ?", (*fields.values(), incident_id))
+
+    def _incident(self, r: sqlite3.Row) -> IncidentView:
+        return IncidentView(
+            id=r["id"], runbook=r["runbook"],
+            target=Target(kind=r["target_kind"], namespace=r["target_namespace"],
+                          name=r["target_name"]),
+            status=r["status"], mode=r["mode"], opened_at=r["opened_at"],
+            closed_at=r["closed_at"], step=r["step"], phase=r["phase"],
+            phase_since=r["phase_since"], attempts=r["attempts"], next_try_at=r["next_try_at"],
+            signal_key=r["signal_key"], labels=json.loads(r["labels"]),
+            reasons=tuple(json.loads(r["reasons"])),
+            steps=tuple(step_from_dict(s) for s in json.loads(r["steps"])),
+            approval_expires_at=r["approval_expires_at"], approver=r["approver"],
+        )
+
+    def incident(self, incident_id: str) -> IncidentView | None:
+        rows = self._query("SELECT * FROM incidents WHERE id = ?", (incident_id,))
+        return self._incident(rows[0]) if rows else None
+
+    def incidents(self, limit: int = 100, status: str | None = None) -> list[IncidentView]:
+        """Most recent incidents first; ``status='open'`` selects the unfinished ones."""
+        if status == "open":
+            rows = self._query(
+                "SELECT * FROM incidents WHERE status IN (?, ?) ORDER BY opened_at DESC, rowid"
+                " DESC LIMIT ?", (*OPEN_STATUSES, limit))
+        elif status is not None:
+            rows = self._query(
+                "SELECT * FROM incidents WHERE status = ? ORDER BY opened_at DESC, rowid DESC"
+                " LIMIT ?", (status, limit))
+        else:
+            rows = self._query(
+                "SELECT * FROM incidents ORDER BY opened_at DESC, rowid DESC LIMIT ?", (limit,))
+        return [self._incident(r) for r in rows]
+
+    def open_incidents(self) -> list[IncidentView]:
+        """Unfinished incidents, oldest first (the order the engine advances them)."""
+        rows = self._query(
+            "SELECT * FROM incidents WHERE status IN (?, ?) ORDER BY opened_at, rowid",
+            OPEN_STATUSES)
+        return [self._incident(r) for r in rows]
+
+    def running_on(self, target: Target) -> str | None:
+        """Id of an open incident on ``target`` (any runbook), if any."""
+        rows = self._query(
+            "SELECT id FROM incidents WHERE target = ? AND status IN (?, ?) LIMIT 1",
+            (str(target), *OPEN_STATUSES))
+        return str(rows[0]["id"]) if rows else None
+
+    def last_closed_at(self, runbook: str, target: Target) -> float | None:
+        """When this runbook's last run on ``target`` that really acted ended."""
+        rows = self._query(
+            "SELECT MAX(closed_at) AS c FROM incidents WHERE runbook = ? AND target = ?"
+            " AND closed_at IS NOT NULL AND acted = 1", (runbook, str(target)))
+        c = rows[0]["c"] if rows else None
+        return float(c) if c is not None else None
+
+    def run_starts(self, runbook: str, target: Target, since: float) -> tuple[float, ...]:
+        """Start times of this runbook's runs on ``target`` since ``since`` that acted."""
+        rows = self._query(
+            "SELECT opened_at FROM incidents WHERE runbook = ? AND target = ? AND acted = 1"
+            " AND opened_at > ? ORDER BY opened_at", (runbook, str(target), since))
+        return tuple(float(r["opened_at"]) for r in rows)
+
+    # -- events ------------------------------------------------------------------------
+
+    def add_event(
+        self, *, t: float, kind: str, reason: str, incident: str | None = None,
+        runbook: str = "", target: str = "", detail: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Append a timeline event; returns its id."""
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO events (t, incident, runbook, target, kind, reason, detail)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (t, incident, runbook, target, kind, reason, _dumps(dict(detail or {}))),
+            )
+            return int(cur.lastrowid or 0)
+
+    def _event(self, r: sqlite3.Row) -> EventView:
+        return EventView(
+            id=r["id"], t=r["t"], kind=r["kind"], reason=r["reason"], incident=r["incident"],
+            runbook=r["runbook"], target=r["target"], detail=json.loads(r["detail"]),
+        )
+
+    def timeline(self, incident_id: str) -> list[EventView]:
+        """Every event of one incident, in order."""
+        rows = self._query("SELECT * FROM events WHERE incident = ? ORDER BY id", (incident_id,))
+        return [self._event(r) for r in rows]
+
+    def events(self, limit: int = 200) -> list[EventView]:
+        """Most recent events of all incidents and decisions, newest first."""
+        rows = self._query("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,))
+        return [self._event(r) for r in rows]
+
+    def last_event(self, runbook: str, target: str) -> EventView | None:
+        rows = self._query(
+            "SELECT * FROM events WHERE runbook = ? AND target = ? ORDER BY id DESC LIMIT 1",
+            (runbook, target))
+        return self._event(rows[0]) if rows else None
+
+    # -- actions -----------------------------------------------------------------------
+
+    def action(self, action_id: str) -> ActionView | None:
+        rows = self._query("SELECT * FROM actions WHERE id = ?", (action_id,))
+        if not rows:
+            return None
+        r = rows[0]
+        return ActionView(
+            id=r["id"], incident=r["incident"], step=r["step"], kind=r["kind"],
+            target=r["target"], status=r["status"], dry_run=bool(r["dry_run"]),
+            started_at=r["started_at"], finished_at=r["finished_at"],
+            params=json.loads(r["params"]), outcome=json.loads(r["outcome"]),
+        )
+
+    def action_started(
+        self, *, action_id: str, incident: str, step: int, kind: str, target: Target,
+        params: Mapping[str, Any], dry_run: bool, now: float,
+    ) -> None:
+        """Durably note an action is about to be applied (before ``apply`` is called)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO actions (id, incident, step, kind, target, status, dry_run,"
+                " started_at, params) VALUES (?,?,?,?,?,'started',?,?,?) ON CONFLICT(id) DO"
+                " UPDATE SET params = excluded.params",
+                (action_id, incident, step, kind, str(target), int(dry_run), now,
+                 _dumps(dict(params))),
+            )
+
+    def action_finished(self, action_id: str, outcome: Outcome, *, now: float) -> None:
+        """Record an action's outcome (done if ``outcome.ok``, failed otherwise)."""
+        status = "done" if outcome.ok else "failed"
+        body = {
+            "status": str(outcome.status), "message": outcome.message,
+            "retry_after": outcome.retry_after, "before": dict(outcome.before),
+            "after": dict(outcome.after),
+        }
+        with self._tx() as db:
+            db.execute(
+                "UPDATE actions SET status = ?, finished_at = ?, outcome = ? WHERE id = ?",
+                (status, now, _dumps(body), action_id),
+            )
+
+    def changes_since(self, since: float) -> int:
+        """Mutating actions really applied (not dry-run) since ``since``, all runbooks."""
+        marks = ",".join("?" * len(MUTATING))
+        rows = self._query(
+            f"SELECT COUNT(*) AS n FROM actions WHERE status = 'done' AND dry_run = 0"
+            f" AND started_at > ? AND kind IN ({marks})", (since, *MUTATING))
+        return int(rows[0]["n"])
+
+    # -- JSON for the HTTP API and the CLI ---------------------------------------------
+
+    def incidents_json(self, limit: int, status: str | None) -> list[dict[str, Any]]:
+        return [i.to_dict() for i in self.incidents(limit=limit, status=status)]
+
+    def incident_json(self, incident_id: str) -> dict[str, Any] | None:
+        inc = self.incident(incident_id)
+        if inc is None:
+            return None
+        d = inc.to_dict()
+        d["timeline"] = [e.to_dict() for e in self.timeline(incident_id)]
+        rows = self._query("SELECT id FROM actions WHERE incident = ? ORDER BY step", (inc.id,))
+        d["actions"] = [a.to_dict() for r in rows if (a := self.action(r["id"])) is not None]
+        return d
