@@ -19,8 +19,9 @@ class SandboxConfig(Section):
     )
     seed: int = Field(7, description="Seed for the simulator's noise; same seed, same run.")
     start: str = Field(
-        "2014-07-07T00:00:00",
-        description="Simulated start time (ISO 8601, UTC) within the trace.",
+        "2014-07-07T08:00:00",
+        description="Trace time (ISO 8601, UTC) shown when the world is created; the trace "
+        "then advances with simulated time. The default is a Monday morning near median demand.",
     )
     faults: bool = Field(True, description="Inject the scheduled faults.")
     fault_schedule: Literal["default", "none"] = Field(
@@ -29,6 +30,11 @@ class SandboxConfig(Section):
     persist: bool = Field(
         True, description="Keep the simulated cluster's state in state_dir so it survives restarts."
     )
+    step: Duration = Field(
+        5.0, gt=0, description="Fixed integration sub-step of the simulated cluster."
+    )
+    startup_min: Duration = Field(60.0, description="Shortest start-up delay of a new pod.")
+    startup_max: Duration = Field(90.0, description="Longest start-up delay of a new pod.")
 
 
 class PrometheusQuery(Section):
