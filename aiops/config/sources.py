@@ -43,7 +43,7 @@ class PrometheusQuery(Section):
     name: str = Field(description="Metric name used in runbooks (e.g. latency_p99).")
     query: str = Field(description="PromQL returning one series per workload or pod.")
     keep_labels: list[str] = Field(
-        default_factory=lambda: ["namespace", "deployment", "pod"],
+        default_factory=lambda: ["namespace", "workload", "deployment", "pod"],
         description="Labels kept in the series key; others are dropped.",
     )
 
@@ -54,6 +54,10 @@ class PrometheusConfig(Section):
     url: str = Field("http://127.0.0.1:9090", description="Base URL of the Prometheus API.")
     timeout: Duration = Field(5.0, description="Per-request timeout.")
     retries: int = Field(1, ge=0, le=10, description="Retries per query before the cycle gives up.")
+    retry_backoff: Duration = Field(
+        0.2, description="Pause before a retry (doubles each time); a pull never outlasts "
+        "timeout x (retries + 1) plus these pauses."
+    )
     backfill: Duration = Field(3600.0, description="query_range history loaded at start-up.")
     step: Duration = Field(15.0, description="Resolution of the backfill.")
     bearer_token_file: str | None = Field(None, description="File holding a bearer token.")
@@ -64,7 +68,12 @@ class PrometheusConfig(Section):
         120.0, description="A series unseen for this long is stale: no action on it."
     )
     queries: list[PrometheusQuery] = Field(
-        default_factory=list, description="Metrics to pull; empty means the built-in defaults."
+        default_factory=list, description="Metrics to pull; empty means the preset's queries."
+    )
+    preset: Literal["kubernetes", "sandbox"] = Field(
+        "kubernetes",
+        description="Built-in queries used when `queries` is empty: cAdvisor + HTTP metrics, "
+        "or the gauges of `aiops sandbox-exporter`.",
     )
 
 

@@ -1,0 +1,1 @@
+"""Pytest fixtures that start real Prometheus and Alertmanager servers on loopback."""
