@@ -1,0 +1,60 @@
+"""Plain, frozen detector parameters taken from :class:`aiops.config.detect.DetectConfig`.
+
+The vector core works on these so it can be built without pydantic (benchmarks, tests)
+and so the parameters that shape learnt state can be hashed into snapshots.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+from aiops.config.detect import DetectConfig
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Params:
+    """Everything the robust vector detector needs; see ``DetectConfig`` for meanings.
+
+    >>> Params().warmup
+    30
+    >>> Params(alpha=0.1).state_hash() != Params().state_hash()
+    True
+    """
+
+    warmup: int = 30
+    alpha: float = 0.05
+    fast_alpha: float = 0.2
+    slow_alpha: float = 0.01
+    scale_alpha: float = 0.02
+    trend_scale_alpha: float = 0.001
+    threshold: float = 0.9
+    decades: float = 8.0
+    clip: float = 4.0
+    min_rel_scale: float = 0.001
+    adopt_after: int = 40
+    suppress: int = 0
+
+    @classmethod
+    def from_config(cls, config: DetectConfig) -> Params:
+        """The parameters of a validated configuration section."""
+        return cls(
+            warmup=config.warmup,
+            alpha=config.alpha,
+            fast_alpha=config.fast_alpha,
+            slow_alpha=config.slow_alpha,
+            scale_alpha=config.scale_alpha,
+            trend_scale_alpha=config.trend_scale_alpha,
+            threshold=config.threshold,
+            decades=config.decades,
+            clip=config.clip,
+            min_rel_scale=config.min_rel_scale,
+            adopt_after=config.adopt_after,
+            suppress=config.suppress,
+        )
+
+    def state_hash(self) -> str:
+        """Short hash of every parameter that shapes learnt state (snapshots carry it)."""
+        blob = json.dumps(asdict(self), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]

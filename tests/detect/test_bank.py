@@ -1,0 +1,178 @@
+"""Contract tests of the detector bank the daemon calls every cycle."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from aiops.config.detect import DetectConfig
+from aiops.detect.bank import DetectorBank, DetectorStateChanged
+from aiops.detect.base import Bank
+from aiops.model import Sample, SeriesKey
+from tests.detect.streams import METRICS, workload
+
+KEY = SeriesKey.of("latency_p99", workload="checkout", namespace="shop")
+
+
+def feed(bank: DetectorBank, values: list[float], key: SeriesKey = KEY, t0: float = 0.0) -> list:
+    out = []
+    for i, v in enumerate(values):
+        out.extend(bank.update([Sample(key=key, t=t0 + 15.0 * i, value=v)]))
+    return out
+
+
+def noise(n: int, seed: int = 0, level: float = 0.2, sd: float = 0.01) -> list[float]:
+    return list(level + sd * np.random.default_rng(seed).standard_normal(n))
+
+
+def test_bank_satisfies_protocol() -> None:
+    """DetectorBank is a Bank (update, snapshot, restore)."""
+    bank: Bank = DetectorBank(DetectConfig())
+    assert bank.update([]) == []
+
+
+def test_one_score_per_valid_sample_with_fields_in_range() -> None:
+    """Each valid sample yields one Score in [0, 1] with a band around the expected value."""
+    bank = DetectorBank(DetectConfig(warmup=5))
+    keys = [SeriesKey.of(m, workload="w") for m in METRICS]
+    for i in range(60):
+        samples = [Sample(key=k, t=15.0 * i, value=1.0 + j + 0.01 * (i % 4))
+                   for j, k in enumerate(keys)]
+        scores = bank.update(samples)
+        assert [s.key for s in scores] == keys
+        for s in scores:
+            assert 0.0 <= s.score <= 1.0
+            if s.warm:
+                assert s.lower <= s.expected <= s.upper
+                assert s.key.metric in s.why
+    assert len(bank) == len(keys)
+
+
+def test_warmup_scores_zero_and_not_warm() -> None:
+    """The first `warmup` samples of a series score 0 with warm=False, even if wild."""
+    bank = DetectorBank(DetectConfig(warmup=10))
+    scores = feed(bank, [1.0, 1000.0, -50.0, 3.0, 1e6, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0])
+    assert all(s.score == 0.0 and not s.warm for s in scores[:10])
+    assert "warming up" in scores[0].why
+    assert scores[10].warm
+
+
+def test_nan_and_inf_are_skipped_counted_and_never_poison_state() -> None:
+    """NaN/inf samples give no Score, are counted, and leave later scores unchanged."""
+    clean = noise(200)
+    dirty: list[float] = []
+    for i, v in enumerate(clean):
+        dirty.append(v)
+        if i % 17 == 0:
+            dirty.append(float("nan") if i % 2 else float("inf"))
+    a, b = DetectorBank(DetectConfig()), DetectorBank(DetectConfig())
+    sa, sb = feed(a, clean), feed(b, dirty)
+    assert b.skipped == len(dirty) - len(clean) and a.skipped == 0
+    assert [s.score for s in sa] == [s.score for s in sb]
+    assert all(math.isfinite(s.expected) for s in sb)
+
+
+def test_spike_scores_high_and_is_not_learnt() -> None:
+    """A 5x spike scores >= 0.9 as a spike and does not move the expected value."""
+    bank = DetectorBank(DetectConfig())
+    before = feed(bank, noise(300))[-1]
+    [spike] = bank.update([Sample(key=KEY, t=1e4, value=1.0)])
+    [after] = bank.update([Sample(key=KEY, t=1e4 + 15, value=0.2)])
+    assert spike.score >= 0.9 and spike.kind == "spike" and "spike" in spike.detectors
+    assert "above expected" in spike.why
+    assert after.expected == pytest.approx(spike.expected, rel=0.02)
+    assert abs(spike.expected - before.expected) < 0.01
+
+
+def test_persistent_level_shift_is_adopted() -> None:
+    """A level shift scores high at first and is accepted as the new normal later."""
+    cfg = DetectConfig()
+    bank = DetectorBank(cfg)
+    feed(bank, noise(300))
+    shifted = feed(bank, noise(300, seed=1, level=0.6), t0=1e5)
+    assert shifted[0].score >= 0.9
+    assert {s.kind for s in shifted[:5]} & {"spike", "level-shift"}
+    assert max(s.score for s in shifted[-100:]) < cfg.threshold
+    assert shifted[-1].expected == pytest.approx(0.6, abs=0.02)
+
+
+def sandbox(n: int, seeds: range) -> tuple[np.ndarray, list[str]]:
+    ws = [workload(n, s) for s in seeds]
+    cols = [w[m] for w in ws for m in METRICS]
+    return np.stack(cols, axis=1), [m for _ in ws for m in METRICS]
+
+
+def test_fault_free_sandbox_day_never_reaches_signal_floor() -> None:
+    """A day of four fault-free workloads (24 series, 15 s) stays below 0.9 throughout."""
+    x, names = sandbox(5760, range(4))
+    bank = DetectorBank(DetectConfig())
+    worst = np.nanmax(np.stack([bank.update_arrays(row) for row in x]), axis=0)
+    assert (worst < 0.9).all(), dict(zip(names, worst.round(3), strict=True))
+
+
+@pytest.mark.parametrize(
+    ("metric", "fault"),
+    [
+        ("latency_p99", lambda v, i: v * 5.0),
+        ("request_rate", lambda v, i: v * 3.0),
+        ("ready_replicas", lambda v, i: 1.0),
+        ("memory_usage", lambda v, i: v * (1.0 + 0.0005 * i)),
+    ],
+    ids=["latency-x5", "traffic-surge", "crash-loop", "memory-leak"],
+)
+def test_sandbox_faults_reach_signal_floor(metric: str, fault) -> None:  # type: ignore[no-untyped-def]
+    """Latency x5, a 3x surge, replicas dropping and a steady leak all reach 0.9 within 2 h."""
+    w = workload(3500, seed=1)
+    start = 3000
+    series = w[metric].copy()
+    for i in range(start, len(series)):
+        series[i] = fault(series[i], i - start)
+    bank = DetectorBank(DetectConfig())
+    scores = np.array([bank.update_arrays(np.array([v]))[0] for v in series])
+    assert scores[:start].max() < 0.9
+    assert scores[start:].max() >= 0.9
+
+
+def test_snapshot_restore_round_trip_continues_identically() -> None:
+    """A restored bank scores the rest of a stream exactly like the original."""
+    cfg = DetectConfig()
+    a = DetectorBank(cfg)
+    feed(a, noise(100))
+    b = DetectorBank(cfg)
+    b.restore(a.snapshot())
+    rest = noise(50, seed=3) + [0.9]
+    assert [s.score for s in feed(a, rest)] == [s.score for s in feed(b, rest)]
+    assert b.keys == [KEY]
+
+
+def test_restore_with_changed_config_starts_fresh_and_says_so() -> None:
+    """A snapshot from another config raises 'config changed ... starting fresh'."""
+    a = DetectorBank(DetectConfig(alpha=0.05))
+    feed(a, noise(50))
+    b = DetectorBank(DetectConfig(alpha=0.1))
+    with pytest.raises(DetectorStateChanged, match="config changed.*starting fresh"):
+        b.restore(a.snapshot())
+    assert len(b) == 0
+    c = DetectorBank(DetectConfig(alpha=0.1))
+    assert "starting fresh" in c.restore_or_fresh(a.snapshot())
+    assert "restored: 1 series" in DetectorBank(DetectConfig()).restore_or_fresh(a.snapshot())
+
+
+def test_update_arrays_matches_update() -> None:
+    """The array API and the sample API give the same scores on the same data."""
+    x, _ = sandbox(400, range(1))
+    a, b = DetectorBank(DetectConfig()), DetectorBank(DetectConfig())
+    keys = [SeriesKey.of(m) for m in METRICS]
+    for i, row in enumerate(x):
+        sa = a.update_arrays(row)
+        sb = b.update([Sample(key=k, t=15.0 * i, value=v) for k, v in zip(keys, row, strict=True)])
+        assert list(sa) == [s.score for s in sb]
+
+
+def test_duplicate_key_in_one_call_scores_both_in_order() -> None:
+    """Two samples of one series in one call are both scored, oldest first."""
+    bank = DetectorBank(DetectConfig(warmup=1))
+    out = bank.update([Sample(key=KEY, t=0.0, value=1.0), Sample(key=KEY, t=15.0, value=1.0)])
+    assert [s.t for s in out] == [0.0, 15.0]
