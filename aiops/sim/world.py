@@ -292,7 +292,7 @@ class World:
                 status=OutcomeStatus.DONE,
                 message=message,
                 before=before,
-                after=ws.summary(now),
+                after={**after, **ws.summary(now)},
             )
 
     # -- actions -------------------------------------------------------------------
