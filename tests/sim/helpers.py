@@ -27,7 +27,7 @@ def action(id: str, kind: str, name: str, **params: Any) -> Action:
 
 def mean(world: World, workload: str, metric: str, start: float, end: float) -> float:
     """Mean of one series sampled every 15 s over minutes [start, end)."""
-    values = []
+    values: list[float] = []
     for t in np.arange(at(start), at(end), 15.0):
         world.advance(float(t))
         values.append(world.metrics(workload)[metric])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 
@@ -15,7 +16,7 @@ from tests.sim.helpers import T0, action, at, target
 
 
 def _run(world: World, minutes: float, every: float = 15.0) -> list[tuple[str, float, float]]:
-    out = []
+    out: list[tuple[str, float, float]] = []
     t = world.t
     while t < at(minutes):
         t = min(t + every, at(minutes))
@@ -101,7 +102,7 @@ def test_default_faults_are_spaced_inside_two_hours(trace: Trace) -> None:
     faults = World.create(SandboxConfig(), now=T0, trace=trace).faults
     starts = [f.start - T0 for f in faults]
     assert starts[0] >= 20 * 60
-    assert all(b - a >= 15 * 60 for a, b in zip(starts, starts[1:], strict=False))
+    assert all(b - a >= 15 * 60 for a, b in itertools.pairwise(starts))
     assert all(s < 7200 for s in starts)
     assert {(f.workload, f.heals_with) for f in faults} == {
         ("cart", "restart"), ("checkout", "rollback"), ("frontend", "scale"),
