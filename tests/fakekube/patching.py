@@ -9,8 +9,8 @@ are replaced, as the API server does for lists without a patch merge key.
 {'a': {'b': 2}}
 >>> merge_patch({"a": {"b": 1, "c": 2}}, {"a": {"c": None, "d": 3}})
 {'a': {'b': 1, 'd': 3}}
->>> strategic_merge_patch({"c": [{"name": "x", "image": "1"}]}, {"c": [{"name": "x", "image": "2"}]})
-{'c': [{'name': 'x', 'image': '2'}]}
+>>> strategic_merge_patch({"c": [{"name": "x", "v": 1}]}, {"c": [{"name": "x", "v": 2}]})
+{'c': [{'name': 'x', 'v': 2}]}
 """
 
 from __future__ import annotations

@@ -1,0 +1,549 @@
+"""Kubernetes actuator: scale, restart, roll back and delete pods the way kubectl does.
+
+- ``scale``: the ``scale`` subresource (``{"spec": {"replicas": n}}`` merge patch, as
+  ``kubectl scale``); when an HPA targets the workload and ``scale_via_hpa`` (or the
+  action's ``via_hpa``) is set, the HPA's ``minReplicas`` is set to ``n`` instead, clamped
+  to ``maxReplicas`` unless ``hpa_raise_max``.
+- ``restart``: ``kubectl rollout restart``: strategic-merge patch of the pod-template
+  annotation ``kubectl.kubernetes.io/restartedAt`` (RFC 3339 of ``now``); paused
+  Deployments are refused.
+- ``rollback`` (Deployments): ``kubectl rollout undo``; see :mod:`kubernetes_rollout`.
+  The revision rolled back from is recorded in ``aiops.dev/rolled-back-from``; a second
+  undo that would restore that revision (a blind flip back) is refused.
+- ``delete_pod``: the named pod or the least healthy one; the intent is recorded on the
+  workload first (``aiops.dev/pending-action``) so a retry deletes the same pod, never two.
+
+Idempotency: the ids of applied actions are annotations on the object written in the same
+request as the change (``aiops.dev/last-action-id``, ``aiops.dev/action-ids``), and every
+write carries the ``resourceVersion`` it was computed from. A retry re-reads first, so a
+409, a 429/5xx, or a lost response never applies an action twice. Dry-run sends the same
+requests with ``dryRun=All`` and returns the would-be object diff in ``Outcome.after``.
+Each applied or refused action leaves a core/v1 Event on the target naming the incident.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import socket
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from aiops.actuators import kubernetes_rollout as ro
+from aiops.actuators.kubernetes_api import (
+    JSON_PATCH,
+    MERGE_PATCH,
+    STRATEGIC_MERGE_PATCH,
+    Call,
+    KubeApi,
+)
+from aiops.config.actuators import KubernetesConfig
+from aiops.errors import PermanentError, TemporaryError
+from aiops.model import Action, Outcome, OutcomeStatus, Target, TargetState
+
+KINDS = ("Deployment", "StatefulSet")
+_REASONS = {
+    "scale": "AiopsScaled",
+    "restart": "AiopsRestarted",
+    "rollback": "AiopsRolledBack",
+    "delete_pod": "AiopsDeletedPod",
+}
+
+Obj = dict[str, Any]
+T = TypeVar("T")
+
+
+class _Done(Exception):
+    """Internal: the action turned out to be applied already."""
+
+
+class KubernetesActuator:
+    """Applies actions to Deployments and StatefulSets through the official client."""
+
+    name = "kubernetes"
+
+    def __init__(
+        self, config: KubernetesConfig, *, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self.cfg = config
+        self.api = KubeApi(config)
+        self._sleep = sleep
+        self._instance = socket.gethostname()
+
+    # ---- protocol ----------------------------------------------------------------
+    def apply(self, action: Action, *, now: float) -> Outcome:
+        """Apply ``action`` once, retrying transient failures without ever doubling it."""
+        _check_target(action.target)
+        handler = {
+            "scale": self._scale,
+            "restart": self._restart,
+            "rollback": self._rollback,
+            "delete_pod": self._delete_pod,
+        }.get(action.kind)
+        if handler is None:
+            raise PermanentError(f"kubernetes actuator cannot {action.kind!r}")
+        try:
+            outcome = self._retrying(lambda attempt: handler(action, now, attempt))
+        except PermanentError as e:
+            if not action.dry_run:
+                self._event(action, now, f"refused: {e}", warning=True)
+            raise
+        if outcome.status is OutcomeStatus.DONE:
+            note = self._event(action, now, outcome.message)
+            if note:
+                outcome = _with_message(outcome, f"{outcome.message}; {note}")
+        return outcome
+
+    def observe(self, target: Target, *, now: float) -> TargetState:
+        """Replicas, readiness, revision, rollout progress and HPA floor of a workload."""
+        _check_target(target)
+        return self._retrying(lambda _attempt: self._observe(target))
+
+    def close(self) -> None:
+        self.api.close()
+
+    def wait_for_rollout(self, target: Target, *, timeout: float, poll: float = 1.0) -> bool:
+        """Poll until the rollout converged (verify primitive); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.observe(target, now=time.time())
+            if not state.rollout_in_progress:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            self._sleep(poll)
+
+    # ---- plumbing ------------------------------------------------------------------
+    def _retrying(self, fn: Callable[[int], T]) -> T:
+        attempt = 0
+        while True:
+            try:
+                return fn(attempt)
+            except TemporaryError as e:
+                if attempt >= self.cfg.retries:
+                    raise
+                if e.retry_after > 0:
+                    delay = max(e.retry_after, self.cfg.backoff * 2**attempt)
+                    self._sleep(min(self.cfg.max_backoff, delay))
+                attempt += 1
+
+    def _call(self, kind: str, verb: str, target: Target, sub: str = "") -> Call:
+        resource = {"Deployment": "deployments", "StatefulSet": "statefulsets"}[kind] + sub
+        return Call(
+            verb=verb, group="apps", resource=resource, namespace=target.namespace, name=target.name
+        )
+
+    def _read(self, target: Target) -> Obj:
+        fn = (
+            self.api.apps.read_namespaced_deployment
+            if target.kind == "Deployment"
+            else self.api.apps.read_namespaced_stateful_set
+        )
+        return self.api.do(
+            self._call(target.kind, "get", target), fn, target.name, target.namespace
+        )
+
+    def _patch(self, target: Target, body: Any, ctype: str, dry: bool, sub: str = "") -> Obj:
+        apps = self.api.apps
+        fns = {
+            ("Deployment", ""): apps.patch_namespaced_deployment,
+            ("StatefulSet", ""): apps.patch_namespaced_stateful_set,
+            ("Deployment", "/scale"): apps.patch_namespaced_deployment_scale,
+            ("StatefulSet", "/scale"): apps.patch_namespaced_stateful_set_scale,
+        }
+        return self.api.do(
+            self._call(target.kind, "patch", target, sub),
+            fns[(target.kind, sub)],
+            target.name,
+            target.namespace,
+            body,
+            dry_run="All" if dry else None,
+            field_manager=self.cfg.field_manager,
+            _content_type=ctype,
+        )
+
+    def _replicasets(self, dep: Obj, target: Target) -> list[Obj]:
+        call = Call(verb="list", group="apps", resource="replicasets", namespace=target.namespace)
+        listed = self.api.do(
+            call,
+            self.api.apps.list_namespaced_replica_set,
+            target.namespace,
+            label_selector=ro.selector_string(dep),
+        )
+        return [rs for rs in listed.get("items", []) if ro.owned_by(rs, dep)]
+
+    def _hpa_for(self, target: Target) -> Obj | None:
+        call = Call(
+            verb="list",
+            group="autoscaling",
+            resource="horizontalpodautoscalers",
+            namespace=target.namespace,
+        )
+        listed = self.api.do(
+            call, self.api.autoscaling.list_namespaced_horizontal_pod_autoscaler, target.namespace
+        )
+        for hpa in listed.get("items", []):
+            ref = hpa.get("spec", {}).get("scaleTargetRef", {})
+            if ref.get("kind") == target.kind and ref.get("name") == target.name:
+                return dict(hpa)
+        return None
+
+    def _already(self, action: Action, attempt: int, *objs: Obj | None) -> Outcome | None:
+        for obj in objs:
+            if obj is not None and action.id in ro.applied_ids(obj):
+                if attempt == 0:
+                    return Outcome(
+                        action_id=action.id,
+                        status=OutcomeStatus.ALREADY_DONE,
+                        message=f"action {action.id} was already applied",
+                    )
+                return Outcome(
+                    action_id=action.id,
+                    status=OutcomeStatus.DONE,
+                    message="applied (confirmed on re-read after a failed response)",
+                )
+        return None
+
+    def _result(self, action: Action, message: str, before: Obj, after: Obj) -> Outcome:
+        status = OutcomeStatus.DRY_RUN if action.dry_run else OutcomeStatus.DONE
+        if action.dry_run:
+            message = f"dry-run: would {message}"
+        return Outcome(
+            action_id=action.id,
+            status=status,
+            message=message,
+            before=_summary(before),
+            after={**_summary(after), "diff": ro.diff(before, after)},
+        )
+
+    # ---- actions ---------------------------------------------------------------------
+    def _scale(self, action: Action, now: float, attempt: int) -> Outcome:
+        target, dry = action.target, action.dry_run
+        replicas = action.params.get("replicas")
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise PermanentError(
+                f"scale needs an absolute non-negative 'replicas', got {replicas!r}"
+            )
+        obj = self._read(target)
+        via_hpa = bool(action.params.get("via_hpa", self.cfg.scale_via_hpa))
+        hpa = self._hpa_for(target) if via_hpa else None
+        done = self._already(action, attempt, obj, hpa)
+        if done is not None:
+            return done
+        if hpa is not None:
+            return self._scale_hpa(action, hpa, replicas)
+        body = {
+            "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
+            "spec": {"replicas": replicas},
+        }
+        scale = self._patch(target, body, MERGE_PATCH, dry, "/scale")
+        after = copy.deepcopy(obj)
+        after["spec"]["replicas"] = scale.get("spec", {}).get("replicas", replicas)
+        if not dry:
+            after = self._patch(
+                target,
+                {"metadata": {"annotations": ro.id_annotations(obj, action.id)}},
+                MERGE_PATCH,
+                False,
+            )
+        old = obj["spec"].get("replicas")
+        return self._result(action, f"scale {target} from {old} to {replicas} replicas", obj, after)
+
+    def _scale_hpa(self, action: Action, hpa: Obj, replicas: int) -> Outcome:
+        spec = hpa.get("spec", {})
+        low, high = int(spec.get("minReplicas", 1)), int(spec["maxReplicas"])
+        new_min, new_spec, note = max(1, replicas), {}, ""
+        if new_min > high:
+            if self.cfg.hpa_raise_max:
+                new_spec["maxReplicas"] = new_min
+                note = f", maxReplicas raised from {high}"
+            else:
+                note = f" (clamped to maxReplicas {high}; {replicas} requested)"
+                new_min = high
+        new_spec["minReplicas"] = new_min
+        meta = hpa["metadata"]
+        body = {
+            "metadata": {
+                "resourceVersion": meta["resourceVersion"],
+                "annotations": ro.id_annotations(hpa, action.id),
+            },
+            "spec": new_spec,
+        }
+        call = Call(
+            verb="patch",
+            group="autoscaling",
+            resource="horizontalpodautoscalers",
+            namespace=meta["namespace"],
+            name=meta["name"],
+        )
+        after = self.api.do(
+            call,
+            self.api.autoscaling.patch_namespaced_horizontal_pod_autoscaler,
+            meta["name"],
+            meta["namespace"],
+            body,
+            dry_run="All" if action.dry_run else None,
+            field_manager=self.cfg.field_manager,
+            _content_type=MERGE_PATCH,
+        )
+        message = (
+            f"set HPA {meta['name']} minReplicas from {low} to {new_min}{note} for {action.target}"
+        )
+        return self._result(action, message, hpa, after)
+
+    def _restart(self, action: Action, now: float, attempt: int) -> Outcome:
+        target = action.target
+        obj = self._read(target)
+        done = self._already(action, attempt, obj)
+        if done is not None:
+            return done
+        if target.kind == "Deployment" and obj["spec"].get("paused"):
+            raise PermanentError(
+                f"can't restart paused deployment {target} (run rollout resume first)"
+            )
+        stamp = ro.rfc3339(now)
+        body = {
+            "metadata": {
+                "resourceVersion": obj["metadata"]["resourceVersion"],
+                "annotations": ro.id_annotations(obj, action.id),
+            },
+            "spec": {"template": {"metadata": {"annotations": {ro.RESTARTED_AT: stamp}}}},
+        }
+        after = self._patch(target, body, STRATEGIC_MERGE_PATCH, action.dry_run)
+        return self._result(action, f"restart {target} (restartedAt {stamp})", obj, after)
+
+    def _rollback(self, action: Action, now: float, attempt: int) -> Outcome:
+        target = action.target
+        if target.kind != "Deployment":
+            raise PermanentError(f"rollback supports Deployments only, not {target.kind}")
+        dep = self._read(target)
+        done = self._already(action, attempt, dep)
+        if done is not None:
+            return done
+        if dep["spec"].get("paused"):
+            raise PermanentError(
+                f"you cannot rollback a paused deployment {target}; resume it first"
+            )
+        rss = self._replicasets(dep, target)
+        previous = ro.previous_replicaset(rss)
+        if previous is None:
+            raise PermanentError(f"no rollout history found for deployment {target}")
+        current_rev, to_rev = ro.revision(dep), ro.revision(previous)
+        if ro.annotations_of(dep).get(ro.ROLLED_BACK_FROM) == str(to_rev):
+            raise PermanentError(
+                f"refusing a blind second undo of {target}: revision {to_rev} is the one "
+                f"aiops rolled back from; roll forward or pick a revision explicitly"
+            )
+        within = action.params.get("only_if_changed_within")
+        if within is not None:
+            changed = _changed_at(rss)
+            if changed is None or now - changed > float(within):
+                raise PermanentError(
+                    f"refusing rollback of {target}: last change is older than {within}s"
+                )
+        if ro.equal_ignore_hash(previous["spec"]["template"], dep["spec"]["template"]):
+            return Outcome(
+                action_id=action.id,
+                status=OutcomeStatus.FAILED,
+                message=f"skipped rollback (current template already matches revision {to_rev})",
+            )
+        extra = {
+            ro.ROLLED_BACK_FROM: str(current_rev),
+            ro.ROLLED_BACK_TO: str(to_rev),
+            **ro.id_annotations(dep, action.id),
+        }
+        after = self._patch(
+            target, ro.rollback_patch(dep, previous, extra), JSON_PATCH, action.dry_run
+        )
+        return self._result(
+            action,
+            f"roll back {target} from revision {current_rev} to revision {to_rev}",
+            dep,
+            after,
+        )
+
+    def _delete_pod(self, action: Action, now: float, attempt: int) -> Outcome:
+        target, dry = action.target, action.dry_run
+        obj = self._read(target)
+        done = self._already(action, attempt, obj)
+        if done is not None:
+            return done
+        pending = ro.annotations_of(obj).get(ro.PENDING_ACTION, "")
+        if pending.startswith(action.id + ":"):
+            pod_name = pending[len(action.id) + 1 :]
+        else:
+            call = Call(verb="list", group="", resource="pods", namespace=target.namespace)
+            pods = self.api.do(
+                call,
+                self.api.core.list_namespaced_pod,
+                target.namespace,
+                label_selector=ro.selector_string(obj),
+            ).get("items", [])
+            names = [p["metadata"]["name"] for p in pods]
+            wanted = action.params.get("pod")
+            if wanted is not None and wanted not in names:
+                raise PermanentError(f"pod {wanted!r} does not belong to {target}")
+            if not pods:
+                raise PermanentError(f"{target} has no pods to delete")
+            pod_name = str(wanted or min(pods, key=ro.pod_health)["metadata"]["name"])
+            if not dry:
+                self._patch(
+                    target,
+                    {
+                        "metadata": {
+                            "resourceVersion": obj["metadata"]["resourceVersion"],
+                            "annotations": {ro.PENDING_ACTION: f"{action.id}:{pod_name}"},
+                        }
+                    },
+                    MERGE_PATCH,
+                    False,
+                )
+        call = Call(
+            verb="delete", group="", resource="pods", namespace=target.namespace, name=pod_name
+        )
+        try:
+            self.api.do(
+                call,
+                self.api.core.delete_namespaced_pod,
+                pod_name,
+                target.namespace,
+                dry_run="All" if dry else None,
+            )
+        except PermanentError as e:
+            if not str(e).startswith("not found"):  # already gone is what we wanted
+                raise
+        after = obj
+        if not dry:
+            notes: dict[str, Any] = {**ro.id_annotations(obj, action.id), ro.PENDING_ACTION: None}
+            after = self._patch(target, {"metadata": {"annotations": notes}}, MERGE_PATCH, False)
+        outcome = self._result(action, f"delete pod {pod_name} of {target}", obj, after)
+        return _with_after(outcome, {"deleted_pod": pod_name})
+
+    # ---- observe & events --------------------------------------------------------------
+    def _observe(self, target: Target) -> TargetState:
+        try:
+            obj = self._read(target)
+        except PermanentError as e:
+            if str(e).startswith("not found"):
+                return TargetState(target=target, exists=False, details={"error": str(e)})
+            raise
+        hpa = self._hpa_for(target)
+        spec, status = obj.get("spec", {}), obj.get("status") or {}
+        changed_at = None
+        if target.kind == "Deployment":
+            changed_at = _changed_at(self._replicasets(obj, target))
+        notes = ro.annotations_of(obj)
+        return TargetState(
+            target=target,
+            replicas=int(spec.get("replicas", 1)),
+            ready_replicas=int(status.get("readyReplicas", 0)),
+            revision=ro.revision(obj),
+            rollout_in_progress=ro.rollout_in_progress(obj),
+            changed_at=changed_at,
+            hpa_min_replicas=int(hpa["spec"].get("minReplicas", 1)) if hpa else None,
+            details={
+                "paused": bool(spec.get("paused", False)),
+                "generation": obj["metadata"].get("generation"),
+                "observed_generation": status.get("observedGeneration"),
+                "updated_replicas": status.get("updatedReplicas", 0),
+                "available_replicas": status.get("availableReplicas", 0),
+                "hpa": hpa["metadata"]["name"] if hpa else None,
+                "hpa_max_replicas": hpa["spec"].get("maxReplicas") if hpa else None,
+                "last_action_id": notes.get(ro.LAST_ACTION),
+            },
+        )
+
+    def _event(self, action: Action, now: float, message: str, *, warning: bool = False) -> str:
+        """Record a core/v1 Event on the target; returns a note if that failed."""
+        if not self.cfg.events:
+            return ""
+        target = action.target
+        digest = hashlib.sha256(f"{action.id}:{warning}".encode()).hexdigest()[:12]
+        incident = action.incident or "none"
+        stamp = ro.rfc3339(now)
+        body = {
+            "metadata": {
+                "name": f"{target.name}.aiops-{digest}",
+                "namespace": target.namespace,
+                "annotations": {"aiops.dev/action-id": action.id, "aiops.dev/incident": incident},
+            },
+            "involvedObject": {
+                "apiVersion": "apps/v1",
+                "kind": target.kind,
+                "name": target.name,
+                "namespace": target.namespace,
+            },
+            "reason": "AiopsRefused" if warning else _REASONS[action.kind],
+            "message": f"{message} [incident {incident}, action {action.id}]"[:1024],
+            "type": "Warning" if warning else "Normal",
+            "source": {"component": "aiops", "host": self._instance},
+            "reportingComponent": "aiops",
+            "reportingInstance": self._instance,
+            "action": action.kind,
+            "firstTimestamp": stamp,
+            "lastTimestamp": stamp,
+            "count": 1,
+        }
+        call = Call(verb="create", group="", resource="events", namespace=target.namespace)
+        try:
+            self._retrying(lambda _a: self._create_event(call, target.namespace, body))
+        except (TemporaryError, PermanentError) as e:
+            return f"event not recorded: {e}"
+        return ""
+
+    def _create_event(self, call: Call, namespace: str, body: Obj) -> None:
+        try:
+            self.api.do(call, self.api.core.create_namespaced_event, namespace, body)
+        except TemporaryError as e:
+            if "already exists" in str(e):
+                return
+            raise
+
+
+def _check_target(target: Target) -> None:
+    if target.kind not in KINDS:
+        raise PermanentError(f"kubernetes actuator handles {KINDS}, not {target.kind!r}")
+    if not target.namespace:
+        raise PermanentError(f"{target} needs a namespace")
+
+
+def _changed_at(replicasets: list[Obj]) -> float | None:
+    """When the newest revision's ReplicaSet was created (the last template change)."""
+    if not replicasets:
+        return None
+    newest = max(replicasets, key=ro.revision)
+    return ro.parse_time(newest.get("metadata", {}).get("creationTimestamp"))
+
+
+def _summary(obj: Mapping[str, Any]) -> dict[str, Any]:
+    spec = obj.get("spec", {})
+    out: dict[str, Any] = {"kind": obj.get("kind", ""), "name": obj.get("metadata", {}).get("name")}
+    for key in ("replicas", "minReplicas", "maxReplicas"):
+        if key in spec:
+            out[key] = spec[key]
+    if ro.REVISION in ro.annotations_of(obj):
+        out["revision"] = ro.revision(obj)
+    return out
+
+
+def _with_message(outcome: Outcome, message: str) -> Outcome:
+    return Outcome(
+        action_id=outcome.action_id,
+        status=outcome.status,
+        message=message,
+        retry_after=outcome.retry_after,
+        before=outcome.before,
+        after=outcome.after,
+    )
+
+
+def _with_after(outcome: Outcome, extra: Mapping[str, Any]) -> Outcome:
+    return Outcome(
+        action_id=outcome.action_id,
+        status=outcome.status,
+        message=outcome.message,
+        retry_after=outcome.retry_after,
+        before=outcome.before,
+        after={**outcome.after, **extra},
+    )
