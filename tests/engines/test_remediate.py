@@ -1,0 +1,189 @@
+"""The remediation engine: incidents, the verified ladder, guards, approvals, dry-run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aiops.actuators.record import RecordingActuator
+from aiops.engines.remediate import Remediator
+from aiops.errors import PermanentError
+from aiops.journal import Journal
+from aiops.model import Decision, Target, TargetState
+from aiops.telemetry.logging import get_logger
+from aiops.telemetry.metrics import Metrics
+from tests.runbook.factories import LADDER, alert, anomaly, runbook, sample
+
+CHECKOUT = Target(kind="SandboxWorkload", namespace="shop", name="checkout")
+
+
+def make(tmp_path: Path, text: str = LADDER, **kw: object) -> tuple[Remediator, RecordingActuator]:
+    rec = RecordingActuator(replicas=3)
+    r = Remediator(
+        [runbook(text)], Journal(tmp_path / "j.sqlite"), rec, Metrics(), get_logger("test"),
+        **kw,  # type: ignore[arg-type]
+    )
+    return r, rec
+
+
+def counter(r: Remediator, name: str, **labels: str) -> float:
+    v = r.metrics.registry.get_sample_value(name, labels)
+    return v or 0.0
+
+
+def test_ladder_scales_then_restarts_after_failed_verify(tmp_path: Path) -> None:
+    """Scale (delta resolved to absolute), verify fails at its deadline, restart, verify passes."""
+    r, rec = make(tmp_path)
+    plans = r.handle(anomaly("latency_p99", "checkout", t=0.0), 0.0)
+    assert [p.decision for p in plans] == [Decision.RUN]
+    r.tick(1.0, {})
+    assert [(a.kind, dict(a.params)) for a in rec.applied] == [
+        ("scale", {"replicas": 5, "via_hpa": False, "from": 3})]
+    r.tick(100.0, sample("latency_p99", "checkout", t=100.0, value=0.9))
+    assert len(rec.applied) == 1  # still verifying
+    r.tick(182.0, sample("latency_p99", "checkout", t=182.0, value=0.9))
+    assert [a.kind for a in rec.applied] == ["scale", "restart"]
+    assert rec.applied[1].id.endswith(":1")
+    r.tick(200.0, sample("latency_p99", "checkout", t=200.0, value=0.3))
+    inc = r.journal.incidents()[0]
+    assert inc.status == "resolved" and inc.closed_at == 200.0
+    kinds = [e.kind for e in r.journal.timeline(inc.id)]
+    assert kinds == ["matched", "planned", "action", "verify", "next", "action", "verify", "closed"]
+    assert "verified latency_p99 < 0.5" in r.journal.timeline(inc.id)[-1].reason
+    assert counter(r, "aiops_actions_total", runbook="ladder", action="scale",
+                   outcome="done") == 1.0
+    assert r.metrics.registry.get_sample_value("aiops_incidents_open") == 0.0
+
+
+def test_stale_samples_do_not_verify(tmp_path: Path) -> None:
+    """A sample older than the step's apply time never passes its verification."""
+    r, _ = make(tmp_path)
+    r.handle(anomaly("latency_p99", "checkout", t=0.0), 0.0)
+    r.tick(10.0, {})
+    r.tick(20.0, sample("latency_p99", "checkout", t=5.0, value=0.1))
+    assert r.journal.incidents()[0].phase == "verify"
+
+
+def test_no_data_follows_on_no_data(tmp_path: Path) -> None:
+    """With no data by the deadline the verdict is the step's on_no_data (fail -> next)."""
+    r, rec = make(tmp_path)
+    r.handle(anomaly("latency_p99", "checkout", t=0.0), 0.0)
+    r.tick(1.0, {})
+    r.tick(200.0, sample("latency_p99", "cart", t=200.0, value=0.1))  # another workload
+    inc = r.journal.incidents()[0]
+    assert inc.step == 1 and [a.kind for a in rec.applied] == ["scale", "restart"]
+    verify = next(e for e in r.journal.timeline(inc.id) if e.kind == "verify")
+    assert "fail (observed no data" in verify.reason
+
+
+def test_exhausted_ladder_escalates(tmp_path: Path) -> None:
+    """When every step fails verification the incident ends exhausted and escalates."""
+    text = LADDER.replace("    - action: rollback\n", "") + "  on_exhausted: {notify: [oncall]}\n"
+    r, _ = make(tmp_path, text)
+    r.handle(anomaly("latency_p99", "checkout", t=0.0), 0.0)
+    for t in (1.0, 200.0, 400.0):
+        r.tick(t, sample("latency_p99", "checkout", t=t, value=2.0))
+    inc = r.journal.incidents()[0]
+    assert inc.status == "exhausted"
+    reasons = [e.reason for e in r.journal.timeline(inc.id)]
+    assert "escalated to oncall" in reasons
+
+
+def test_second_signal_while_running_is_skipped_once(tmp_path: Path) -> None:
+    """Anomalies arriving every cycle open no second incident; the skip is journaled once."""
+    r, _ = make(tmp_path)
+    r.handle(anomaly("latency_p99", "checkout", t=0.0), 0.0)
+    for t in (15.0, 30.0, 45.0):
+        plans = r.handle(anomaly("latency_p99", "checkout", t=t, since=0.0), t)
+        assert plans[0].decision is Decision.SKIP
+        assert "concurrency" in plans[0].reasons[-1]
+    assert len(r.journal.incidents()) == 1
+    skips = [e for e in r.journal.events() if e.kind == "skipped"]
+    assert len(skips) == 1
+    assert counter(r, "aiops_decisions_total", runbook="ladder", decision="skip",
+                   reason="concurrency") == 3.0
+
+
+def test_cooldown_after_resolved_incident(tmp_path: Path) -> None:
+    """After a resolved incident the target is left alone for the cooldown, then acts again."""
+    r, rec = make(tmp_path)
+    r.handle(anomaly("latency_p99", "checkout", t=0.0), 0.0)
+    r.tick(1.0, {})
+    r.tick(10.0, sample("latency_p99", "checkout", t=10.0, value=0.1))
+    assert r.journal.incidents()[0].status == "resolved"
+    p = r.handle(anomaly("latency_p99", "checkout", t=250.0), 250.0)[0]
+    assert p.reasons[-1] == "skipped: cooldown 6m left on SandboxWorkload/shop/checkout"
+    p = r.handle(anomaly("latency_p99", "checkout", t=611.0), 611.0)[0]
+    assert p.decision is Decision.RUN
+    assert len(r.journal.incidents()) == 2 and len(rec.applied) == 1
+
+
+def test_dry_run_changes_nothing_but_journals(tmp_path: Path) -> None:
+    """With dry_run the actuator applies nothing; the journal records what would have run."""
+    r, rec = make(tmp_path, dry_run=True)
+    p = r.handle(anomaly("latency_p99", "checkout", t=0.0), 0.0)[0]
+    assert p.decision is Decision.DRY_RUN
+    r.tick(1.0, {})
+    assert rec.applied == [] and rec.calls[0].dry_run
+    inc = r.journal.incidents()[0]
+    assert inc.mode == "dry-run"
+    assert r.journal.action(f"{inc.id}:0") is not None
+
+
+def test_guard_rechecked_before_mutating_step(tmp_path: Path) -> None:
+    """A rollout that starts after planning blocks the next mutating step."""
+    text = LADDER.replace("guards: {cooldown: 10m}", "guards: {not_during_rollout: true}")
+    r, rec = make(tmp_path, text)
+    r.handle(anomaly("latency_p99", "checkout", t=0.0), 0.0)
+    rec.set_state(TargetState(target=CHECKOUT, replicas=3, rollout_in_progress=True))
+    r.tick(1.0, {})
+    assert rec.applied == []
+    inc = r.journal.incidents()[0]
+    assert r.journal.timeline(inc.id)[-1].kind == "blocked"
+    rec.set_state(TargetState(target=CHECKOUT, replicas=3))
+    r.tick(20.0, {})
+    assert [a.kind for a in rec.applied] == ["scale"]
+
+
+def test_alert_duplicates_and_resolution(tmp_path: Path) -> None:
+    """A duplicate alert is ignored; its resolved twin never acts and closes the incident."""
+    text = LADDER.replace("- anomaly: {metric: latency_p99, score_above: 0.9}",
+                          "- alert: {alertname: CheckoutSlow}")
+    r, rec = make(tmp_path, text)
+    firing = alert("CheckoutSlow", namespace="shop", workload="checkout")
+    assert len(r.handle(firing, 0.0)) == 1
+    assert r.handle(firing, 5.0) == []
+    assert len(r.journal.incidents()) == 1
+    resolved = alert("CheckoutSlow", status="resolved", namespace="shop", workload="checkout")
+    assert r.handle(resolved, 10.0) == []
+    inc = r.journal.incidents()[0]
+    assert inc.status == "resolved" and "alert CheckoutSlow resolved" in (
+        r.journal.timeline(inc.id)[-1].reason)
+    r.tick(11.0, {})
+    assert rec.applied == []
+
+
+def test_approval_flow(tmp_path: Path) -> None:
+    """Approve mode waits; only allowlisted approvers unblock it; unapproved requests expire."""
+    text = LADDER.replace("mode: auto", "mode: approve") + (
+        "  approval: {approvers: [alice], timeout: 10m}\n")
+    r, rec = make(tmp_path, text)
+    p = r.handle(anomaly("latency_p99", "checkout", t=0.0), 0.0)[0]
+    assert p.decision is Decision.AWAIT_APPROVAL
+    inc = r.journal.incidents()[0]
+    r.tick(5.0, {})
+    assert rec.applied == []
+    with pytest.raises(PermanentError, match="may not approve"):
+        r.approve(inc.id, "mallory", 6.0)
+    assert r.approve(inc.id, "alice", 7.0).status == "running"
+    r.tick(8.0, {})
+    assert [a.kind for a in rec.applied] == ["scale"]
+    # a second request that nobody approves expires
+    r.journal.update_incident(inc.id, status="resolved", closed_at=9.0)
+    r.handle(anomaly("latency_p99", "checkout", t=700.0), 700.0)
+    second = r.journal.incidents()[0]
+    r.tick(700.0 + 601.0, {})
+    assert r.journal.incident(second.id).status == "expired"  # type: ignore[union-attr]
+    with pytest.raises(PermanentError, match="expired"):
+        r.approve(second.id, "alice", 1400.0)
