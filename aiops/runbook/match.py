@@ -81,6 +81,9 @@ def _trigger_fits(trig: Trigger, signal: Signal, runbook: str, now: float) -> st
             return f"score {signal.score.score:.2f} not above {a.score_above:.2f}"
         if (bad := _labels_fit(a.labels, signal.labels)) is not None:
             return bad
+        v, e = signal.score.value, signal.score.expected
+        if (a.direction == "above" and not v > e) or (a.direction == "below" and not v < e):
+            return f"value {v:.4g} is not {a.direction} expected {e:.4g}"
         lasted = now - signal.since
         if lasted < a.for_:
             return (

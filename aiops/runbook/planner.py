@@ -156,7 +156,9 @@ def plan(
             reasons.append(f"skipped: step {i} ({step.action}): {exc}")
             return done(Decision.SKIP)
         verify = step.verify.model_dump() if step.verify is not None else None
-        desc = _describe_step(step.action, params, str(m.target), facts.state)
+        # Only the first step's resolution is known now; later ones resolve when they run.
+        state = facts.state if i == 0 else None
+        desc = _describe_step(step.action, params, str(m.target), state)
         if verify is not None:
             desc += f"; verify {describe(verify)}"
         steps.append(

@@ -49,6 +49,9 @@ class AnomalyTrigger(Strict):
     for_: Duration = Field(
         0.0, alias="for", description="How long the series must stay anomalous first."
     )
+    direction: Literal["above", "below", "any"] = Field(
+        "any", description="Only values above (or below) the detector's expected value."
+    )
 
 
 class AlertTrigger(Strict):

@@ -164,3 +164,15 @@ def test_each_sandbox_runbook_plans_its_fix_and_nothing_else() -> None:
     for b in books:
         assert match(b, anomaly("latency_p99", "checkout", t=600.0, score=0.5), 600.0) is None
         assert match(b, anomaly("memory_usage", "cart", t=600.0, since=590.0), 600.0) is None
+
+
+def test_anomaly_direction_filters_drops_or_rises() -> None:
+    """`direction: above` ignores a series falling below its expected value (e.g. a surge ending)."""
+    rb = runbook(LADDER.replace("score_above: 0.9}", "score_above: 0.9, direction: above}"))
+    rising = anomaly("latency_p99", "checkout", t=1.0, value=2.0)  # expected 1.0
+    assert match(rb, rising, 1.0) is not None
+    falling = anomaly("latency_p99", "checkout", t=1.0, value=2.0)
+    falling = type(falling)(score=type(falling.score)(
+        key=falling.score.key, t=1.0, value=0.2, score=0.99, expected=1.0, lower=0.8, upper=1.2),
+        since=1.0)
+    assert "value 0.2 is not above expected 1" in str(explain_match(rb, falling, 1.0))
