@@ -213,6 +213,11 @@ class Journal:
                     dup += 1
         return new, dup
 
+    def record_new_alerts(self, alerts: Iterable[Alert], now: float) -> list[Alert]:
+        """Like :meth:`record_alerts` (one durable transaction) but return the new alerts."""
+        with self._tx() as db:
+            return [a for a in alerts if self._insert_signal(db, a, now)]
+
     def firing_alerts(self) -> frozenset[str]:
         """Alertnames whose latest recorded status (per fingerprint) is firing."""
         rows = self._query(
