@@ -17,6 +17,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -59,29 +60,34 @@ class Trace:
     def start(self) -> float:
         return float(self.times[0])
 
-    @property
+    @cached_property
     def step(self) -> float:
         """Typical spacing of the points (the median gap)."""
         return float(np.median(np.diff(self.times))) if len(self.times) > 1 else 1.0
 
-    @property
+    @cached_property
     def period(self) -> float:
         """Span after which lookups wrap around: last - first + one step."""
         return float(self.times[-1] - self.times[0]) + self.step
 
-    @property
+    @cached_property
     def reference(self) -> float:
         """The median value: the level at which a workload sees its ``base_rps``."""
         return float(np.median(self.values))
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """Short identity used to check a restored world runs on the same trace."""
         return f"{len(self.values)}:{float(np.sum(self.values)):.3f}:{self.start:.0f}"
 
     def level(self, position: float) -> float:
         """Value at trace time ``position``, linearly interpolated, wrapping at the end."""
-        return float(np.interp(position, self.times, self.values, period=self.period))
+        x = self.start + (position - self.start) % self.period
+        last = float(self.times[-1])
+        if x <= last:
+            return float(np.interp(x, self.times, self.values))
+        frac = (x - last) / (self.period - (last - self.start))
+        return float(self.values[-1] + frac * (self.values[0] - self.values[-1]))
 
 
 def parse_trace_csv(text: str, *, spec: str = "inline") -> Trace:

@@ -9,7 +9,7 @@ the original would have. It takes ``now`` everywhere and reads no clock.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -17,10 +17,10 @@ import numpy as np
 from aiops.config.sources import SandboxConfig
 from aiops.errors import PermanentError
 from aiops.model import Action, Outcome, OutcomeStatus, Sample, Target, TargetState
+from aiops.sim.actions import PLANNERS, Refused
 from aiops.sim.faults import (
     BAD_CPU_FACTOR,
     BAD_LATENCY_FACTOR,
-    SURGE_MULTIPLIER,
     Fault,
     FaultKind,
     schedule,
@@ -31,14 +31,8 @@ from aiops.sim.workload import NOISE, Revision, Timing, WorkloadState
 from aiops.sim.workloads import METRICS, NAMESPACE, TARGET_KIND, WORKLOADS
 
 STATE_VERSION = 1
-HEALTHY_UTILIZATION = 0.8  # a surge counts as healed once capacity covers it at this load
-MAX_REPLICAS = 100
 MAX_REMEMBERED_ACTIONS = 2000
 INLINE_STEP = 1800.0  # spacing of a trace given as a bare sequence of values
-
-
-class Refused(Exception):
-    """An action the world declines for a reason the caller should read (not an error)."""
 
 
 def settings(config: SandboxConfig) -> dict[str, Any]:
@@ -200,7 +194,13 @@ class World:
                 return f
         return None
 
-    def _heal(self, kind: FaultKind, workload: str, now: float, action: Action) -> None:
+    @property
+    def rng(self) -> np.random.Generator:
+        """The world's one random generator (its state is part of :meth:`to_state`)."""
+        return self._rng
+
+    def heal(self, kind: FaultKind, workload: str, now: float, action: Action) -> None:
+        """Mark the active fault of ``kind`` on ``workload`` healed by ``action``."""
         fault = self._active(kind, workload, now)
         if fault is not None:
             self._faults[self._faults.index(fault)] = fault.healed(now=now, by=action.id)
@@ -253,7 +253,7 @@ class World:
             ws = self._find(action.target)
             if ws is None:
                 raise PermanentError(f"no such sandbox workload: {action.target}")
-            planner = self._planners().get(action.kind)
+            planner = PLANNERS.get(action.kind)
             if planner is None:
                 raise PermanentError(f"sandbox cannot {action.kind!r}")
             self.advance(now)
@@ -268,7 +268,7 @@ class World:
                     after=before,
                 )
             try:
-                message, after, change = planner(ws, action, now)
+                change = planner(self, ws, action, now)
             except Refused as exc:
                 return Outcome(
                     action_id=action.id,
@@ -281,103 +281,19 @@ class World:
                 return Outcome(
                     action_id=action.id,
                     status=OutcomeStatus.DRY_RUN,
-                    message=f"would have {message}",
+                    message=f"would have {change.message}",
                     before=before,
-                    after=after,
+                    after=change.after,
                 )
-            change()
+            change.apply()
             self._remember(action, now)
             return Outcome(
                 action_id=action.id,
                 status=OutcomeStatus.DONE,
-                message=message,
+                message=change.message,
                 before=before,
-                after={**after, **ws.summary(now)},
+                after={**change.after, **ws.summary(now)},
             )
-
-    # -- actions -------------------------------------------------------------------
-
-    _Plan = tuple[str, dict[str, Any], Callable[[], None]]
-
-    def _planners(self) -> dict[str, Callable[[WorkloadState, Action, float], World._Plan]]:
-        return {
-            "scale": self._plan_scale,
-            "restart": self._plan_restart,
-            "rollback": self._plan_rollback,
-            "delete_pod": self._plan_delete_pod,
-        }
-
-    def _plan_scale(self, ws: WorkloadState, action: Action, now: float) -> World._Plan:
-        replicas = action.params.get("replicas")
-        if isinstance(replicas, bool) or not isinstance(replicas, int):
-            raise PermanentError(f"scale needs an integer 'replicas', got {replicas!r}")
-        if not 0 <= replicas <= MAX_REPLICAS:
-            raise PermanentError(f"replicas must be within 0..{MAX_REPLICAS}, got {replicas}")
-        old = ws.replicas
-
-        def change() -> None:
-            ws.scale_to(replicas, now, self._rng, self.timing)
-            full = ws.spec.base_rps * self.demand_level(now) * SURGE_MULTIPLIER
-            if replicas * ws.spec.capacity_per_pod * HEALTHY_UTILIZATION >= full:
-                self._heal(FaultKind.TRAFFIC_SURGE, ws.spec.name, now, action)
-
-        return (
-            f"scaled {ws.spec.name} from {old} to {replicas} replicas",
-            {**ws.summary(now), "replicas": replicas},
-            change,
-        )
-
-    def _plan_restart(self, ws: WorkloadState, action: Action, now: float) -> World._Plan:
-        def change() -> None:
-            ws.roll(ws.revision, now, self._rng, self.timing)
-            ws.restarted_at = now
-            self._heal(FaultKind.MEMORY_LEAK, ws.spec.name, now, action)
-            self._heal(FaultKind.CRASH_LOOP, ws.spec.name, now, action)
-
-        return (
-            f"restarted {ws.spec.name} (rolling out fresh pods of revision {ws.revision})",
-            {**ws.summary(now), "restarted_at": now, "rollout_in_progress": True},
-            change,
-        )
-
-    def _plan_rollback(self, ws: WorkloadState, action: Action, now: float) -> World._Plan:
-        if ws.last_change == "rollback":
-            raise Refused(
-                f"{ws.spec.name} was already rolled back from revision {ws.rolled_back_from} "
-                f"to {ws.revision}; a second undo would restore the revision just undone"
-            )
-        previous = ws.previous_revision()
-        if previous is None:
-            raise Refused(f"{ws.spec.name} has no revision before {ws.revision}")
-        within = action.params.get("only_if_changed_within")
-        if within is not None and (ws.changed_at is None or now - ws.changed_at > float(within)):
-            raise Refused(
-                f"{ws.spec.name} last changed at {ws.changed_at}, not within {float(within):.0f}s"
-            )
-        current = ws.revision
-
-        def change() -> None:
-            ws.roll(previous.number, now, self._rng, self.timing)
-            ws.changed_at, ws.last_change, ws.rolled_back_from = now, "rollback", current
-            self._heal(FaultKind.BAD_ROLLOUT, ws.spec.name, now, action)
-
-        return (
-            f"rolled {ws.spec.name} back from revision {current} to {previous.number}",
-            {**ws.summary(now), "revision": previous.number, "image": previous.image},
-            change,
-        )
-
-    def _plan_delete_pod(self, ws: WorkloadState, action: Action, now: float) -> World._Plan:
-        if not ws.pods:
-            raise Refused(f"{ws.spec.name} has no pods")
-        name = str(action.params.get("pod") or ws.least_healthy(now).name)
-        if all(p.name != name for p in ws.pods):
-            raise PermanentError(f"no pod {name!r} in {ws.spec.name}")
-
-        def change() -> None:
-            ws.delete_pod(name, now, self._rng, self.timing)
-
-        return f"deleted pod {name}", {**ws.summary(now), "deleted_pod": name}, change
 
     def _find(self, target: Target) -> WorkloadState | None:
         if target.kind != TARGET_KIND or target.namespace != NAMESPACE:
