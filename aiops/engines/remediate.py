@@ -110,9 +110,13 @@ class Remediator:
 
     # -- signals -> plans --------------------------------------------------------------
 
-    def handle(self, signal: Signal, now: float) -> list[Plan]:
-        """Match every runbook against ``signal``, plan, journal, and open incidents."""
-        new = self.journal.record_signal(signal, now)
+    def handle(self, signal: Signal, now: float, *, recorded: bool = False) -> list[Plan]:
+        """Match every runbook against ``signal``, plan, journal, and open incidents.
+
+        ``recorded``: the caller already journaled ``signal`` as new (the webhook does,
+        before answering 2xx), so it must not be dropped as a duplicate here.
+        """
+        new = recorded or self.journal.record_signal(signal, now)
         if isinstance(signal, Alert):
             if not new:
                 self.log.info("duplicate alert ignored", alert=signal.name,
