@@ -55,14 +55,16 @@ _FLOAT_FIELDS = (
 # (error counts) are not judged by a Gaussian tail they do not have.
 _Q = 3.0
 _P_Q = 0.0026997960632601866  # P(|Z| > 3)
-_M0 = 0.35  # prior mean excess over 3 (a Gaussian's is about 0.3)
-_PRIOR_N = 400.0  # pseudo-points behind the exceedance prior
+_M0 = 0.5  # prior mean excess over 3 (a Gaussian's is about 0.3: conservative)
+_PRIOR_N = 200.0  # pseudo-points behind the exceedance prior
 _PRIOR_X = 3.0  # pseudo-exceedances behind the mean-excess prior
 _TAIL_WINDOW = 2000.0  # effective memory of the tail estimates, in points
 _TAIL_LEARN = 0.7  # the tail learns from points scoring below this share of the threshold
 # The trend statistic learns its spread from winsorized deviations (at 3 spreads) so a
 # slow ramp cannot inflate its own yardstick as fast as it grows.
 _TREND_CLIP = 3.0
+_TREND_RATE_MAX = _P_Q
+_TREND_EXCESS_MAX = _M0
 _INT_FIELDS = ("n", "streak", "quiet")
 
 
@@ -211,9 +213,8 @@ class RobustCore:
         calm = nf * (n >= p.warmup) * (ev.raw < _TAIL_LEARN * p.threshold)
         a_tail = np.maximum(1.0 / _TAIL_WINDOW, 1.0 / (n + 1.0)) * calm
         az = np.abs(ev.z)
-        # The trend statistic keeps the prior tail: a ramp must not teach it heavy tails.
-        f[6:8] += a_tail * ((az[:2] > _Q) - f[6:8])
-        f[9:11] += a_tail * (np.maximum(az[:2] - _Q, 0.0) - f[9:11])
+        f[6:9] += a_tail * ((az > _Q) - f[6:9])
+        f[9:12] += a_tail * (np.maximum(az - _Q, 0.0) - f[9:12])
         mu += a_mu * e_clipped[0]
         slow += a_slow * np.clip(xs - slow, -lim[2], lim[2])
         # First point of a series: seed every level with it.
@@ -250,6 +251,10 @@ def _tail_logp(az: F64, exc: F64, excess: F64, n: I64) -> F64:
     w = np.minimum(np.maximum(n - 0.0, 0.0), _TAIL_WINDOW)
     rate = (w * exc + _PRIOR_N * _P_Q) / (w + _PRIOR_N)
     mean_excess = (w * excess + _PRIOR_X * _M0) / (w * exc + _PRIOR_X)
+    # The trend statistic's tail may not be heavier than the prior: a ramp must not
+    # teach it that drifting is normal (the spike and level tails adapt freely).
+    rate[2] = np.minimum(rate[2], _TREND_RATE_MAX)
+    mean_excess[2] = np.minimum(mean_excess[2], _TREND_EXCESS_MAX)
     body: F64 = _LOG2 + log_ndtr(-az) + np.log(rate / _P_Q)
     tail = np.log(rate) - (az - _Q) / mean_excess
     out: F64 = np.minimum(np.where(az > _Q, tail, body), 0.0)

@@ -24,7 +24,8 @@ def demand(n: int, *, offset: int = 0) -> npt.NDArray[np.float64]:
     with TRACE.open() as fh:
         vals = np.array([float(r["value"]) for r in csv.DictReader(fh)])
     pos = (np.arange(n) + offset) * STEP / 1800.0
-    return np.interp(pos % len(vals), np.arange(len(vals)), vals)
+    out: npt.NDArray[np.float64] = np.interp(pos % len(vals), np.arange(len(vals)), vals)
+    return out
 
 
 def workload(n: int, seed: int, *, scale: float = 1.0) -> dict[str, npt.NDArray[np.float64]]:
