@@ -1,0 +1,90 @@
+"""Automatic model choice per series by recent out-of-sample error.
+
+Every candidate learns every point; each already tracks its own residuals at every
+horizon, so the selector forecasts, per series, with the candidate whose mean absolute
+(relative) error over the residual window is lowest at ``select_horizon``. Ties and
+cold starts go to the earliest candidate, so list the baseline first.
+
+>>> from aiops.forecast.seasonal_naive import SeasonalNaive
+>>> a = AutoSelect(candidates=[SeasonalNaive(period=1), SeasonalNaive(period=2)],
+...                select_horizon=1, max_horizon=1)
+>>> for y in [1.0, 5.0] * 20:
+...     a.learn_one(y)
+>>> a.chosen()
+['seasonal_naive/2']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from aiops.forecast.base import BoolArray, FloatArray, VectorForecaster
+
+
+class AutoSelect(VectorForecaster):
+    """Forecast each series with whichever candidate has been most accurate lately."""
+
+    name: ClassVar[str] = "auto"
+
+    def __init__(
+        self,
+        *,
+        candidates: Sequence[VectorForecaster],
+        select_horizon: int = 10,
+        **kw: Any,
+    ) -> None:
+        if not candidates:
+            raise ValueError("at least one candidate is required")
+        n = candidates[0].n_series
+        if any(c.n_series != n for c in candidates):
+            raise ValueError("candidates must forecast the same number of series")
+        kw.setdefault("n_series", n)
+        kw.setdefault("max_horizon", max(c.max_horizon for c in candidates))
+        self.candidates = list(candidates)
+        self.select_horizon = select_horizon
+        if any(c.max_horizon < select_horizon for c in candidates):
+            raise ValueError("every candidate's max_horizon must cover select_horizon")
+        super().__init__(**kw)
+
+    def config(self) -> dict[str, Any]:
+        return {
+            **super().config(),
+            "select_horizon": self.select_horizon,
+            "candidates": [c.config() for c in self.candidates],
+        }
+
+    def _update(self, y: FloatArray, ok: BoolArray) -> None:
+        raw = np.where(ok, y, np.nan)
+        for c in self.candidates:
+            c.learn_many(raw)
+
+    def _errors(self) -> FloatArray:
+        """Recent error of each candidate per series, ``(n_candidates, n_series)``."""
+        errs = np.stack(
+            [c.residuals.mean_abs()[:, self.select_horizon - 1] for c in self.candidates]
+        )
+        return np.where(np.isfinite(errs), errs, np.inf)
+
+    def choice(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """Index of the candidate used for each series."""
+        pick: np.ndarray[Any, np.dtype[np.int64]] = np.argmin(self._errors(), axis=0)
+        return pick.astype(np.int64)
+
+    def chosen(self) -> list[str]:
+        """Name (with period where it has one) of the candidate used for each series."""
+        return [_label(self.candidates[i]) for i in self.choice()]
+
+    def _predict(self, horizon: int) -> FloatArray:
+        preds = np.stack([c.forecast_many(horizon) for c in self.candidates])  # (k, n, h)
+        pick = self.choice()
+        out: FloatArray = preds[pick, np.arange(self.n_series)]
+        return out
+
+
+def _label(f: VectorForecaster) -> str:
+    cfg = f.config()
+    extra = [str(cfg[k]) for k in ("seasonal", "period") if k in cfg]
+    return "/".join([f.name, *extra])

@@ -1,0 +1,62 @@
+"""Bounded windows of out-of-sample residuals per series and horizon, and their quantiles.
+
+Prediction intervals come from the empirical distribution of a model's own recent
+errors at each horizon (no Gaussian assumption): the band at quantile ``q`` is the
+point forecast plus the ``1-q`` and ``q`` quantiles of those residuals.
+
+>>> import numpy as np
+>>> w = ResidualWindow(n_series=1, max_horizon=2, window=4)
+>>> for e in (-1.0, 0.0, 1.0, 2.0):
+...     w.push(np.array([[e], [2 * e]]))
+>>> lo, hi = w.quantiles(0.0, 1.0)
+>>> lo.tolist(), hi.tolist()
+([[-1.0, -2.0]], [[2.0, 4.0]])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+class ResidualWindow:
+    """The last ``window`` residuals of ``n_series`` series at horizons ``1..max_horizon``."""
+
+    def __init__(self, *, n_series: int, max_horizon: int, window: int) -> None:
+        self.window = window
+        self._buf = np.full((window, max_horizon, n_series), np.nan)
+        self._pos = 0
+        # Running sum of |residual| and count of known ones, kept in step with _buf.
+        self._abs_sum = np.zeros((max_horizon, n_series))
+        self._known = np.zeros((max_horizon, n_series), dtype=np.int64)
+
+    def push(self, err: NDArray[np.float64]) -> None:
+        """Add one step of residuals, shape ``(max_horizon, n_series)``; NaN = unknown."""
+        slot = self._pos % self.window
+        old = self._buf[slot]
+        old_ok, new_ok = np.isfinite(old), np.isfinite(err)
+        self._abs_sum += np.where(new_ok, np.abs(err), 0.0) - np.where(old_ok, np.abs(old), 0.0)
+        self._known += new_ok.astype(np.int64) - old_ok.astype(np.int64)
+        self._buf[slot] = err
+        self._pos += 1
+
+    def count(self) -> NDArray[np.int64]:
+        """Known residuals per series and horizon, shape ``(n_series, max_horizon)``."""
+        return self._known.T.copy()
+
+    def quantiles(self, low: float, high: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Empirical ``low``/``high`` quantiles, each ``(n_series, max_horizon)``; NaN if none."""
+        srt = np.sort(self._buf, axis=0)  # NaN sorts last
+        cnt = np.isfinite(self._buf).sum(axis=0)
+        out = []
+        for q in (low, high):
+            idx = np.clip(np.rint(q * (cnt - 1)), 0, self.window - 1).astype(np.int64)
+            val = np.take_along_axis(srt, idx[None, :, :], axis=0)[0]
+            out.append(np.where(cnt > 0, val, np.nan).T)
+        return out[0], out[1]
+
+    def mean_abs(self) -> NDArray[np.float64]:
+        """Mean absolute residual per series and horizon, ``(n_series, max_horizon)``."""
+        cnt = self._known
+        tot = np.maximum(self._abs_sum, 0.0)
+        return np.where(cnt > 0, tot / np.maximum(cnt, 1), np.nan).T
