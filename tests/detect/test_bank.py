@@ -16,7 +16,9 @@ from tests.detect.streams import METRICS, workload
 KEY = SeriesKey.of("latency_p99", workload="checkout", namespace="shop")
 
 
-def feed(bank: DetectorBank, values: list[float], key: SeriesKey = KEY, t0: float = 0.0) -> list[Score]:
+def feed(
+    bank: DetectorBank, values: list[float], key: SeriesKey = KEY, t0: float = 0.0
+) -> list[Score]:
     out: list[Score] = []
     for i, v in enumerate(values):
         out.extend(bank.update([Sample(key=key, t=t0 + 15.0 * i, value=v)]))
