@@ -113,18 +113,20 @@ class Remediator:
     def handle(self, signal: Signal, now: float, *, recorded: bool = False) -> list[Plan]:
         """Match every runbook against ``signal``, plan, journal, and open incidents.
 
-        ``recorded``: the caller already journaled ``signal`` as new (the webhook does,
-        before answering 2xx), so it must not be dropped as a duplicate here.
+        Alerts are claimed in the journal so each (fingerprint, startsAt, status) is
+        handled exactly once, whether the webhook already journaled it (``recorded``,
+        kept for callers that say so; the claim makes it unnecessary) or not.
         """
-        new = recorded or self.journal.record_signal(signal, now)
         if isinstance(signal, Alert):
-            if not new:
+            if not self.journal.claim_signal(signal, now):
                 self.log.info("duplicate alert ignored", alert=signal.name,
                               fingerprint=signal.fingerprint)
                 return []
             if signal.status != "firing":
                 self._alert_resolved(signal, now)
                 return []
+        else:
+            self.journal.record_signal(signal, now)
         plans: list[Plan] = []
         for rb in self.runbooks.values():
             m = explain_match(rb, signal, now)
@@ -208,7 +210,13 @@ class Remediator:
     # -- advancing incidents -----------------------------------------------------------
 
     def tick(self, now: float, latest: Mapping[SeriesKey, Sample]) -> None:
-        """Advance every open incident as far as it can go at ``now``."""
+        """Advance every open incident as far as it can go at ``now``.
+
+        Alerts the webhook stored but never handed over (a crash in between) are
+        recovered from the journal first.
+        """
+        for lost in self.journal.unhandled_alerts():
+            self.handle(lost, now)
         for inc in self.journal.open_incidents():
             if inc.status == "awaiting-approval":
                 if inc.approval_expires_at is not None and now > inc.approval_expires_at:

@@ -26,7 +26,7 @@ from aiops.journal.views import (
 )
 from aiops.model import Alert, Anomaly, ForecastSignal, Outcome, Plan, Signal, Target
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 MUTATING = ("scale", "restart", "rollback", "delete_pod")
 
 _SCHEMA = """
@@ -40,7 +40,8 @@ CREATE TABLE IF NOT EXISTS signals (
     fingerprint TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL DEFAULT '',
     labels TEXT NOT NULL,
-    payload TEXT NOT NULL
+    payload TEXT NOT NULL,
+    handled_at REAL
 );
 CREATE INDEX IF NOT EXISTS signals_fp ON signals (fingerprint, received_at);
 CREATE TABLE IF NOT EXISTS incidents (
@@ -155,6 +156,9 @@ class Journal:
             for stmt in _SCHEMA.split(";"):
                 if stmt.strip():
                     db.execute(stmt)
+            cols = {r["name"] for r in db.execute("PRAGMA table_info(signals)")}
+            if "handled_at" not in cols:  # v1 -> v2: alerts are claimed once by the engine
+                db.execute("ALTER TABLE signals ADD COLUMN handled_at REAL")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
@@ -217,6 +221,35 @@ class Journal:
         """Like :meth:`record_alerts` (one durable transaction) but return the new alerts."""
         with self._tx() as db:
             return [a for a in alerts if self._insert_signal(db, a, now)]
+
+    def claim_signal(self, signal: Signal, now: float) -> bool:
+        """Store ``signal`` if new and mark it handled; ``False`` if it was handled before.
+
+        The webhook stores alerts durably before answering Alertmanager; the engine then
+        claims each one exactly once, whichever path (hand-off or recovery) sees it first.
+        """
+        with self._tx() as db:
+            self._insert_signal(db, signal, now)
+            cur = db.execute(
+                "UPDATE signals SET handled_at = ? WHERE dedup_key = ? AND handled_at IS NULL",
+                (now, signal.dedup_key),
+            )
+            return cur.rowcount == 1
+
+    def unhandled_alerts(self, limit: int = 1000) -> list[Alert]:
+        """Alerts stored (e.g. by the webhook) that the engine has not claimed yet."""
+        rows = self._query(
+            "SELECT * FROM signals WHERE kind = 'alert' AND handled_at IS NULL ORDER BY id"
+            " LIMIT ?", (limit,))
+        out: list[Alert] = []
+        for r in rows:
+            p = json.loads(r["payload"])
+            out.append(Alert(
+                fingerprint=r["fingerprint"], status=r["status"], labels=json.loads(r["labels"]),
+                annotations=p.get("annotations") or {}, starts_at=p.get("startsAt", ""),
+                ends_at=p.get("endsAt", ""), generator_url=p.get("generatorURL", ""), t=r["t"],
+            ))
+        return out
 
     def firing_alerts(self) -> frozenset[str]:
         """Alertnames whose latest recorded status (per fingerprint) is firing."""

@@ -167,7 +167,7 @@ def test_each_sandbox_runbook_plans_its_fix_and_nothing_else() -> None:
 
 
 def test_anomaly_direction_filters_drops_or_rises() -> None:
-    """`direction: above` ignores a series falling below its expected value (e.g. a surge ending)."""
+    """`direction: above` ignores a series falling below its expected value (a surge ending)."""
     rb = runbook(LADDER.replace("score_above: 0.9}", "score_above: 0.9, direction: above}"))
     rising = anomaly("latency_p99", "checkout", t=1.0, value=2.0)  # expected 1.0
     assert match(rb, rising, 1.0) is not None
