@@ -23,7 +23,7 @@ from aiops.model import Action
 from aiops.sim.faults import SURGE_MULTIPLIER, FaultKind
 from aiops.sim.workload import Timing, WorkloadState
 
-HEALTHY_UTILIZATION = 0.8
+HEALTHY_UTILIZATION = 0.85  # no shedding, p99 within about 3x its unloaded value
 MAX_REPLICAS = 100
 
 
