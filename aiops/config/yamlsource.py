@@ -66,8 +66,12 @@ def parse_yaml_documents(text: str, *, file: str) -> Iterator[Located]:
         datas = list(yaml.safe_load_all(text))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
+        context = ""
+        if exc.context and exc.context_mark is not None:
+            cm = exc.context_mark
+            context = f" ({exc.context} at line {cm.line + 1}, column {cm.column + 1})"
         raise ConfigError(
-            f"invalid YAML: {exc.problem or exc}",
+            f"invalid YAML: {exc.problem or exc}{context}",
             file=file,
             line=mark.line + 1 if mark else None,
             column=mark.column + 1 if mark else None,

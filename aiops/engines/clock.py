@@ -9,8 +9,8 @@ machine allows.
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,10 +38,8 @@ class Clock:
         """
         origin = wall
         if state_file is not None and state_file.exists():
-            try:
+            with contextlib.suppress(ValueError, KeyError, OSError, TypeError):
                 origin = max(origin, float(json.loads(state_file.read_text())["now"]))
-            except (ValueError, KeyError, OSError, TypeError):
-                pass
         return cls(origin=origin, speed=speed)
 
     @property
@@ -68,4 +66,4 @@ class Clock:
         """Remember where the clock is, atomically, for :meth:`resume`."""
         tmp = state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps({"now": self.now()}))
-        os.replace(tmp, state_file)
+        tmp.replace(state_file)

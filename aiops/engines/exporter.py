@@ -18,7 +18,7 @@ import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -159,3 +159,27 @@ class StaticSeries:
         with self._lock:
             samples = list(self._values.values())
         return render_samples(samples, prefix=self.prefix)
+
+
+class SandboxExporter:
+    """The sandbox world's series as scrapeable gauges, advanced to ``clock()`` per scrape.
+
+    ``clock`` gives simulated time (an accelerated clock makes the scheduled faults
+    arrive in minutes); every scrape advances the world and renders all its series as
+    ``aiops_sandbox_<metric>{namespace, workload}``.
+    """
+
+    def __init__(self, world: SampleWorld, clock: Callable[[], float]) -> None:
+        self.world = world
+        self.clock = clock
+        self.scrapes = 0
+
+    def render(self) -> bytes:
+        self.scrapes += 1
+        return render_samples(self.world.samples(self.clock()))
+
+
+class SampleWorld(Protocol):
+    """What the exporter needs of :class:`aiops.sim.World`."""
+
+    def samples(self, now: float) -> list[Sample]: ...

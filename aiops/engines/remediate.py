@@ -46,6 +46,44 @@ def reason_label(reason: str) -> str:
             "namespace": "namespace", "step": "template"}.get(word, word)
 
 
+def approve_incident(
+    journal: Journal, runbooks: Mapping[str, Runbook], incident_id: str, approver: str,
+    now: float, *, log: Log | None = None,
+) -> IncidentView:
+    """Approve a pending incident in the journal (the daemon runs it on its next tick).
+
+    Checks the runbook's approver allowlist and the approval timeout; every refusal is
+    journaled and raised as :class:`PermanentError`. Used by ``Remediator.approve``, the
+    HTTP route and ``aiops approve`` (another process: the journal is the handshake).
+    """
+    inc = journal.incident(incident_id)
+    if inc is None:
+        raise PermanentError(f"no incident {incident_id!r}")
+    target = str(inc.target)
+    if inc.status != "awaiting-approval":
+        raise PermanentError(f"incident {incident_id} is {inc.status}, not awaiting approval")
+    if inc.approval_expires_at is not None and now > inc.approval_expires_at:
+        journal.update_incident(inc.id, status="expired", closed_at=now, phase="closed")
+        journal.add_event(t=now, kind="closed", reason="expired: approval timed out",
+                          incident=inc.id, runbook=inc.runbook, target=target)
+        raise PermanentError(f"approval of {incident_id} expired")
+    rb = runbooks.get(inc.runbook)
+    allowed = rb.spec.approval.approvers if rb is not None else []
+    if allowed and approver not in allowed:
+        journal.add_event(t=now, kind="approval-denied",
+                          reason=f"{approver} is not an approver of {inc.runbook}",
+                          incident=inc.id, runbook=inc.runbook, target=target)
+        raise PermanentError(f"{approver!r} may not approve runbook {inc.runbook}")
+    journal.update_incident(inc.id, status="running", phase_since=now, approver=approver)
+    journal.add_event(t=now, kind="approved", reason=f"approved by {approver}",
+                      incident=inc.id, runbook=inc.runbook, target=target)
+    if log is not None:
+        log.info("approved", incident=inc.id, approver=approver)
+    got = journal.incident(inc.id)
+    assert got is not None
+    return got
+
+
 class Remediator:
     """Turns signals into incidents and drives each incident's ladder of steps."""
 
@@ -184,28 +222,8 @@ class Remediator:
 
     def approve(self, incident_id: str, approver: str, now: float) -> IncidentView:
         """Let an incident awaiting approval run; raises :class:`PermanentError` if not allowed."""
-        inc = self.journal.incident(incident_id)
-        if inc is None:
-            raise PermanentError(f"no incident {incident_id!r}")
-        if inc.status != "awaiting-approval":
-            raise PermanentError(f"incident {incident_id} is {inc.status}, not awaiting approval")
-        if inc.approval_expires_at is not None and now > inc.approval_expires_at:
-            self.steps.close(inc, "expired", now, "approval timed out")
-            raise PermanentError(f"approval of {incident_id} timed out")
-        rb = self.runbooks.get(inc.runbook)
-        allowed = rb.spec.approval.approvers if rb is not None else []
-        if allowed and approver not in allowed:
-            self.journal.add_event(t=now, kind="approval-denied",
-                                   reason=f"{approver} is not an approver of {inc.runbook}",
-                                   incident=inc.id, runbook=inc.runbook, target=str(inc.target))
-            raise PermanentError(f"{approver!r} may not approve runbook {inc.runbook}")
-        self.journal.update_incident(inc.id, status="running", phase_since=now, approver=approver)
-        self.journal.add_event(t=now, kind="approved", reason=f"approved by {approver}",
-                               incident=inc.id, runbook=inc.runbook, target=str(inc.target))
-        self.log.info("approved", incident=inc.id, approver=approver)
-        got = self.journal.incident(inc.id)
-        assert got is not None
-        return got
+        return approve_incident(self.journal, self.runbooks, incident_id, approver, now,
+                                log=self.log)
 
     # -- advancing incidents -----------------------------------------------------------
 

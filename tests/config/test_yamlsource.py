@@ -74,7 +74,8 @@ def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "seconds"), [("90s", 90.0), ("5m", 300.0), ("1h30m", 5400.0), ("250ms", 0.25), (3, 3.0)]
+    ("text", "seconds"),
+    [("90s", 90.0), ("5m", 300.0), ("1h30m", 5400.0), ("250ms", 0.25), (3, 3.0)],
 )
 def test_durations_parse_to_seconds(text: str | int, seconds: float) -> None:
     """Human durations become seconds."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -22,7 +22,9 @@ class Status:
 
 
 class Incidents:
-    rows = [{"id": "inc-1", "runbook": "leak", "status": "resolved"}]
+    rows: ClassVar[list[dict[str, str]]] = [
+        {"id": "inc-1", "runbook": "leak", "status": "resolved"}
+    ]
 
     def incidents_json(self, limit: int, status: str | None) -> list[dict[str, Any]]:
         return [r for r in self.rows if status in (None, r["status"])][:limit]

@@ -1,0 +1,343 @@
+"""Composition root and lifecycle: build every part from config, run the loops, stop cleanly.
+
+The daemon owns the clock, the scheduler (APScheduler: a poll+detect job and a
+remediate job, serialized by one lock), the HTTP server, and the graceful stop on
+SIGTERM/SIGINT: the running job finishes, detector state is snapshotted, the journal is
+closed. ``--once`` runs one cycle; a stepped clock (``--speed max``) runs cycles back to
+back for a given span of simulated time.
+"""
+
+from __future__ import annotations
+
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from starlette.routing import BaseRoute
+
+from aiops.actuators.base import Actuator
+from aiops.config import Config
+from aiops.detect.bank import DetectorBank
+from aiops.engines.clock import Clock
+from aiops.engines.http import Health, HttpServer, build_app
+from aiops.engines.remediate import Remediator
+from aiops.engines.scrape import CycleReport, ScrapeEngine
+from aiops.errors import AiopsError, ConfigError
+from aiops.journal import Journal
+from aiops.model import Signal
+from aiops.runbook import load_runbooks
+from aiops.sources.base import Source
+from aiops.telemetry.logging import get_logger
+from aiops.telemetry.metrics import Metrics
+from aiops.telemetry.sdnotify import notify, watchdog_interval
+
+SNAPSHOT_EVERY = 20  # cycles between detector state snapshots
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunOptions:
+    """Command-line overrides of the configuration."""
+
+    dry_run: bool = False
+    speed: float | None = None  # None: config.loop.speed; float('inf') is never used
+    stepped: bool = False
+    port: int | None = None
+    http: bool = True
+
+
+def build_backends(config: Config, state_dir: Path, now: float) -> tuple[Source, Actuator]:
+    """The configured source and actuator (the sandbox is both, sharing one world)."""
+    src_type, act_type = config.source.type, config.actuator.type
+    world: Any = None
+    if src_type == "sandbox" or act_type == "sandbox":
+        from aiops.actuators.sandbox import SandboxActuator
+        from aiops.sim.store import open_world
+        from aiops.sources.sandbox import SandboxSource
+
+        path = state_dir / "sandbox.json" if config.source.sandbox.persist else None
+        world = open_world(config.source.sandbox, path, now)
+    source: Source
+    if src_type == "sandbox":
+        source = SandboxSource(world, state_path(config, state_dir))
+    elif src_type == "prometheus":
+        from aiops.sources.prometheus import PrometheusSource
+
+        source = PrometheusSource(config.source.prometheus)
+    elif src_type == "replay":
+        from aiops.sources.replay import ReplaySource
+
+        assert config.source.replay is not None  # checked by the config model
+        source = ReplaySource(config.resolve(config.source.replay.path))
+    elif src_type == "host":
+        from aiops.sources.host import HostSource
+
+        source = HostSource()
+    else:
+        raise ConfigError(f"source type {src_type!r} is not available yet", field="source.type")
+    actuator: Actuator
+    if act_type == "sandbox":
+        if world is None:
+            raise ConfigError(
+                "the sandbox actuator needs the sandbox source", field="actuator.type"
+            )
+        actuator = SandboxActuator(world, state_path(config, state_dir))
+    elif act_type == "kubernetes":
+        from aiops.actuators.kubernetes import KubernetesActuator
+
+        actuator = KubernetesActuator(config.actuator.kubernetes)
+    elif act_type == "systemd":
+        from aiops.actuators.systemd import SystemdActuator
+
+        actuator = SystemdActuator(config.actuator.systemd)
+    else:
+        from aiops.actuators.record import RecordingActuator
+
+        actuator = RecordingActuator()
+    return source, actuator
+
+
+def state_path(config: Config, state_dir: Path) -> Path | None:
+    return state_dir / "sandbox.json" if config.source.sandbox.persist else None
+
+
+class Daemon:
+    """One aiops process: loops, HTTP, journal, lifecycle."""
+
+    def __init__(
+        self,
+        config: Config,
+        options: RunOptions | None = None,
+        *,
+        extra_routes: Callable[[Daemon], Sequence[BaseRoute]] | None = None,
+    ) -> None:
+        self.config = config
+        self.options = options or RunOptions()
+        self.log = get_logger("daemon")
+        self.state_dir = config.resolve(config.state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        speed = None if self.options.stepped else (self.options.speed or config.loop.speed)
+        self.clock = Clock.resume(self.state_dir / "clock.json", speed=speed, wall=time.time())
+        self.metrics = Metrics()
+        self.runbooks = load_runbooks([config.resolve(p) for p in config.runbooks.paths])
+        self.journal = Journal(self.state_dir / "journal.sqlite")
+        self.source, self.actuator = build_backends(config, self.state_dir, self.clock.now())
+        self.bank = DetectorBank(config.detect)
+        self._restore_detectors()
+        self.scrape = ScrapeEngine(
+            source=self.source,
+            bank=self.bank,
+            metrics=self.metrics,
+            signal_floor=config.detect.signal_floor,
+            log=get_logger("scrape"),
+        )
+        self.remediator = Remediator(
+            runbooks=self.runbooks,
+            journal=self.journal,
+            actuator=self.actuator,
+            metrics=self.metrics,
+            log=get_logger("remediate"),
+            mode_override=config.mode,
+            dry_run=self.options.dry_run,
+            changes_per_hour=config.guards.changes_per_hour,
+            deny_namespaces=config.guards.deny_namespaces,
+        )
+        self.signals: queue.Queue[Signal] = queue.Queue()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._cycles = 0
+        self.last_report: CycleReport | None = None
+        self.http: HttpServer | None = None
+        self._extra_routes = extra_routes
+
+    # -- one cycle ---------------------------------------------------------------------
+
+    def poll(self) -> CycleReport:
+        """Pull, score, and queue anomaly signals."""
+        with self._lock:
+            now = self.clock.now()
+            report = self.scrape.cycle(now)
+            for anomaly in report.anomalies:
+                self.signals.put(anomaly)
+            self.last_report = report
+            self._cycles += 1
+            if self._cycles % SNAPSHOT_EVERY == 0:
+                self._snapshot_detectors()
+            self.clock.save(self.state_dir / "clock.json")
+            self.metrics.last_cycle.set(time.time())
+            return report
+
+    def remediate(self) -> None:
+        """Plan queued signals, then advance every running incident."""
+        with self._lock:
+            now = self.clock.now()
+            while True:
+                try:
+                    sig = self.signals.get_nowait()
+                except queue.Empty:
+                    break
+                self.remediator.handle(sig, now)
+            latest = self.scrape.latest if self.scrape.source_up else {}
+            self.remediator.tick(now, latest)
+
+    def submit(self, signal_: Signal) -> None:
+        """Queue a signal from another thread (webhook, API)."""
+        self.signals.put(signal_)
+
+    def cycle(self) -> CycleReport:
+        report = self.poll()
+        self.remediate()
+        return report
+
+    # -- health ------------------------------------------------------------------------
+
+    def health(self) -> Health:
+        checks: dict[str, str] = {}
+        report = self.last_report
+        if report is None:
+            checks["source"] = "no cycle yet"
+        elif self.scrape.source_up:
+            checks["source"] = "ok"
+        else:
+            checks["source"] = f"down: {self.scrape.last_error}"
+        checks["scheduler"] = "stopping" if self._stop.is_set() else "ok"
+        ready = all(v == "ok" for v in checks.values())
+        return Health(alive=not self._stop.is_set() or True, ready=ready, checks=checks)
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start_http(self) -> None:
+        cfg = self.config.http
+        if not (cfg.enabled and self.options.http):
+            return
+        routes = list(self._extra_routes(self) if self._extra_routes else ())
+        app = build_app(
+            status=self, incidents=self.journal, registry=self.metrics.registry,
+            extra_routes=routes,
+        )
+        port = cfg.port if self.options.port is None else self.options.port
+        self.http = HttpServer(app, host=cfg.listen, port=port)
+        self.http.start()
+        self.log.info("http_listening", address=f"http://{cfg.listen}:{self.http.port}")
+
+    def run_once(self) -> CycleReport:
+        """``--once``: one poll + remediate cycle, then stop."""
+        try:
+            return self.cycle()
+        finally:
+            self.close()
+
+    def run_stepped(self, duration: float) -> None:
+        """Run cycles back to back on a stepped clock for ``duration`` simulated seconds."""
+        end = self.clock.now() + duration
+        try:
+            while self.clock.now() < end and not self._stop.is_set():
+                self.cycle()
+                self.clock.advance(self.config.loop.interval)
+        finally:
+            self.close()
+
+    def run_forever(self, duration: float | None = None) -> None:
+        """Run the scheduled loops until SIGTERM/SIGINT (or ``duration`` simulated seconds)."""
+        self._install_signal_handlers()
+        self.start_http()
+        interval = max(self.clock.real_seconds(self.config.loop.interval), 0.01)
+        scheduler = BackgroundScheduler(timezone="UTC")
+        job_defaults = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        scheduler.add_job(self._guarded(self.poll), "interval", seconds=interval,
+                          id="poll", next_run_time=_now_dt(), **job_defaults)
+        scheduler.add_job(self._guarded(self.remediate), "interval",
+                          seconds=min(interval, 1.0), id="remediate", **job_defaults)
+        wd = watchdog_interval()
+        if wd:
+            scheduler.add_job(lambda: notify("WATCHDOG=1"), "interval", seconds=wd, id="watchdog")
+        scheduler.start()
+        notify("READY=1")
+        self.log.info(
+            "started", source=self.source.name, actuator=self.actuator.name,
+            runbooks=len(self.runbooks), interval=self.config.loop.interval,
+            speed=self.clock.speed, dry_run=self.options.dry_run,
+        )
+        end = None if duration is None else self.clock.now() + duration
+        try:
+            while not self._stop.wait(0.2):
+                if end is not None and self.clock.now() >= end:
+                    break
+        finally:
+            notify("STOPPING=1")
+            self.log.info("stopping")
+            scheduler.shutdown(wait=True)
+            self.close()
+            self.log.info("stopped")
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def close(self) -> None:
+        """Snapshot state and release resources; safe to call twice."""
+        if getattr(self, "_closed", False):
+            return
+        self._closed = True
+        if self.http is not None:
+            self.http.stop()
+        with self._lock:
+            self._snapshot_detectors()
+            self.clock.save(self.state_dir / "clock.json")
+            self.source.close()
+            self.actuator.close()
+            self.journal.close()
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _guarded(self, fn: Callable[[], object]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                fn()
+            except AiopsError as exc:
+                self.log.error("cycle_failed", job=fn.__name__, error=str(exc))
+            except Exception:
+                self.log.exception("cycle_crashed", job=fn.__name__)
+
+        return run
+
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def handler(signum: int, _frame: FrameType | None) -> None:
+            self.log.info("signal", signal=signal.Signals(signum).name)
+            self._stop.set()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    @property
+    def _detector_file(self) -> Path:
+        return self.state_dir / "detectors.bin"
+
+    def _snapshot_detectors(self) -> None:
+        tmp = self._detector_file.with_suffix(".tmp")
+        tmp.write_bytes(self.bank.snapshot())
+        tmp.replace(self._detector_file)
+
+    def _restore_detectors(self) -> None:
+        if not self._detector_file.exists():
+            return
+        try:
+            self.bank.restore(self._detector_file.read_bytes())
+            self.log.info("detectors_restored", path=str(self._detector_file))
+        except (AiopsError, ValueError) as exc:
+            self.log.warning("detectors_fresh", reason=str(exc))
+
+
+def _now_dt() -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC)
+
