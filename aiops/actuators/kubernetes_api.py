@@ -35,7 +35,7 @@ RBAC_RULES: dict[tuple[str, str], frozenset[str]] = {
 }
 # Verbs on the leader-election Lease, granted by a Role in the daemon's own namespace.
 LEASE_RULES: dict[tuple[str, str], frozenset[str]] = {
-    ("coordination.k8s.io", "leases"): frozenset({"get", "create", "update"}),
+    ("coordination.k8s.io", "leases"): frozenset({"get", "create", "patch"}),
 }
 
 JSON_PATCH = "application/json-patch+json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from aiops.config.base import Section
 from aiops.config.durations import Duration
@@ -25,6 +25,12 @@ class LeaderElectionConfig(Section):
     renew_period: Duration = Field(
         5.0, description="How often the leader renews; must be well under lease_duration."
     )
+
+    @model_validator(mode="after")
+    def _renew_within_lease(self) -> LeaderElectionConfig:
+        if self.renew_period >= self.lease_duration:
+            raise ValueError("renew_period must be shorter than lease_duration")
+        return self
 
 
 class KubernetesConfig(Section):
