@@ -16,13 +16,13 @@ from aiops.config.detect import DetectConfig
 from aiops.config.sources import SandboxConfig
 from aiops.detect.bank import DetectorBank
 from aiops.engines.remediate import Remediator
+from aiops.engines.remediate_replay import quiet_logger
 from aiops.engines.scrape import ScrapeEngine
 from aiops.journal import Journal
 from aiops.model import Decision
 from aiops.runbook.schema import Runbook
 from aiops.sim import open_world
 from aiops.sources.sandbox import SandboxSource
-from aiops.telemetry.logging import get_logger
 from aiops.telemetry.metrics import Metrics
 
 #: Cycles a backtest aims for; the step grows with the range to keep a week under ~10 s.
@@ -63,10 +63,10 @@ def backtest(
     detect = DetectConfig()
     scrape = ScrapeEngine(source=SandboxSource(world, None), bank=DetectorBank(detect),
                           metrics=metrics, signal_floor=detect.signal_floor,
-                          log=get_logger("backtest"))
+                          log=quiet_logger())
     journal = Journal(":memory:")
     rem = Remediator(runbooks, journal, SandboxActuator(world, None), metrics,
-                     get_logger("backtest"), mode_override="dry-run" if dry_run else None,
+                     quiet_logger(), mode_override="dry-run" if dry_run else None,
                      executors={})
     firings = {rb.name: 0 for rb in runbooks}
     skips: dict[str, int] = {}

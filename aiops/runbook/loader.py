@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -65,18 +66,39 @@ def _user_path(raw: Sequence[str | int]) -> list[str | int]:
     return out
 
 
+def validate_runbook(doc: Located) -> Runbook:
+    """Validate one parsed document; raises located :class:`ConfigError`/``ConfigErrors``."""
+    if not isinstance(doc.data, dict):
+        line, column = doc.where(())
+        raise ConfigError("expected a mapping (a runbook document)", file=doc.file, line=line,
+                          column=column)
+    try:
+        return Runbook.model_validate(_yaml11_keys(doc.data))
+    except ValidationError as exc:
+        errors = _errors(exc, doc)
+        raise errors[0] if len(errors) == 1 else ConfigErrors(errors) from None
+
+
+def _yaml11_keys(data: Any) -> Any:
+    """Undo YAML 1.1 reading the key ``on`` (of ``on: {failure: ...}``) as ``True``."""
+    if isinstance(data, dict):
+        return {("on" if k is True else k): _yaml11_keys(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_yaml11_keys(v) for v in data]
+    return data
+
+
 def parse_runbooks(text: str, *, file: str) -> list[Runbook]:
     """Parse and validate every runbook document in ``text``."""
     runbooks: list[Runbook] = []
     errors: list[ConfigError] = []
     for doc in parse_yaml_documents(text, file=file):
-        if not isinstance(doc.data, dict):
-            errors.append(ConfigError("expected a mapping", file=file, line=1, column=1))
-            continue
         try:
-            runbooks.append(Runbook.model_validate(doc.data))
-        except ValidationError as exc:
-            errors += _errors(exc, doc)
+            runbooks.append(validate_runbook(doc))
+        except ConfigErrors as exc:
+            errors += exc.errors
+        except ConfigError as exc:
+            errors.append(exc)
     if errors:
         raise errors[0] if len(errors) == 1 else ConfigErrors(errors)
     return runbooks
