@@ -25,7 +25,10 @@ spec:
   mode: auto
   triggers:
     - anomaly: {metric: memory_usage, labels: {workload: cart}, score_above: 0.9, direction: above}
-  target: {kind: SandboxWorkload, namespace: '{{ labels.namespace }}', name: '{{ labels.workload }}'}
+  target:
+    kind: SandboxWorkload
+    namespace: '{{ labels.namespace }}'
+    name: '{{ labels.workload }}'
   guards: {cooldown: 15m, concurrency: skip}
   steps:
     - action: restart
@@ -34,13 +37,14 @@ spec:
 
 @pytest.fixture(scope="module")
 def sandbox_prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[realservers.ServerProcess]:
-    """`aiops sandbox-exporter` at 120x speed (the cart leak starts ~12 s in), scraped each second."""
+    """`aiops sandbox-exporter` at 120x (the cart leak starts ~12 s in), scraped each second."""
     tmp = tmp_path_factory.mktemp("sandbox-prom")
     port = realservers.free_port()
     log = (tmp / "exporter.log").open("wb")
     started = time.time()
     exporter = subprocess.Popen(
-        [sys.executable, "-m", "aiops", "sandbox-exporter", "--port", str(port), "--speed", str(SPEED)],
+        [sys.executable, "-m", "aiops", "sandbox-exporter",
+         "--port", str(port), "--speed", str(SPEED)],
         stdout=log, stderr=subprocess.STDOUT,
     )
     prom = realservers.prometheus(tmp, targets=[f"127.0.0.1:{port}"])
@@ -59,7 +63,7 @@ def sandbox_prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[realserve
 def test_sandbox_leak_is_detected_through_prometheus_and_runbook_acts(
     sandbox_prom: realservers.ServerProcess, tmp_path: Path
 ) -> None:
-    """The cart memory leak, seen only via PromQL, opens the runbook's incident and restarts cart."""
+    """The cart memory leak, seen only via PromQL, opens the runbook's incident (restart cart)."""
     (tmp_path / "rb").mkdir()
     (tmp_path / "rb" / "cart.yaml").write_text(RUNBOOK)
     pipe = build(
