@@ -126,7 +126,7 @@ def test(
         table.add_row(f"+{format_duration(e.t)}" if e.t else "+0s", e.runbook, e.kind, e.reason)
     out.print(table)
     statuses = [f"{i.runbook} -> {i.target}: {i.status}" for i in reversed(result.incidents)]
-    out.print(f"{len(result.incidents)} incident(s), {len(result.actions)} action(s) applied"
+    out.print(f"{len(result.incidents)} incident(s), {len(result.actions)} actuator call(s)"
               + ("".join(f"\n  {s}" for s in statuses)))
 
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from aiops.config.durations import Duration
+from aiops.config.durations import Duration, parse_duration
 from aiops.config.yamlsource import parse_yaml, validate
 from aiops.model import (
     Alert,
@@ -43,7 +43,23 @@ class AnomalyEvent(Strict):
     score: float = Field(0.99, ge=0, le=1)
     value: float = 1.0
     expected: float = 0.0
-    since: Duration | None = Field(None, description="When it became anomalous (default: at).")
+    since: float | str | None = Field(
+        None, description="When it became anomalous, e.g. -3m (default: at)."
+    )
+
+    @field_validator("since")
+    @classmethod
+    def _since(cls, v: float | str | None) -> float | None:
+        if isinstance(v, str):
+            text = v.strip()
+            if text.startswith("-"):
+                return -parse_duration(text[1:])
+            return parse_duration(text)
+        return v
+
+    @property
+    def since_s(self) -> float | None:
+        return float(self.since) if self.since is not None else None
 
 
 class AlertEvent(Strict):
@@ -51,6 +67,7 @@ class AlertEvent(Strict):
     status: Literal["firing", "resolved"] = "firing"
     labels: dict[str, str] = Field(default_factory=dict)
     fingerprint: str = ""
+    annotations: dict[str, str] = Field(default_factory=dict)
     startsAt: str = "1970-01-01T00:00:00Z"
 
 
@@ -116,6 +133,7 @@ def _from_webhook(body: dict[str, Any]) -> Fixture:
         events.append(Event(alert=AlertEvent(
             alertname=labels.get("alertname", ""), status=a.get("status", "firing"),
             labels=labels, fingerprint=str(a.get("fingerprint", "")),
+            annotations={str(k): str(v) for k, v in (a.get("annotations") or {}).items()},
             startsAt=str(a.get("startsAt", "")))))
     return Fixture(events=events)
 
@@ -137,13 +155,14 @@ def timeline(fx: Fixture, *, start: float = 0.0) -> list[Timed]:
             sig = Anomaly(
                 score=Score(key=key, t=t, value=a.value, score=a.score, expected=a.expected,
                             lower=a.expected, upper=a.expected, why="from fixture"),
-                since=start + a.since if a.since is not None else t,
+                since=t + a.since_s if a.since_s is not None else t,
             )
         elif ev.alert is not None:
             al = ev.alert
             sig = Alert(
                 fingerprint=al.fingerprint or f"fixture-{i}", status=al.status,
-                labels={"alertname": al.alertname, **al.labels}, annotations={},
+                labels={"alertname": al.alertname, **al.labels},
+                annotations=dict(al.annotations),
                 starts_at=al.startsAt, ends_at="", t=t,
             )
         elif ev.manual is not None:

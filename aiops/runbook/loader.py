@@ -18,11 +18,19 @@ from aiops.runbook.schema import ACTIONS, Runbook
 
 
 def runbook_files(paths: Sequence[Path]) -> list[Path]:
-    """Expand directories into their ``*.yaml``/``*.yml`` files (recursively, sorted)."""
+    """Expand directories into their ``*.yaml``/``*.yml`` files (recursively, sorted).
+
+    Directories named ``fixtures`` hold test inputs for ``aiops runbook test``, not
+    runbooks, and are skipped.
+    """
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out += sorted(q for q in p.rglob("*") if q.suffix in (".yaml", ".yml") and q.is_file())
+            out += sorted(
+                q for q in p.rglob("*")
+                if q.suffix in (".yaml", ".yml") and q.is_file()
+                and "fixtures" not in q.relative_to(p).parts[:-1]
+            )
         else:
             out.append(p)
     return out

@@ -64,6 +64,10 @@ def signal_context(signal: Signal) -> dict[str, Any]:
 
 def _labels_fit(want: Mapping[str, str], have: Mapping[str, str]) -> str | None:
     for k, v in want.items():
+        if v == "*":  # present with any value
+            if k not in have:
+                return f"label {k} is missing"
+            continue
         if have.get(k) != v:
             return f"label {k}={have.get(k, '<missing>')!r} is not {v!r}"
     return None

@@ -65,7 +65,17 @@ def _step_params(step: Step, guards: Guards, ctx: Mapping[str, Any]) -> dict[str
         w = step.with_
         ceiling = [m for m in (w.max, guards.max_replicas) if m is not None]
         params = {"min": w.min, "max": min(ceiling) if ceiling else None, "via_hpa": w.via_hpa}
-        params |= {"replicas": w.replicas} if w.replicas is not None else {"delta": w.delta}
+        if isinstance(w.replicas, str):
+            text = render(w.replicas, ctx)
+            try:
+                params["replicas"] = int(float(text))
+            except ValueError:
+                raise TemplateError(f"replicas {w.replicas!r} rendered {text!r}, not a number")\
+                    from None
+        elif w.replicas is not None:
+            params["replicas"] = w.replicas
+        else:
+            params["delta"] = w.delta
     elif isinstance(step, RollbackStep):
         params = {"only_if_changed_within": step.with_.only_if_changed_within}
     elif isinstance(step, DeletePodStep):

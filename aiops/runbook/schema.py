@@ -43,7 +43,8 @@ class AnomalyTrigger(Strict):
 
     metric: str = Field(min_length=1, description="Metric name, e.g. latency_p99.")
     labels: dict[str, str] = Field(
-        default_factory=dict, description="Exact label values the series must carry."
+        default_factory=dict,
+        description="Label values the series must carry ('*': present with any value).",
     )
     score_above: float = Field(0.9, ge=0, le=1, description="Score threshold (0..1).")
     for_: Duration = Field(
@@ -60,7 +61,8 @@ class AlertTrigger(Strict):
     alertname: str = Field(min_length=1, description="The alert's alertname label.")
     status: Literal["firing"] = Field("firing", description="Only firing alerts trigger.")
     matchers: dict[str, str] = Field(
-        default_factory=dict, description="Exact label values the alert must carry."
+        default_factory=dict,
+        description="Label values the alert must carry ('*': present with any value).",
     )
 
 
@@ -196,7 +198,9 @@ def _delta(v: Any) -> Any:
 class ScaleWith(Strict):
     """``replicas`` (absolute) or ``delta`` (relative), clamped to ``min``..``max``."""
 
-    replicas: int | None = Field(None, ge=0)
+    replicas: int | str | None = Field(
+        None, description="Absolute count, or a template such as '{{ desired_replicas }}'."
+    )
     delta: Annotated[int | None, Field(description="e.g. '+2' or -1")] = None
     min: int = Field(1, ge=0)
     max: int | None = Field(None, ge=1)
@@ -206,6 +210,17 @@ class ScaleWith(Strict):
     @classmethod
     def _parse_delta(cls, v: Any) -> Any:
         return _delta(v)
+
+    @field_validator("replicas")
+    @classmethod
+    def _replicas(cls, v: int | str | None) -> int | str | None:
+        if isinstance(v, int) and v < 0:
+            raise ValueError("replicas must be >= 0")
+        if isinstance(v, str):
+            if v.strip().isdigit():
+                return int(v)
+            check_template(v)
+        return v
 
     @model_validator(mode="after")
     def _one(self) -> ScaleWith:
