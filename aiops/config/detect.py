@@ -78,3 +78,14 @@ class DetectConfig(Section):
             "(one detection per burst; useful for benchmarks, 0 keeps every score)."
         ),
     )
+    floor_share: float = Field(
+        0.0,
+        ge=0,
+        description=(
+            "Floor on each statistic's spread as a share of the series' long-run spread "
+            "(learnt from every point): bursty series keep a sense of their usual range."
+        ),
+    )
+    floor_alpha: float = Field(
+        0.002, gt=0, lt=1, description="EWMA weight of the long-run spread behind the floor."
+    )

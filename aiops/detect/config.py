@@ -35,6 +35,8 @@ class Params:
     min_rel_scale: float = 0.001
     adopt_after: int = 40
     suppress: int = 0
+    floor_share: float = 0.0
+    floor_alpha: float = 0.002
 
     @classmethod
     def from_config(cls, config: DetectConfig) -> Params:
@@ -52,6 +54,8 @@ class Params:
             min_rel_scale=config.min_rel_scale,
             adopt_after=config.adopt_after,
             suppress=config.suppress,
+            floor_share=config.floor_share,
+            floor_alpha=config.floor_alpha,
         )
 
     def state_hash(self) -> str:

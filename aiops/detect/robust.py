@@ -49,7 +49,11 @@ _BAND_Z = 3.0
 _FLOAT_FIELDS = (
     "mu", "fast", "slow", "s_spike", "s_level", "s_trend",
     "e_spike", "e_level", "e_trend", "m_spike", "m_level", "m_trend",
+    "g_mean", "g_var",
 )
+# Floors on the three spreads, as shares of the series' long-run spread (learnt from
+# every valid point): bursty or mostly-flat series keep a sense of their usual range.
+_FLOOR_SHAPE = np.array([[1.0], [0.5], [0.5]])
 # Peaks over threshold: beyond |z| = 3 the tail is exponential with a learnt rate of
 # exceedance and mean excess (prior: Gaussian-like), so heavy-tailed or discrete series
 # (error counts) are not judged by a Gaussian tail they do not have.
@@ -63,6 +67,7 @@ _TAIL_LEARN = 0.7  # the tail learns from points scoring below this share of the
 # The trend statistic learns its spread from winsorized deviations (at 3 spreads) so a
 # slow ramp cannot inflate its own yardstick as fast as it grows.
 _TREND_CLIP = 3.0
+_G_CLIP = 6.0
 _TREND_RATE_MAX = _P_Q
 _TREND_EXCESS_MAX = _M0
 _INT_FIELDS = ("n", "streak", "quiet")
@@ -149,7 +154,7 @@ class RobustCore:
         n, _streak, quiet = self._i[:, :n_rows]
         valid = np.isfinite(x)
         xs = np.where(valid, x, mu)
-        floor = p.min_rel_scale * np.abs(mu) + 1e-12
+        floor = _floor(f, p)
         a_f = np.maximum(p.fast_alpha, 1.0 / (n + 1.0))
         fast_new = fast + a_f * (xs - fast)
         e = np.stack([xs - mu, fast_new - mu, fast_new - slow])
@@ -157,7 +162,7 @@ class RobustCore:
         z = e / spread
         logp = _tail_logp(np.abs(z), f[6:9], f[9:12], n)
         best = logp.min(axis=0)
-        raw = np.clip(-(best + _LOG3) / (_LN10 * p.decades), 0.0, 1.0)
+        raw = to_score(-(best + _LOG3) / _LN10, p.decades)
         warm = valid & (n >= p.warmup)
         raw = np.where(warm, raw, 0.0)
         score = np.where(quiet > 0, np.minimum(raw, np.nextafter(p.threshold, 0.0)), raw)
@@ -195,7 +200,7 @@ class RobustCore:
         a_fast = np.maximum(p.fast_alpha, 1.0 / (n + 1.0)) * vf
         fast += a_fast * (xs - fast)
         # Model: baseline, slow level and spreads learn normal points only (clipped).
-        spread = np.sqrt(f[3:6]) + (p.min_rel_scale * np.abs(mu) + 1e-12)
+        spread = np.sqrt(f[3:6]) + _floor(f, p)
         clip = np.array([[p.clip], [p.clip], [min(p.clip, _TREND_CLIP)]])
         lim = np.where(n >= p.warmup, clip, np.inf) * spread
         e = np.stack([xs - mu, fast - mu, fast - slow])
@@ -217,9 +222,17 @@ class RobustCore:
         f[9:12] += a_tail * (np.maximum(az - _Q, 0.0) - f[9:12])
         mu += a_mu * e_clipped[0]
         slow += a_slow * np.clip(xs - slow, -lim[2], lim[2])
+        # Long-run spread of everything seen (clipped, slow): the floor's yardstick.
+        a_g = np.maximum(p.floor_alpha, 1.0 / (n + 1.0)) * vf
+        g_dev = xs - f[12]
+        g_lim = np.where((n < p.warmup) | (f[13] <= 0.0), np.inf, _G_CLIP * np.sqrt(f[13]))
+        g_dev_c = np.clip(g_dev, -g_lim, g_lim)
+        f[13] += np.where(first, 0.0, a_g) * (g_dev_c * g_dev_c - f[13])
+        f[12] += a_g * g_dev_c
         # First point of a series: seed every level with it.
         seed = first & valid
         mu[seed] = xs[seed]
+        f[12][seed] = xs[seed]
         fast[seed] = xs[seed]
         slow[seed] = xs[seed]
         n += normal
@@ -244,6 +257,27 @@ class RobustCore:
         ev = self.score(values)
         self.learn(values, ev)
         return ev
+
+
+def _floor(f: F64, p: Params) -> F64:
+    """Per-statistic spread floors (3 x rows)."""
+    base = p.min_rel_scale * np.abs(f[0]) + 1e-12
+    out: F64 = base + p.floor_share * _FLOOR_SHAPE * np.sqrt(f[13])
+    return out
+
+
+def to_score(decades: F64, scale: float) -> F64:
+    """Map evidence in decades (-log10 p) to [0, 1): linear to 0.9, then saturating.
+
+    Monotone, so ranking by score is ranking by evidence even far beyond 0.9.
+
+    >>> [round(float(v), 3) for v in to_score(np.array([-1.0, 4.0, 7.2, 8.0, 40.0]), 8.0)]
+    [0.0, 0.5, 0.9, 0.91, 0.998]
+    """
+    lin = np.maximum(decades, 0.0) / scale
+    over = np.maximum(lin - 0.9, 0.0)
+    out: F64 = np.where(lin <= 0.9, lin, 0.9 + 0.1 * (1.0 - np.exp(-over)))
+    return out
 
 
 def _tail_logp(az: F64, exc: F64, excess: F64, n: I64) -> F64:
