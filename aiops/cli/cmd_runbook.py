@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import sys
@@ -202,7 +203,7 @@ def approve(
     cfg, journal = _journal(config)
     try:
         books = {b.name: b for b in load_runbooks([cfg.resolve(p) for p in cfg.runbooks.paths])}
-        now = _journal_now(journal)
+        now = _daemon_now(cfg, journal)
         inc = approve_incident(journal, books, incident, approver or getpass.getuser(), now)
     except AiopsError as exc:
         _fail(exc, 1)
@@ -211,10 +212,17 @@ def approve(
     out.print(f"approved {inc.id}: {inc.runbook} on {inc.target} will run on the next cycle")
 
 
-def _journal_now(journal: Any) -> float:
-    """The daemon's clock may run accelerated; approve in its time, not the wall's."""
+def _daemon_now(cfg: Any, journal: Any) -> float:
+    """The daemon's clock may run accelerated: approve in its time, not the wall's.
+
+    The latest of the wall clock, the daemon's saved clock and the journal's last event.
+    """
+    now = time.time()
+    clock = cfg.resolve(cfg.state_dir) / "clock.json"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        now = max(now, float(json.loads(clock.read_text())["now"]))
     events = journal.events(limit=1)
-    return max(time.time(), events[0].t) if events else time.time()
+    return max(now, events[0].t) if events else now
 
 
 @app.command("explain")
