@@ -26,12 +26,14 @@ from aiops.actuators.base import Actuator
 from aiops.config import Config
 from aiops.detect.bank import DetectorBank
 from aiops.engines.clock import Clock
+from aiops.engines.approvals import approval_routes
 from aiops.engines.http import Health, HttpServer, build_app
 from aiops.engines.remediate import Remediator
 from aiops.engines.scrape import CycleReport, ScrapeEngine
+from aiops.engines.webhook import load_token, webhook_routes
 from aiops.errors import AiopsError, ConfigError
 from aiops.journal import Journal
-from aiops.model import Signal
+from aiops.model import Alert, Signal
 from aiops.runbook import load_runbooks
 from aiops.sources.base import Source
 from aiops.telemetry.logging import get_logger
@@ -154,6 +156,7 @@ class Daemon:
         self._cycles = 0
         self.last_report: CycleReport | None = None
         self.http: HttpServer | None = None
+        self._token = load_token(config.http, Path(config.base_dir)) if config.http.enabled else None
         self._extra_routes = extra_routes
 
     # -- one cycle ---------------------------------------------------------------------
@@ -190,6 +193,10 @@ class Daemon:
         """Queue a signal from another thread (webhook, API)."""
         self.signals.put(signal_)
 
+    def _on_alerts(self, alerts: Sequence[Alert], _now: float) -> None:
+        for alert in alerts:
+            self.signals.put(alert)
+
     def cycle(self) -> CycleReport:
         report = self.poll()
         self.remediate()
@@ -216,7 +223,19 @@ class Daemon:
         cfg = self.config.http
         if not (cfg.enabled and self.options.http):
             return
-        routes = list(self._extra_routes(self) if self._extra_routes else ())
+        token = self._token
+        routes: list[BaseRoute] = [
+            *webhook_routes(
+                journal=self.journal, on_alerts=self._on_alerts, token=token,
+                max_body_bytes=cfg.max_body_bytes, clock=self.clock.now, metrics=self.metrics,
+            ),
+            *approval_routes(
+                approve=self.remediator.approve,
+                exists=lambda i: self.journal.incident(i) is not None,
+                token=token, clock=self.clock.now,
+            ),
+            *(self._extra_routes(self) if self._extra_routes else ()),
+        ]
         app = build_app(
             status=self, incidents=self.journal, registry=self.metrics.registry,
             extra_routes=routes,

@@ -106,3 +106,13 @@ def test_config_reference_is_up_to_date() -> None:
     assert doc.read_text() == document() + "\n", (
         "regenerate: python -m aiops.config.reference > docs/config.md"
     )
+
+
+def test_exposed_http_requires_a_token(tmp_path: Path) -> None:
+    """Listening beyond loopback without a token file is refused, naming the field."""
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, "http:\n  listen: 0.0.0.0\n"))
+    assert info.value.field == "http" and "token_file" in str(info.value)
+    cfg = load_config(write(tmp_path, "http: {listen: 0.0.0.0, token_file: /run/t}\n"))
+    assert cfg.http.listen == "0.0.0.0"
+    assert load_config(write(tmp_path, "http: {listen: '::1'}\n")).http.listen == "::1"
