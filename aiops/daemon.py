@@ -25,8 +25,8 @@ from starlette.routing import BaseRoute
 from aiops.actuators.base import Actuator
 from aiops.config import Config
 from aiops.detect.bank import DetectorBank
-from aiops.engines.clock import Clock
 from aiops.engines.approvals import approval_routes
+from aiops.engines.clock import Clock
 from aiops.engines.http import Health, HttpServer, build_app
 from aiops.engines.remediate import Remediator
 from aiops.engines.scrape import CycleReport, ScrapeEngine
@@ -156,7 +156,9 @@ class Daemon:
         self._cycles = 0
         self.last_report: CycleReport | None = None
         self.http: HttpServer | None = None
-        self._token = load_token(config.http, Path(config.base_dir)) if config.http.enabled else None
+        self._token = (
+            load_token(config.http, Path(config.base_dir)) if config.http.enabled else None
+        )
         self._extra_routes = extra_routes
 
     # -- one cycle ---------------------------------------------------------------------
