@@ -100,7 +100,7 @@ facts_st = st.builds(
         TargetState, target=st.just(Target(kind="SandboxWorkload", name="x")),
         replicas=st.integers(0, 50), rollout_in_progress=st.booleans())),
 )
-BOOKS = load_runbooks([SANDBOX_RUNBOOKS]) + [runbook(LADDER)]
+BOOKS = [*load_runbooks([SANDBOX_RUNBOOKS]), runbook(LADDER)]
 
 
 @settings(max_examples=200, deadline=None)
