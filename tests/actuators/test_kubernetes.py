@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from aiops.actuators.base import Actuator
 from aiops.actuators.kubernetes import KubernetesActuator
@@ -439,3 +441,47 @@ def test_requests_stay_within_declared_rbac(fakekube: FakeKube, kube: Kubernetes
     granted = {(g, r, v) for (g, r), verbs in RBAC_RULES.items() for v in verbs}
     assert used <= granted
     assert used == granted
+
+
+def test_statefulset_restart_and_no_rollback(fakekube: FakeKube, kube: KubernetesActuator) -> None:
+    """StatefulSets restart like `kubectl rollout restart`; rollback is refused for them."""
+    fakekube.create("statefulsets", statefulset("db"))
+    db = Target(kind="StatefulSet", namespace="shop", name="db")
+    kube.apply(_action("restart", target=db), now=NOW)
+    sts = fakekube.get("statefulsets", "shop", "db")
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW))
+    assert sts["spec"]["template"]["metadata"]["annotations"] == {
+        "kubectl.kubernetes.io/restartedAt": stamp
+    }
+    assert sts["metadata"]["generation"] == 2
+    with pytest.raises(PermanentError, match="Deployments only"):
+        kube.apply(_action("rollback", "r", target=db), now=NOW)
+
+
+def test_kubeconfig_and_context_are_honoured(fakekube: FakeKube, tmp_path: Path) -> None:
+    """Without host, the client is built from the named kubeconfig file and context."""
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [
+                    {"name": "fake", "cluster": {"server": fakekube.url}},
+                    {"name": "nowhere", "cluster": {"server": "http://127.0.0.1:9"}},
+                ],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [
+                    {"name": "fake", "context": {"cluster": "fake", "user": "u"}},
+                    {"name": "other", "context": {"cluster": "nowhere", "user": "u"}},
+                ],
+                "current-context": "other",
+            }
+        )
+    )
+    fakekube.create("deployments", deployment("web", replicas=3))
+    act = KubernetesActuator(KubernetesConfig(kubeconfig=str(kubeconfig), context="fake"))
+    try:
+        assert act.observe(WEB, now=NOW).replicas == 3
+    finally:
+        act.close()
