@@ -132,3 +132,28 @@ def test_json_schema_lists_step_actions() -> None:
     assert "'with'" in text and "'for'" in text
     for action in ("scale", "restart", "rollback", "delete_pod", "wait", "command"):
         assert f"'{action}'" in text
+
+
+def _field_names(schema: dict[str, object]) -> set[str]:
+    names: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            props = node.get("properties")
+            if isinstance(props, dict):
+                names.update(props)
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(schema)
+    return names
+
+
+def test_readme_documents_every_field() -> None:
+    """runbooks/README.md names every field of the schema (docs cannot drift silently)."""
+    readme = (SANDBOX_RUNBOOKS.parent / "README.md").read_text()
+    missing = sorted(n for n in _field_names(json_schema()) if f"`{n}`" not in readme)
+    assert missing == []
