@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -126,6 +126,7 @@ class Store:
     objects: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     version: int = 100
     lock: threading.RLock = field(default_factory=threading.RLock)
+    clock: Callable[[], float] = time.time
 
     def get(self, resource: str, namespace: str, name: str) -> dict[str, Any] | None:
         obj = self.objects.get((resource, namespace, name))
@@ -144,7 +145,8 @@ class Store:
         api_version, kind = KINDS[resource]
         obj["apiVersion"], obj["kind"] = api_version, kind
         meta.setdefault("uid", str(uuid.uuid4()))
-        meta.setdefault("creationTimestamp", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        stamp = datetime.fromtimestamp(self.clock(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        meta.setdefault("creationTimestamp", stamp)
         if resource in GENERATIONAL:
             meta.setdefault("generation", 1)
         self.version += 1
@@ -165,6 +167,13 @@ class FakeKube:
         self.faults: list[Fault] = []
         self.log: list[LoggedRequest] = []
         self.denied: set[tuple[str, str]] = set()
+        # Hooks for harnesses that mirror the fake cluster elsewhere (see sandbox_bridge):
+        # before_request() runs before each HTTP request; after_write(resource, before,
+        # after) after each committed HTTP write (after is None for a delete).
+        self.before_request: list[Callable[[], None]] = []
+        self.after_write: list[
+            Callable[[str, dict[str, Any] | None, dict[str, Any] | None], None]
+        ] = []
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
@@ -247,6 +256,8 @@ class FakeKube:
         body: Any = json.loads(raw) if raw else None
         query = dict(request.query_params)
         ctype = request.headers.get("content-type", "").split(";")[0]
+        for hook in self.before_request:
+            hook()
         fault = next((f for f in self.faults if f.matches(method, path)), None)
         if fault is not None:
             fault.count -= 1
@@ -344,6 +355,7 @@ class FakeKube:
             if not dry:
                 self.store.remove(res, ns, name)
                 self._reconcile_owners(current)
+                self._written(res, current, None)
             return 200, current
         new = self._patched(current, method, ctype, body)
         if sub == "status":
@@ -387,7 +399,9 @@ class FakeKube:
             return obj
         saved = self.store.save(res, obj)
         self.controller.reconcile(res, ns, meta["name"])
-        return self.store.get(res, ns, meta["name"]) or saved
+        final = self.store.get(res, ns, meta["name"]) or saved
+        self._written(res, None, final)
+        return final
 
     def _write(
         self,
@@ -422,7 +436,15 @@ class FakeKube:
             return new
         self.store.save(res, new)
         self.controller.reconcile(res, ns, name)
-        return self.store.get(res, ns, name) or new
+        final = self.store.get(res, ns, name) or new
+        self._written(res, current, final)
+        return final
+
+    def _written(
+        self, res: str, before: dict[str, Any] | None, after: dict[str, Any] | None
+    ) -> None:
+        for hook in self.after_write:
+            hook(res, copy.deepcopy(before), copy.deepcopy(after))
 
     def _scale(
         self,
