@@ -48,6 +48,14 @@ class HpaSpec:
     scale_up_pods: int = 4
     scale_up_percent: float = 100.0
     scale_down_percent: float = 100.0
+    # Utilization the forecast term provisions for; None = target_utilization. The
+    # reactive rule always uses target_utilization.
+    forecast_utilization: float | None = None
+
+    @property
+    def forecast_target(self) -> float:
+        """Utilization the forecast's upper bound is sized to."""
+        return self.forecast_utilization or self.target_utilization
 
     def __post_init__(self) -> None:
         if not 1 <= self.min_replicas <= self.max_replicas:
@@ -148,15 +156,23 @@ def reactive_raw(spec: HpaSpec, obs: Observation) -> tuple[int, str]:
     )
 
 
-def predictive_raw(spec: HpaSpec, capacity_per_replica: float, forecast_upper: float) -> int:
+def predictive_raw(
+    spec: HpaSpec, capacity_per_replica: float, forecast_upper: float, current: int = 0
+) -> int:
     """Replicas that keep the forecast's upper bound at the target utilization.
+
+    Like the HPA, no change is proposed while the forecast usage ratio is within the
+    tolerance of the ``current`` replica count.
 
     >>> predictive_raw(HpaSpec(target_utilization=0.5), 100.0, 420.0)
     9
+    >>> predictive_raw(HpaSpec(target_utilization=0.5), 100.0, 420.0, current=8)
+    8
     """
-    return max(
-        0, math.ceil(forecast_upper / (capacity_per_replica * spec.target_utilization) - 1e-9)
-    )
+    per_pod = capacity_per_replica * spec.forecast_target
+    if current > 0 and abs(forecast_upper / (current * per_pod) - 1.0) <= spec.tolerance:
+        return current
+    return max(0, math.ceil(forecast_upper / per_pod - 1e-9))
 
 
 def decide(
@@ -184,13 +200,13 @@ def decide(
     pred: int | None = None
     hist_p = state.predictive
     if forecast_upper is not None and math.isfinite(forecast_upper):
-        raw_p = max(raw_r, predictive_raw(spec, obs.capacity_per_replica, forecast_upper))
+        raw_p = max(raw_r, predictive_raw(spec, obs.capacity_per_replica, forecast_upper, cur))
         stab_p, hist_p = _stabilize(state.predictive, raw_p, cur, now, spec)
         pred, lim_p = _limit(stab_p, cur, spec)
         reasons.append(
             f"forecast: upper {forecast_upper:.1f}/s at capacity "
             f"{obs.capacity_per_replica:.1f}/s per pod and target "
-            f"{spec.target_utilization:.0%} -> {raw_p}"
+            f"{spec.forecast_target:.0%} -> {raw_p}"
         )
         if pred > reactive:
             desired, limited_by = pred, lim_p

@@ -29,6 +29,7 @@ class ResidualWindow:
         # Running sum of |residual| and count of known ones, kept in step with _buf.
         self._abs_sum = np.zeros((max_horizon, n_series))
         self._known = np.zeros((max_horizon, n_series), dtype=np.int64)
+        self._sorted: NDArray[np.float64] | None = None  # sorted _buf, valid until next push
 
     def push(self, err: NDArray[np.float64]) -> None:
         """Add one step of residuals, shape ``(max_horizon, n_series)``; NaN = unknown."""
@@ -39,6 +40,7 @@ class ResidualWindow:
         self._known += new_ok.astype(np.int64) - old_ok.astype(np.int64)
         self._buf[slot] = err
         self._pos += 1
+        self._sorted = None
 
     def count(self) -> NDArray[np.int64]:
         """Known residuals per series and horizon, shape ``(n_series, max_horizon)``."""
@@ -46,8 +48,10 @@ class ResidualWindow:
 
     def quantiles(self, low: float, high: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Empirical ``low``/``high`` quantiles, each ``(n_series, max_horizon)``; NaN if none."""
-        srt = np.sort(self._buf, axis=0)  # NaN sorts last
-        cnt = np.isfinite(self._buf).sum(axis=0)
+        if self._sorted is None:
+            self._sorted = np.sort(self._buf, axis=0)  # NaN sorts last
+        srt = self._sorted
+        cnt = self._known.copy()
         out = []
         for q in (low, high):
             idx = np.clip(np.rint(q * (cnt - 1)), 0, self.window - 1).astype(np.int64)

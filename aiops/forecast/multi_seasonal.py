@@ -4,8 +4,9 @@ Multiplicative, in log space, vectorized across series. The weekly profile (``we
 slots) carries the shape of a week; a daily profile (``daily`` slots) adapts the shape
 of every day seven times faster; the level correction ``c`` is a damped running mean of
 the log error, so a day busier than its profile lifts the next hours (decaying by
-``phi`` per step ahead). Profile updates are clipped at ``clip`` (in log units) so one
-anomaly (a marathon, a blizzard) cannot rewrite a slot for a whole week.
+``phi`` per step ahead). After ``unclipped_weeks`` weeks, profile updates are clipped at
+``clip`` (in log units) so one anomaly (a marathon, a blizzard) cannot rewrite a slot for
+a whole week; before that they are not, so a holiday in the first week is unlearnt fast.
 
 >>> f = MultiSeasonal(daily=2, weekly=4)
 >>> for y in [10.0, 20.0, 10.0, 20.0] * 4:
@@ -40,6 +41,7 @@ class MultiSeasonal(VectorForecaster):
         alpha: float = 0.05,
         phi: float = 0.97,
         clip: float = 0.2,
+        unclipped_weeks: int = 3,
         **kw: Any,
     ) -> None:
         if daily < 1 or weekly < daily or weekly % daily:
@@ -55,6 +57,7 @@ class MultiSeasonal(VectorForecaster):
         self.daily, self.weekly = daily, weekly
         self.gamma_weekly, self.gamma_daily = gamma_weekly, gamma_daily
         self.alpha, self.phi, self.clip = alpha, phi, clip
+        self.unclipped_weeks = unclipped_weeks
         super().__init__(**kw)
         n = self.n_series
         self._week = np.full((weekly, n), np.nan)  # log profile
@@ -72,17 +75,20 @@ class MultiSeasonal(VectorForecaster):
             "alpha": self.alpha,
             "phi": self.phi,
             "clip": self.clip,
+            "unclipped_weeks": self.unclipped_weeks,
         }
 
     def _update(self, y: FloatArray, ok: BoolArray) -> None:
         sw, sd = self.steps % self.weekly, self.steps % self.daily
+        # The first weeks learn unclipped, so a holiday in week one is unlearnt quickly.
+        clip = self.clip if self.steps >= self.unclipped_weeks * self.weekly else np.inf
         logy = np.log(np.maximum(y, _FLOOR))
         prof, day = self._week[sw], self._day[sd]
         if ok.all() and np.isfinite(prof).all():  # fast path: nothing to mask
             self._last = y
             r = logy - (prof + day)
             c = self.phi * self._corr * (1.0 - self.alpha) + self.alpha * r
-            dev = np.clip(r - c, -self.clip, self.clip)
+            dev = np.clip(r - c, -clip, clip)
             self._corr = c
             self._week[sw] = prof + self.gamma_weekly * dev
             self._day[sd] = day + self.gamma_daily * dev
@@ -95,7 +101,7 @@ class MultiSeasonal(VectorForecaster):
         r = np.where(learn, logy - (prof + day), 0.0)
         c = self._corr
         new_c = self.phi * c * (1.0 - self.alpha) + self.alpha * r
-        dev = np.clip(r - new_c, -self.clip, self.clip)
+        dev = np.clip(r - new_c, -clip, clip)
         self._corr = np.where(learn, new_c, c)
         self._week[sw] = np.where(learn, prof + self.gamma_weekly * dev, self._week[sw])
         self._day[sd] = np.where(learn, day + self.gamma_daily * dev, day)

@@ -1,0 +1,349 @@
+"""Autoscaling benchmark: replay a demand trace through pods under HPA and predictive policies.
+
+Each trace point is one control step (``step`` seconds, 60 by default: a 30-minute
+trace "compressed to 60 s steps"). The trace is scaled linearly so its peak is
+``peak_rps`` requests/s; every pod serves ``capacity`` requests/s and becomes ready
+``startup`` seconds after it is created. At the start of each step the controller sees
+the demand of the step just ended, decides, and the pods change; demand above the ready
+capacity in a step is dropped. The reactive HPA and two predictive operating points run
+in the same replay and share one forecaster, so the figures are ratios within one run:
+
+* point A: same target utilization as the HPA, provisioning the ``quantile_a`` upper
+  forecast (aims at far less under-provisioning for a few % more replica-hours);
+* point B: a higher target utilization (``target_b``) and ``quantile_b`` (aims at fewer
+  replica-hours at no more under-provisioning).
+
+Every policy is scored on the same steps, after ``warmup`` steps of forecaster learning.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import itertools
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from aiops.forecast.accuracy import mase, smape
+from aiops.forecast.auto import AutoSelect
+from aiops.forecast.base import VectorForecaster
+from aiops.forecast.capacity import CapacityDecision, HpaSpec, Observation, PolicyState, decide
+from aiops.forecast.catalog import FORECASTERS, make_forecaster, periods
+
+FloatArray = NDArray[np.float64]
+HORIZONS = (1, 5, 10)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Trace:
+    """A demand trace: values and the trace's own sampling step (seconds)."""
+
+    name: str
+    values: FloatArray
+    native_step: float
+
+
+def load_trace(path: Path) -> Trace:
+    """Read a ``timestamp,value`` CSV; the native step is the median timestamp spacing."""
+    times: list[float] = []
+    vals: list[float] = []
+    with path.open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            times.append(datetime.fromisoformat(row["timestamp"]).timestamp())
+            try:
+                vals.append(float(row["value"]))
+            except ValueError:
+                vals.append(float("nan"))
+    if len(vals) < 2:
+        raise ValueError(f"{path}: need at least two rows")
+    step = float(np.median(np.diff(np.asarray(times))))
+    return Trace(name=path.stem, values=np.asarray(vals, dtype=np.float64), native_step=step)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BenchConfig:
+    """Knobs of one replay."""
+
+    step: float = 60.0
+    startup: float = 90.0
+    target: float = 0.7
+    quantile_a: float = 0.95
+    forecast_target_a: float | None = None
+    target_b: float = 0.9
+    quantile_b: float = 0.9
+    capacity: float = 100.0
+    peak_rps: float = 2000.0
+    min_replicas: int = 1
+    max_replicas: int = 200
+    model: str = "auto"
+    warmup: int = 672
+    limit: int | None = None
+    measure_cost: bool = True
+
+
+@dataclass(kw_only=True, slots=True)
+class Pods:
+    """The pods of one policy: sorted ready times (mutable simulation state)."""
+
+    startup: float
+    ready_at: list[float] = field(default_factory=list)
+
+    def scale_to(self, n: int, now: float) -> None:
+        while len(self.ready_at) < n:
+            self.ready_at.append(now + self.startup)
+        del self.ready_at[n:]  # newest (least ready) first, as the ReplicaSet controller does
+
+    def ready(self, now: float) -> int:
+        return bisect.bisect_right(self.ready_at, now)
+
+    def serve(self, demand: float, t0: float, t1: float, cap: float) -> tuple[float, float]:
+        """Seconds of [t0, t1) with demand above ready capacity, and requests dropped."""
+        cuts = [t for t in self.ready_at if t0 < t < t1]
+        edges = [t0, *cuts, t1]
+        under = dropped = 0.0
+        for a, b in itertools.pairwise(edges):
+            short = demand - self.ready(a) * cap
+            if short > 1e-9:
+                under += b - a
+                dropped += short * (b - a)
+        return under, dropped
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PolicyResult:
+    """Scores of one policy over the scored steps."""
+
+    name: str
+    target: float
+    quantile: float | None
+    under_share: float
+    dropped: float
+    dropped_share: float
+    replica_hours: float
+    scale_events: int
+    forecast_decisions: int
+    ready: FloatArray
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ModelAccuracy:
+    """MASE / sMAPE at :data:`HORIZONS` and update cost of one forecaster."""
+
+    name: str
+    mase: tuple[float, ...]
+    smape: tuple[float, ...]
+    us_per_point: float
+    us_per_point_vectorized: float
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BenchResult:
+    """Everything ``aiops bench autoscale`` prints and draws."""
+
+    trace: str
+    config: BenchConfig
+    scaling: str
+    steps: int
+    scored_steps: int
+    policies: tuple[PolicyResult, ...]
+    accuracy: tuple[ModelAccuracy, ...]
+    coverage: float
+    chosen: str
+    demand: FloatArray
+    band: tuple[FloatArray, FloatArray]
+    last_decision_reasons: tuple[str, ...]
+
+    def ratio(self, name: str, attr: str) -> float:
+        """``name``'s figure ``attr`` divided by the HPA's (NaN when the HPA's is 0)."""
+        base = getattr(self.policies[0], attr)
+        val = getattr(next(p for p in self.policies if p.name == name), attr)
+        return float(val / base) if base else float("nan")
+
+
+def lead_steps(cfg: BenchConfig) -> int:
+    """Steps ahead the forecast must cover: now + start-up + one control interval."""
+    return max(1, math.ceil((cfg.startup + cfg.step) / cfg.step))
+
+
+def run(trace: Trace, cfg: BenchConfig) -> BenchResult:
+    """Replay ``trace`` under the HPA and both predictive operating points."""
+    raw = trace.values if cfg.limit is None else trace.values[: cfg.limit]
+    peak = float(np.nanmax(raw))
+    demand = np.nan_to_num(raw / peak * cfg.peak_rps, nan=0.0)
+    n = len(demand)
+    lead = lead_steps(cfg)
+    hmax = max(max(HORIZONS), lead)
+    model = make_forecaster(cfg.model, step=trace.native_step, max_horizon=max(16, hmax))
+    models: list[VectorForecaster] = (
+        [*model.candidates, model] if isinstance(model, AutoSelect) else [model]
+    )
+    preds = np.full((len(models), len(HORIZONS), n), np.nan)
+    band_lo, band_hi = np.full(n, np.nan), np.full(n, np.nan)
+    policies = [
+        ("hpa", cfg.target, None),
+        ("predictive A", cfg.target, cfg.quantile_a),
+        ("predictive B", cfg.target_b, cfg.quantile_b),
+    ]
+    specs = [
+        HpaSpec(
+            min_replicas=cfg.min_replicas,
+            max_replicas=cfg.max_replicas,
+            target_utilization=t,
+            forecast_utilization=cfg.forecast_target_a if name == "predictive A" else None,
+        )
+        for name, t, _ in policies
+    ]
+    pods = [Pods(startup=cfg.startup) for _ in policies]
+    states = [PolicyState() for _ in policies]
+    for p in pods:
+        p.scale_to(cfg.min_replicas, -cfg.startup)
+    under = np.zeros((len(policies), n))
+    dropped = np.zeros((len(policies), n))
+    pod_s = np.zeros((len(policies), n))
+    events = np.zeros((len(policies), n), dtype=np.int64)
+    by_fc = np.zeros((len(policies), n), dtype=np.int64)
+    ready = np.zeros((len(policies), n))
+    last: CapacityDecision | None = None
+    for k in range(n):
+        now = k * cfg.step
+        if k > 0:
+            model.learn_one(float(raw[k - 1]) / peak * cfg.peak_rps)
+            for m_i, m in enumerate(models):
+                fc = m.forecast(max(HORIZONS))
+                for h_i, h in enumerate(HORIZONS):
+                    if k - 1 + h < n:
+                        preds[m_i, h_i, k - 1 + h] = fc[h - 1]
+        uppers: dict[float, float] = {}
+        for q in {cfg.quantile_a, cfg.quantile_b}:
+            lo, hi = model.interval(lead, q) if k > 0 else (np.full(lead, np.nan),) * 2
+            uppers[q] = float(hi[-1])
+            if q == cfg.quantile_a and k - 1 + lead < n:
+                band_lo[k - 1 + lead], band_hi[k - 1 + lead] = lo[-1], hi[-1]
+        observed = demand[k - 1] if k > 0 else 0.0
+        for i, (_, _, pq) in enumerate(policies):
+            cur = len(pods[i].ready_at)
+            obs = Observation(
+                demand=float(observed),
+                current_replicas=cur,
+                ready_replicas=pods[i].ready(now),
+                capacity_per_replica=cfg.capacity,
+            )
+            upper = uppers[pq] if pq is not None and k > 0 else None
+            d, states[i] = decide(specs[i], states[i], obs, now=now, forecast_upper=upper)
+            if d.desired != cur:
+                events[i, k] = 1
+            by_fc[i, k] = d.desired > d.reactive
+            pods[i].scale_to(d.desired, now)
+            under[i, k], dropped[i, k] = pods[i].serve(
+                float(demand[k]), now, now + cfg.step, cfg.capacity
+            )
+            pod_s[i, k] = len(pods[i].ready_at) * cfg.step
+            ready[i, k] = pods[i].ready(now + cfg.step / 2)
+            if i == 1:
+                last = d
+    w = min(cfg.warmup, n // 2)
+    total = float(np.sum(demand[w:]) * cfg.step)
+    results = tuple(
+        PolicyResult(
+            name=name,
+            target=t,
+            quantile=q,
+            under_share=float(np.sum(under[i, w:]) / ((n - w) * cfg.step)),
+            dropped=float(np.sum(dropped[i, w:])),
+            dropped_share=float(np.sum(dropped[i, w:]) / total) if total else 0.0,
+            replica_hours=float(np.sum(pod_s[i, w:]) / 3600.0),
+            scale_events=int(np.sum(events[i, w:])),
+            forecast_decisions=int(np.sum(by_fc[i, w:])),
+            ready=ready[i],
+        )
+        for i, (name, t, q) in enumerate(policies)
+    )
+    daily = max(2, round(86400.0 / trace.native_step))
+    costs = (
+        update_costs(raw, trace.native_step, models)
+        if cfg.measure_cost
+        else [(float("nan"), float("nan"))] * len(models)
+    )
+    acc = []
+    for m_i, m in enumerate(models):
+        acc.append(
+            ModelAccuracy(
+                name=_label(m),
+                mase=tuple(
+                    mase(demand[w:], preds[m_i, h_i, w:], demand[w:], season=daily)
+                    for h_i in range(len(HORIZONS))
+                ),
+                smape=tuple(smape(demand[w:], preds[m_i, h_i, w:]) for h_i in range(len(HORIZONS))),
+                us_per_point=costs[m_i][0],
+                us_per_point_vectorized=costs[m_i][1],
+            )
+        )
+    cov_ok = np.isfinite(band_hi[w:])
+    coverage = float(np.mean(demand[w:][cov_ok] <= band_hi[w:][cov_ok])) if cov_ok.any() else 0.0
+    scaling = (
+        f"value / {peak:g} x {cfg.peak_rps:g} req/s (peak {cfg.peak_rps:g} req/s); one "
+        f"{trace.native_step:g} s trace point per {cfg.step:g} s control step; pods serve "
+        f"{cfg.capacity:g} req/s each, ready {cfg.startup:g} s after creation; "
+        f"scored after {w} warm-up steps"
+    )
+    return BenchResult(
+        trace=trace.name,
+        config=cfg,
+        scaling=scaling,
+        steps=n,
+        scored_steps=n - w,
+        policies=results,
+        accuracy=tuple(acc),
+        coverage=coverage,
+        chosen=", ".join(model.chosen()) if isinstance(model, AutoSelect) else model.name,
+        demand=demand,
+        band=(band_lo, band_hi),
+        last_decision_reasons=last.reasons if last is not None else (),
+    )
+
+
+def update_costs(
+    raw: FloatArray, native_step: float, models: Sequence[VectorForecaster]
+) -> list[tuple[float, float]]:
+    """Microseconds per point per series: one series alone, and 64 series vectorized."""
+    sl = raw[: min(len(raw), 2000)]
+    out = []
+    for m in models:
+        kind = _kind(m, native_step)
+        row = []
+        for n_series in (1, 64):
+            f = make_forecaster(kind, step=native_step, n_series=n_series)
+            ys = np.tile(sl[:, None], (1, n_series))
+            t0 = time.perf_counter()
+            for y in ys:
+                f.learn_many(y)
+            row.append((time.perf_counter() - t0) / (len(sl) * n_series) * 1e6)
+        out.append((row[0], row[1]))
+    return out
+
+
+def _kind(m: VectorForecaster, native_step: float) -> str:
+    cfg = m.config()
+    if m.name == "seasonal_naive":
+        daily = periods(native_step)[0]
+        return "seasonal_naive_daily" if cfg["period"] == daily else "seasonal_naive_weekly"
+    if m.name == "holt_winters":
+        return f"holt_winters_{cfg['seasonal']}"
+    assert m.name in FORECASTERS
+    return m.name
+
+
+def _label(m: VectorForecaster) -> str:
+    cfg = m.config()
+    if m.name == "seasonal_naive":
+        return f"seasonal naive ({cfg['period']})"
+    if m.name == "holt_winters":
+        return f"Holt-Winters {cfg['seasonal']} ({cfg['period']})"
+    return {"multi_seasonal": "multi-seasonal", "auto": "auto (selected)"}.get(m.name, m.name)
