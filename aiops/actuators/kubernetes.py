@@ -24,13 +24,14 @@ Each applied or refused action leaves a core/v1 Event on the target naming the i
 from __future__ import annotations
 
 import copy
-import hashlib
+import dataclasses
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aiops.actuators import kubernetes_rollout as ro
+from aiops.actuators import kubernetes_state as st
 from aiops.actuators.kubernetes_api import (
     JSON_PATCH,
     MERGE_PATCH,
@@ -43,19 +44,9 @@ from aiops.errors import PermanentError, TemporaryError
 from aiops.model import Action, Outcome, OutcomeStatus, Target, TargetState
 
 KINDS = ("Deployment", "StatefulSet")
-_REASONS = {
-    "scale": "AiopsScaled",
-    "restart": "AiopsRestarted",
-    "rollback": "AiopsRolledBack",
-    "delete_pod": "AiopsDeletedPod",
-}
 
 Obj = dict[str, Any]
 T = TypeVar("T")
-
-
-class _Done(Exception):
-    """Internal: the action turned out to be applied already."""
 
 
 class KubernetesActuator:
@@ -92,7 +83,7 @@ class KubernetesActuator:
         if outcome.status is OutcomeStatus.DONE:
             note = self._event(action, now, outcome.message)
             if note:
-                outcome = _with_message(outcome, f"{outcome.message}; {note}")
+                outcome = dataclasses.replace(outcome, message=f"{outcome.message}; {note}")
         return outcome
 
     def observe(self, target: Target, *, now: float) -> TargetState:
@@ -213,8 +204,8 @@ class KubernetesActuator:
             action_id=action.id,
             status=status,
             message=message,
-            before=_summary(before),
-            after={**_summary(after), "diff": ro.diff(before, after)},
+            before=st.summary(before),
+            after={**st.summary(after), "diff": ro.diff(before, after)},
         )
 
     # ---- actions ---------------------------------------------------------------------
@@ -337,7 +328,7 @@ class KubernetesActuator:
             )
         within = action.params.get("only_if_changed_within")
         if within is not None:
-            changed = _changed_at(rss)
+            changed = st.changed_at(rss)
             if changed is None or now - changed > float(within):
                 raise PermanentError(
                     f"refusing rollback of {target}: last change is older than {within}s"
@@ -418,7 +409,7 @@ class KubernetesActuator:
             notes: dict[str, Any] = {**ro.id_annotations(obj, action.id), ro.PENDING_ACTION: None}
             after = self._patch(target, {"metadata": {"annotations": notes}}, MERGE_PATCH, False)
         outcome = self._result(action, f"delete pod {pod_name} of {target}", obj, after)
-        return _with_after(outcome, {"deleted_pod": pod_name})
+        return dataclasses.replace(outcome, after={**outcome.after, "deleted_pod": pod_name})
 
     # ---- observe & events --------------------------------------------------------------
     def _observe(self, target: Target) -> TargetState:
@@ -428,63 +419,15 @@ class KubernetesActuator:
             if str(e).startswith("not found"):
                 return TargetState(target=target, exists=False, details={"error": str(e)})
             raise
-        hpa = self._hpa_for(target)
-        spec, status = obj.get("spec", {}), obj.get("status") or {}
-        changed_at = None
-        if target.kind == "Deployment":
-            changed_at = _changed_at(self._replicasets(obj, target))
-        notes = ro.annotations_of(obj)
-        return TargetState(
-            target=target,
-            replicas=int(spec.get("replicas", 1)),
-            ready_replicas=int(status.get("readyReplicas", 0)),
-            revision=ro.revision(obj),
-            rollout_in_progress=ro.rollout_in_progress(obj),
-            changed_at=changed_at,
-            hpa_min_replicas=int(hpa["spec"].get("minReplicas", 1)) if hpa else None,
-            details={
-                "paused": bool(spec.get("paused", False)),
-                "generation": obj["metadata"].get("generation"),
-                "observed_generation": status.get("observedGeneration"),
-                "updated_replicas": status.get("updatedReplicas", 0),
-                "available_replicas": status.get("availableReplicas", 0),
-                "hpa": hpa["metadata"]["name"] if hpa else None,
-                "hpa_max_replicas": hpa["spec"].get("maxReplicas") if hpa else None,
-                "last_action_id": notes.get(ro.LAST_ACTION),
-            },
-        )
+        rss = self._replicasets(obj, target) if target.kind == "Deployment" else None
+        return st.target_state(target, obj, self._hpa_for(target), rss)
 
     def _event(self, action: Action, now: float, message: str, *, warning: bool = False) -> str:
         """Record a core/v1 Event on the target; returns a note if that failed."""
         if not self.cfg.events:
             return ""
         target = action.target
-        digest = hashlib.sha256(f"{action.id}:{warning}".encode()).hexdigest()[:12]
-        incident = action.incident or "none"
-        stamp = ro.rfc3339(now)
-        body = {
-            "metadata": {
-                "name": f"{target.name}.aiops-{digest}",
-                "namespace": target.namespace,
-                "annotations": {"aiops.dev/action-id": action.id, "aiops.dev/incident": incident},
-            },
-            "involvedObject": {
-                "apiVersion": "apps/v1",
-                "kind": target.kind,
-                "name": target.name,
-                "namespace": target.namespace,
-            },
-            "reason": "AiopsRefused" if warning else _REASONS[action.kind],
-            "message": f"{message} [incident {incident}, action {action.id}]"[:1024],
-            "type": "Warning" if warning else "Normal",
-            "source": {"component": "aiops", "host": self._instance},
-            "reportingComponent": "aiops",
-            "reportingInstance": self._instance,
-            "action": action.kind,
-            "firstTimestamp": stamp,
-            "lastTimestamp": stamp,
-            "count": 1,
-        }
+        body = st.event_body(action, now, message, warning=warning, instance=self._instance)
         call = Call(verb="create", group="", resource="events", namespace=target.namespace)
         try:
             self._retrying(lambda _a: self._create_event(call, target.namespace, body))
@@ -506,44 +449,3 @@ def _check_target(target: Target) -> None:
         raise PermanentError(f"kubernetes actuator handles {KINDS}, not {target.kind!r}")
     if not target.namespace:
         raise PermanentError(f"{target} needs a namespace")
-
-
-def _changed_at(replicasets: list[Obj]) -> float | None:
-    """When the newest revision's ReplicaSet was created (the last template change)."""
-    if not replicasets:
-        return None
-    newest = max(replicasets, key=ro.revision)
-    return ro.parse_time(newest.get("metadata", {}).get("creationTimestamp"))
-
-
-def _summary(obj: Mapping[str, Any]) -> dict[str, Any]:
-    spec = obj.get("spec", {})
-    out: dict[str, Any] = {"kind": obj.get("kind", ""), "name": obj.get("metadata", {}).get("name")}
-    for key in ("replicas", "minReplicas", "maxReplicas"):
-        if key in spec:
-            out[key] = spec[key]
-    if ro.REVISION in ro.annotations_of(obj):
-        out["revision"] = ro.revision(obj)
-    return out
-
-
-def _with_message(outcome: Outcome, message: str) -> Outcome:
-    return Outcome(
-        action_id=outcome.action_id,
-        status=outcome.status,
-        message=message,
-        retry_after=outcome.retry_after,
-        before=outcome.before,
-        after=outcome.after,
-    )
-
-
-def _with_after(outcome: Outcome, extra: Mapping[str, Any]) -> Outcome:
-    return Outcome(
-        action_id=outcome.action_id,
-        status=outcome.status,
-        message=outcome.message,
-        retry_after=outcome.retry_after,
-        before=outcome.before,
-        after={**outcome.after, **extra},
-    )
