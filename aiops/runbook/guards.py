@@ -73,6 +73,9 @@ def check_guards(
     blocking = sorted(set(guards.block_while_alerts) & facts.firing_alerts)
     if blocking:
         return f"skipped: alert {blocking[0]} is firing"
+    for mw in guards.maintenance_windows:
+        if mw.contains(now):
+            return f"skipped: maintenance window {mw.start}-{mw.end} UTC"
     if guards.not_during_rollout and facts.state is not None and facts.state.rollout_in_progress:
         return f"skipped: rollout in progress on {target}"
     return None

@@ -72,6 +72,8 @@ def _trigger_labels(trig: Trigger) -> frozenset[str] | None:
         return SERIES_LABELS | frozenset(trig.forecast.labels)
     if trig.alert is not None:
         return frozenset({"alertname"}) | frozenset(trig.alert.matchers)
+    if trig.schedule is not None:
+        return frozenset(trig.schedule.labels)
     return None
 
 

@@ -36,10 +36,10 @@ def runbook_files(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
-def _errors(exc: ValidationError, doc: Located) -> list[ConfigError]:
+def _errors(exc: ValidationError, doc: Located, data: Any) -> list[ConfigError]:
     errors: list[ConfigError] = []
     for err in exc.errors(include_url=False):
-        loc = _user_path(err["loc"])
+        loc = _user_path(err["loc"], data)
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
@@ -55,21 +55,39 @@ def _errors(exc: ValidationError, doc: Located) -> list[ConfigError]:
         elif msg.startswith("Value error, "):
             msg = msg.removeprefix("Value error, ")
         line, column = doc.where(loc)
+        loc = [p if p != "" else "''" for p in loc]  # an empty key is still a field
         errors.append(
             ConfigError(msg, file=doc.file, line=line, column=column, field=dotted(loc) or None)
         )
     return errors
 
 
-def _user_path(raw: Sequence[str | int]) -> list[str | int]:
-    """Drop the names pydantic inserts for union members (step tags, model names)."""
+_PRIMITIVES = frozenset({"int", "str", "float", "bool", "list", "dict", "none"})
+
+
+def _is_tag(part: str | int) -> bool:
+    return isinstance(part, str) and (
+        part[:1].isupper() or "[" in part or part.startswith("function-")
+        or part in ACTIONS or part in _PRIMITIVES
+    )
+
+
+def _user_path(raw: Sequence[str | int], data: Any) -> list[str | int]:
+    """Drop the names pydantic inserts for union members (step tags, model names, types).
+
+    A part that exists in the document is always kept, so user keys are never lost.
+    """
     out: list[str | int] = []
-    for i, part in enumerate(raw):
-        if isinstance(part, str):
-            if part[:1].isupper() or "[" in part or part.startswith("function-"):
-                continue
-            if part in ACTIONS and i >= 2 and raw[i - 2] == "steps" and isinstance(raw[i - 1], int):
-                continue
+    node = data
+    for part in raw:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part:][0]
+        elif _is_tag(part):
+            continue
+        else:
+            node = None
         out.append(part)
     return out
 
@@ -80,10 +98,11 @@ def validate_runbook(doc: Located) -> Runbook:
         line, column = doc.where(())
         raise ConfigError("expected a mapping (a runbook document)", file=doc.file, line=line,
                           column=column)
+    data = _yaml11_keys(doc.data)
     try:
-        return Runbook.model_validate(_yaml11_keys(doc.data))
+        return Runbook.model_validate(data)
     except ValidationError as exc:
-        errors = _errors(exc, doc)
+        errors = _errors(exc, doc, data)
         raise errors[0] if len(errors) == 1 else ConfigErrors(errors) from None
 
 

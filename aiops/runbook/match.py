@@ -6,12 +6,20 @@ target, reasons) or the reason it does not match; :func:`match` keeps only the m
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiops.config.durations import format_duration
-from aiops.model import Alert, Anomaly, ForecastSignal, ManualSignal, Signal, Target
+from aiops.model import (
+    Alert,
+    Anomaly,
+    ForecastSignal,
+    ManualSignal,
+    Signal,
+    SignalKind,
+    Target,
+)
 from aiops.runbook.schema import Runbook, Trigger
 from aiops.runbook.templating import TemplateError, render
 
@@ -116,8 +124,14 @@ def _trigger_fits(trig: Trigger, signal: Signal, runbook: str, now: float) -> st
                 f"{signal.current_replicas} running"
             )
         return _labels_fit(f.labels, signal.labels) or ""
+    if trig.schedule is not None:
+        if not isinstance(signal, ManualSignal) or signal.kind != SignalKind.SCHEDULE:
+            return "not a schedule signal"
+        if signal.runbook != runbook:
+            return f"schedule is for {signal.runbook}"
+        return ""
     assert trig.manual is not None
-    if not isinstance(signal, ManualSignal):
+    if not isinstance(signal, ManualSignal) or signal.kind != SignalKind.MANUAL:
         return "not a manual signal"
     if signal.runbook != runbook:
         return f"manual run asks for {signal.runbook}"
@@ -173,6 +187,15 @@ def explain_match(runbook: Runbook, signal: Signal, now: float) -> Match | str:
             reasons=(_describe(trig, signal, now), f"target {target}"),
         )
     return "; ".join(why_not) or "no trigger"
+
+
+def schedules(runbooks: Sequence[Runbook]) -> list[tuple[str, str, dict[str, str]]]:
+    """``(runbook, cron, labels)`` of every schedule trigger, for the daemon's scheduler.
+
+    Each tick becomes ``ManualSignal(runbook=..., labels=..., source=SignalKind.SCHEDULE)``.
+    """
+    return [(rb.name, t.schedule.cron, dict(t.schedule.labels))
+            for rb in runbooks for t in rb.spec.triggers if t.schedule is not None]
 
 
 def match(runbook: Runbook, signal: Signal, now: float) -> Match | None:

@@ -82,27 +82,51 @@ class ManualTrigger(Strict):
     allowed: bool = Field(True, description="Set false to forbid manual runs.")
 
 
+_CRON_FIELD = re.compile(r"^[\d*?/,\-A-Za-z]+$")
+
+
+class ScheduleTrigger(Strict):
+    """Fires on a cron schedule (5 fields, UTC); the daemon turns ticks into signals."""
+
+    cron: str = Field(description="Crontab expression, e.g. '0 3 * * *' (UTC).")
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Labels given to the signal (for the target)."
+    )
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        parts = v.split()
+        if len(parts) != 5 or not all(_CRON_FIELD.match(p) for p in parts):
+            raise ValueError("cron needs 5 fields: minute hour day-of-month month day-of-week")
+        return v
+
+
+TRIGGER_KINDS = ("anomaly", "alert", "forecast", "schedule", "manual")
+
+
 class Trigger(Strict):
-    """Exactly one of ``anomaly``, ``alert``, ``forecast``, ``manual``."""
+    """Exactly one of ``anomaly``, ``alert``, ``forecast``, ``schedule``, ``manual``."""
 
     anomaly: AnomalyTrigger | None = None
     alert: AlertTrigger | None = None
     forecast: ForecastTrigger | None = None
+    schedule: ScheduleTrigger | None = None
     manual: ManualTrigger | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Trigger:
-        set_ = [n for n in ("anomaly", "alert", "forecast", "manual") if getattr(self, n)]
+        set_ = [n for n in TRIGGER_KINDS if getattr(self, n)]
         if len(set_) != 1:
             raise ValueError(
-                "a trigger needs exactly one of anomaly, alert, forecast, manual"
+                "a trigger needs exactly one of " + ", ".join(TRIGGER_KINDS)
                 + (f" (found {', '.join(set_)})" if set_ else "")
             )
         return self
 
     @property
     def kind(self) -> str:
-        for n in ("anomaly", "alert", "forecast", "manual"):
+        for n in TRIGGER_KINDS:
             if getattr(self, n) is not None:
                 return n
         return "?"  # pragma: no cover - excluded by the validator
@@ -132,6 +156,45 @@ class RunWindow(Strict):
     per: Duration = Field(gt=0)
 
 
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class Window(Strict):
+    """A daily time window in UTC, ``start`` to ``end`` (may cross midnight)."""
+
+    start: str = Field(description="HH:MM (UTC)")
+    end: str = Field(description="HH:MM (UTC)")
+    weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=list, description="Days the window applies (empty: every day)."
+    )
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        if not _HHMM.match(v):
+            raise ValueError("expected HH:MM (24h, UTC)")
+        return v
+
+    def contains(self, now: float) -> bool:
+        """Whether Unix time ``now`` falls inside the window.
+
+        >>> Window(start="22:00", end="02:00").contains(23 * 3600.0)
+        True
+        """
+        day = int(now // 86400)
+        minute = int(now % 86400 // 60)
+        start = int(self.start[:2]) * 60 + int(self.start[3:])
+        end = int(self.end[:2]) * 60 + int(self.end[3:])
+        if start <= end:
+            inside, started_day = start <= minute < end, day
+        else:  # crosses midnight: after start today, or before end (started yesterday)
+            inside = minute >= start or minute < end
+            started_day = day if minute >= start else day - 1
+        weekday = WEEKDAYS[(started_day + 3) % 7]  # 1970-01-01 was a Thursday
+        return inside and (not self.weekdays or weekday in self.weekdays)
+
+
 class Guards(Strict):
     """Safety checks evaluated at plan time and again before every mutating step."""
 
@@ -149,6 +212,9 @@ class Guards(Strict):
         default_factory=list, description="Namespaces never touched (added to kube-system)."
     )
     max_replicas: int | None = Field(None, ge=1, description="Hard ceiling for any scale step.")
+    maintenance_windows: list[Window] = Field(
+        default_factory=list, description="Times (UTC) when no automated change may run."
+    )
 
 
 # --- steps --------------------------------------------------------------------------

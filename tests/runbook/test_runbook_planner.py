@@ -176,3 +176,32 @@ def test_anomaly_direction_filters_drops_or_rises() -> None:
         key=falling.score.key, t=1.0, value=0.2, score=0.99, expected=1.0, lower=0.8, upper=1.2),
         since=1.0)
     assert "value 0.2 is not above expected 1" in str(explain_match(rb, falling, 1.0))
+
+
+def test_maintenance_window_and_schedule_trigger() -> None:
+    """A maintenance window (UTC, across midnight) skips; a schedule signal runs its runbook."""
+    from aiops.model import SignalKind
+    from aiops.runbook.match import schedules
+
+    text = LADDER.replace(
+        "guards: {cooldown: 10m}",
+        "guards: {maintenance_windows: [{start: '22:00', end: '02:00', weekdays: [sat]}]}")
+    rb = runbook(text)
+    saturday_23h = 2 * 86400 + 23 * 3600.0  # 1970-01-03 was a Saturday
+    m = match(rb, anomaly("latency_p99", "checkout", t=saturday_23h), saturday_23h)
+    assert m is not None
+    assert plan(m, GuardFacts(), saturday_23h).reasons[-1] == (
+        "skipped: maintenance window 22:00-02:00 UTC")
+    sunday_1h = saturday_23h + 2 * 3600  # still Saturday's window
+    assert plan(m, GuardFacts(), sunday_1h).decision is Decision.SKIP
+    assert plan(m, GuardFacts(), sunday_1h + 3600).decision is Decision.RUN
+    sched = runbook(LADDER.replace(
+        "- anomaly: {metric: latency_p99, score_above: 0.9}",
+        "- schedule: {cron: '0 3 * * *', labels: {namespace: shop, workload: cart}}"))
+    assert schedules([sched]) == [("ladder", "0 3 * * *", {"namespace": "shop",
+                                                           "workload": "cart"})]
+    tick = ManualSignal(runbook="ladder", t=1.0, labels={"namespace": "shop", "workload": "cart"},
+                        source=SignalKind.SCHEDULE)
+    assert match(sched, tick, 1.0) is not None
+    manual = ManualSignal(runbook="ladder", t=1.0, labels=tick.labels)
+    assert match(sched, manual, 1.0) is None
