@@ -287,4 +287,4 @@ def _crash(p: Pod, t: float) -> None:
     p.restarts += 1
     p.leak = 0.0
     p.crash_at = None
-    p.ready_at = t + min(10.0 * 2.0 ** (p.restarts - 1), MAX_BACKOFF) + RESTART_WARMUP
+    p.ready_at = t + min(10.0 * 2.0 ** min(p.restarts - 1, 30), MAX_BACKOFF) + RESTART_WARMUP
