@@ -394,10 +394,10 @@ def test_missing_workload_is_permanent(kube: KubernetesActuator) -> None:
 
 def test_observe_reports_rollout_progress(fakekube: FakeKube, kube: KubernetesActuator) -> None:
     """observe shows a rollout in progress until status converges, then the new revision."""
-    fakekube.controller.rollout_seconds = 0.6
+    fakekube.controller.rollout_seconds = 2.0
     fakekube.create("deployments", deployment("web", replicas=3))
     assert kube.observe(WEB, now=NOW).rollout_in_progress is True
-    assert kube.wait_for_rollout(WEB, timeout=5, poll=0.1) is True
+    assert kube.wait_for_rollout(WEB, timeout=10, poll=0.1) is True
     state = kube.observe(WEB, now=NOW)
     assert (state.replicas, state.ready_replicas, state.revision) == (3, 3, 1)
     assert state.rollout_in_progress is False
