@@ -71,7 +71,7 @@ def build_backends(config: Config, state_dir: Path, now: float) -> tuple[Source,
     elif src_type == "prometheus":
         from aiops.sources.prometheus import PrometheusSource
 
-        source = PrometheusSource(config.source.prometheus)
+        source = PrometheusSource(config.source.prometheus, base_dir=Path(config.base_dir))
     elif src_type == "replay":
         from aiops.sources.replay import ReplaySource
 
