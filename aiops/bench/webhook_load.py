@@ -158,12 +158,15 @@ def _send(url: str, bodies: list[bytes], concurrency: int) -> tuple[list[float],
     failures = 0
     lock = threading.Lock()
     local = threading.local()
+    clients: list[httpx.Client] = []
 
     def post(payload: bytes) -> None:
         nonlocal failures
         client: httpx.Client | None = getattr(local, "client", None)
         if client is None:
             client = local.client = httpx.Client(timeout=30.0)
+            with lock:
+                clients.append(client)
         for _attempt in range(5):
             t0 = time.perf_counter()
             try:
@@ -182,4 +185,6 @@ def _send(url: str, bodies: list[bytes], concurrency: int) -> tuple[list[float],
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         list(pool.map(post, bodies))
+    for client in clients:
+        client.close()
     return latencies, failures
