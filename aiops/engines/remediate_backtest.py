@@ -9,7 +9,7 @@ decision (runs and the first skip of each streak) on a timeline.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from aiops.actuators.sandbox import SandboxActuator
 from aiops.config.detect import DetectConfig
@@ -19,7 +19,7 @@ from aiops.engines.remediate import Remediator
 from aiops.engines.remediate_replay import quiet_logger
 from aiops.engines.scrape import ScrapeEngine
 from aiops.journal import Journal
-from aiops.model import Decision
+from aiops.model import Decision, Score
 from aiops.runbook.schema import Runbook
 from aiops.sim import open_world
 from aiops.sources.sandbox import SandboxSource
@@ -28,6 +28,15 @@ from aiops.telemetry.metrics import Metrics
 #: Cycles a backtest aims for; the step grows with the range to keep a week under ~10 s.
 TARGET_CYCLES = 2000
 MIN_STEP = 15.0
+SIM_STEP = 30.0
+FINE_AFTER = 3600.0
+
+
+class _Unexported(ScrapeEngine):
+    """The scrape engine without per-series gauges: nobody scrapes a backtest."""
+
+    def _export(self, scores: list[Score]) -> None:
+        return None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -56,12 +65,17 @@ def backtest(
     step: float | None = None, dry_run: bool = False, seed: int = 7,
 ) -> BacktestReport:
     """Run the sandbox from ``start`` to ``end`` seconds and record every decision."""
-    step = step or max(MIN_STEP, (end - start) / TARGET_CYCLES)
+    coarse = step or max(MIN_STEP, (end - start) / TARGET_CYCLES)
     cfg = SandboxConfig(fault_schedule="default" if faults else "none", seed=seed)
     world = open_world(cfg, None, start)
+    fine_timing = world.timing
+    coarse_timing = replace(fine_timing, step=max(fine_timing.step, min(SIM_STEP, coarse)))
+    # Fine steps (as the daemon runs) while faults are scheduled and an hour after;
+    # coarse steps for the quiet rest of a long range keep a simulated week fast.
+    busy_until = max((f.end or f.start for f in world.faults), default=start) + FINE_AFTER
     metrics = Metrics()
     detect = DetectConfig()
-    scrape = ScrapeEngine(source=SandboxSource(world, None), bank=DetectorBank(detect),
+    scrape = _Unexported(source=SandboxSource(world, None), bank=DetectorBank(detect),
                           metrics=metrics, signal_floor=detect.signal_floor,
                           log=quiet_logger())
     journal = Journal(":memory:")
@@ -75,7 +89,10 @@ def backtest(
     cycles = 0
     t = start
     while t < end:
-        t += step
+        fine = t < busy_until or bool(journal.open_incidents())
+        step = MIN_STEP if fine else coarse
+        world.timing = fine_timing if fine else coarse_timing
+        t = min(t + step, end)
         cycles += 1
         report = scrape.cycle(t)
         for anomaly in report.anomalies:
@@ -104,5 +121,5 @@ def backtest(
                                 decision=e.kind, reason=e.reason))
     journal.close()
     rows.sort(key=lambda r: r.t)
-    return BacktestReport(start=start, end=end, step=step, cycles=cycles, firings=firings,
+    return BacktestReport(start=start, end=end, step=coarse, cycles=cycles, firings=firings,
                           skips=skips, timeline=tuple(rows), outcomes=outcomes)
