@@ -199,15 +199,27 @@ def decide(
     raw_p: int | None = None
     pred: int | None = None
     hist_p = state.predictive
-    if forecast_upper is not None and math.isfinite(forecast_upper):
-        raw_p = max(raw_r, predictive_raw(spec, obs.capacity_per_replica, forecast_upper, cur))
-        stab_p, hist_p = _stabilize(state.predictive, raw_p, cur, now, spec)
-        pred, lim_p = _limit(stab_p, cur, spec)
-        reasons.append(
-            f"forecast: upper {forecast_upper:.1f}/s at capacity "
-            f"{obs.capacity_per_replica:.1f}/s per pod and target "
-            f"{spec.forecast_target:.0%} -> {raw_p}"
+    has_fc = forecast_upper is not None and math.isfinite(forecast_upper)
+    if has_fc or hist_p:
+        # A cycle without a forecast still feeds the predictive track (with the reactive
+        # recommendation), so capacity a recent forecast asked for is held for the window.
+        fc_raw = (
+            predictive_raw(spec, obs.capacity_per_replica, forecast_upper, cur)
+            if forecast_upper is not None and has_fc
+            else 0
         )
+        track = max(raw_r, fc_raw)
+        stab_p, hist_p = _stabilize(state.predictive, track, cur, now, spec)
+        pred, lim_p = _limit(stab_p, cur, spec)
+        if has_fc:
+            raw_p = track
+            reasons.append(
+                f"forecast: upper {forecast_upper:.1f}/s at capacity "
+                f"{obs.capacity_per_replica:.1f}/s per pod and target "
+                f"{spec.forecast_target:.0%} -> {track}"
+            )
+        else:
+            reasons.append("forecast: none this cycle; holding recent forecast recommendations")
         if pred > reactive:
             desired, limited_by = pred, lim_p
             reasons.append(f"forecast adds {pred - reactive} above reactive {reactive}")
