@@ -7,6 +7,7 @@ transaction and is durable when the call returns (accepted webhooks included).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -159,6 +160,8 @@ class Journal:
             cols = {r["name"] for r in db.execute("PRAGMA table_info(signals)")}
             if "handled_at" not in cols:  # v1 -> v2: alerts are claimed once by the engine
                 db.execute("ALTER TABLE signals ADD COLUMN handled_at REAL")
+            db.execute("CREATE INDEX IF NOT EXISTS signals_unhandled ON signals (kind)"
+                       " WHERE handled_at IS NULL")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
@@ -263,9 +266,9 @@ class Journal:
 
     def open_incident(self, plan: Plan, *, now: float, status: str, mode: str) -> IncidentView:
         """Start an incident that runs ``plan`` (status running or awaiting-approval)."""
-        iid = "inc-" + uuid.uuid4().hex[:10]
         t = plan.target
         with self._tx() as db:
+            iid = _incident_id(db, plan)
             db.execute(
                 "INSERT INTO incidents (id, runbook, target, target_kind, target_namespace,"
                 " target_name, status, mode, opened_at, phase_since, signal_key, labels,"
@@ -452,3 +455,21 @@ class Journal:
         rows = self._query("SELECT id FROM actions WHERE incident = ? ORDER BY step", (inc.id,))
         d["actions"] = [a.to_dict() for r in rows if (a := self.action(r["id"])) is not None]
         return d
+
+
+def _incident_id(db: sqlite3.Connection, plan: Plan) -> str:
+    """A deterministic id: replicas that see the same signal name the incident alike.
+
+    Derived from the runbook, target and signal, so a standby taking over the Lease
+    computes the same incident, hence the same action ids, and idempotent actuators turn
+    a repeat into a no-op. A later incident from the same signal gets a numbered suffix.
+    """
+    if not plan.signal_key:
+        return "inc-" + uuid.uuid4().hex[:10]
+    digest = hashlib.sha256(f"{plan.runbook}|{plan.target}|{plan.signal_key}".encode())
+    base = "inc-" + digest.hexdigest()[:10]
+    iid, n = base, 1
+    while db.execute("SELECT 1 FROM incidents WHERE id = ?", (iid,)).fetchone():
+        n += 1
+        iid = f"{base}-{n}"
+    return iid

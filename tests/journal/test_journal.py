@@ -78,3 +78,24 @@ def test_incident_queries_and_json(tmp_path: Path) -> None:
     assert doc["timeline"][0]["kind"] == "closed"
     json.dumps(j.incidents_json(10, None))
     assert j.incident_json("nope") is None
+
+
+def test_migrates_a_version_1_journal(tmp_path: Path) -> None:
+    """A journal written by schema 1 (no handled_at) is upgraded in place, data kept."""
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE signals (id INTEGER PRIMARY KEY, dedup_key TEXT NOT NULL UNIQUE,"
+               " kind TEXT NOT NULL, t REAL NOT NULL, received_at REAL NOT NULL, name TEXT NOT"
+               " NULL DEFAULT '', fingerprint TEXT NOT NULL DEFAULT '', status TEXT NOT NULL"
+               " DEFAULT '', labels TEXT NOT NULL, payload TEXT NOT NULL)")
+    db.execute("INSERT INTO signals (dedup_key, kind, t, received_at, name, fingerprint, status,"
+               " labels, payload) VALUES ('alert:f:s:firing', 'alert', 1, 1, 'X', 'f',"
+               " 'firing', '{\"alertname\": \"X\"}', '{\"startsAt\": \"s\"}')")
+    db.execute("PRAGMA user_version = 1")
+    db.commit()
+    db.close()
+    j = Journal(path)
+    lost = j.unhandled_alerts()
+    assert [a.dedup_key for a in lost] == ["alert:f:s:firing"]
+    assert j.claim_signal(lost[0], 2.0) is True and j.claim_signal(lost[0], 3.0) is False
+    assert j.unhandled_alerts() == []
