@@ -58,10 +58,13 @@ class ServerProcess:
     host: str = "127.0.0.1"
     proc: subprocess.Popen[bytes] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    scheme: str = "http"
+    #: httpx keyword arguments for the readiness probe (``verify``, ``auth``) on TLS/auth.
+    probe: dict[str, Any] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     @property
     def log_path(self) -> Path:
@@ -81,7 +84,7 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise ServerError(f"{self.name} exited with {self.proc.returncode}: {self.tail()}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/-/ready", timeout=1.0).status_code == 200:
+                if httpx.get(f"{self.url}/-/ready", timeout=1.0, **self.probe).status_code == 200:
                     return self
             time.sleep(0.05)
         self.stop()
@@ -126,11 +129,15 @@ def prometheus(
     alertmanager: str | None = None,
     port: int | None = None,
     scrape_timeout: str | None = None,
+    web_config: dict[str, Any] | None = None,
+    probe: dict[str, Any] | None = None,
 ) -> ServerProcess:
     """A Prometheus (not yet started) scraping ``targets`` (``host:port``) as job ``aiops``.
 
     ``rules`` are rule groups written to ``rules.yaml``; ``alertmanager`` is
-    ``host:port`` of an Alertmanager to send alerts to.
+    ``host:port`` of an Alertmanager to send alerts to; ``web_config`` is Prometheus'
+    ``--web.config.file`` (TLS, basic auth), with ``probe`` the httpx arguments (CA,
+    credentials) the readiness check then needs.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -155,7 +162,15 @@ def prometheus(
         "--web.enable-lifecycle",
         "--log.level=warn",
     ]
-    return ServerProcess(name="prometheus", argv=argv, workdir=workdir, port=port)
+    scheme = "http"
+    if web_config:
+        (workdir / "web.yml").write_text(yaml.safe_dump(web_config))
+        argv.append(f"--web.config.file={workdir / 'web.yml'}")
+        scheme = "https" if "tls_server_config" in web_config else "http"
+    return ServerProcess(
+        name="prometheus", argv=argv, workdir=workdir, port=port, scheme=scheme,
+        probe=probe or {},
+    )
 
 
 def alertmanager(
