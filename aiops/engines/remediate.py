@@ -10,6 +10,7 @@ actuators treat as a no-op if it already took effect.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -22,13 +23,15 @@ from aiops.engines.remediate_steps import StepRunner
 from aiops.errors import AiopsError, PermanentError
 from aiops.journal import IncidentView, Journal
 from aiops.model import Alert, Decision, Plan, Sample, SeriesKey, Signal, Target, TargetState
-from aiops.runbook.guards import HOUR, GuardFacts
+from aiops.runbook.guards import HOUR, GuardFacts, check_guards
 from aiops.runbook.match import explain_match
 from aiops.runbook.planner import plan
 from aiops.runbook.schema import Runbook
 from aiops.telemetry.metrics import Metrics
 
 Log = structlog.typing.FilteringBoundLogger
+#: A queued run waiting longer than this for its target gives up.
+QUEUE_LIMIT = 3600.0
 
 
 def reason_label(reason: str) -> str:
@@ -170,13 +173,22 @@ class Remediator:
             m = explain_match(rb, signal, now)
             if isinstance(m, str):
                 continue
-            p = plan(m, self.facts(rb, m.target, now), now, self.mode_override)
-            self._record(p, rb, now)
-            plans.append(p)
+            facts = self.facts(rb, m.target, now)
+            p = plan(m, facts, now, self.mode_override)
+            plans.append(self._record(p, rb, now, queued_behind=facts.running))
         return plans
 
-    def _record(self, p: Plan, rb: Runbook, now: float) -> None:
+    def _record(self, p: Plan, rb: Runbook, now: float, *, queued_behind: str | None = None
+                ) -> Plan:
+        """Journal, log and count a decision; open its incident. Returns the final plan."""
         last_reason = p.reasons[-1] if p.reasons else ""
+        if queued_behind is not None and p.decision is not Decision.SKIP:
+            waiting = [q for q in self.journal.incidents(status="queued")
+                       if q.runbook == p.runbook and q.target == p.target]
+            if waiting:  # one queued run per runbook and target is enough
+                p = replace(p, decision=Decision.SKIP, reasons=(
+                    *p.reasons[:-1], f"skipped: concurrency: {waiting[0].id} already queued"))
+                last_reason = p.reasons[-1]
         label = reason_label(last_reason)
         self.metrics.decisions.labels(p.runbook, str(p.decision), label).inc()
         target = str(p.target)
@@ -187,9 +199,11 @@ class Remediator:
                                        runbook=p.runbook, target=target,
                                        detail={"reasons": list(p.reasons)})
                 self.log.info("skipped", runbook=p.runbook, target=target, reason=last_reason)
-            return
+            return p
         mode = "dry-run" if p.decision is Decision.DRY_RUN else (self.mode_override or rb.spec.mode)
         status = "awaiting-approval" if p.decision is Decision.AWAIT_APPROVAL else "running"
+        if queued_behind is not None:
+            status = "queued"
         inc = self.journal.open_incident(p, now=now, status=status, mode=mode)
         self.journal.add_event(t=now, kind="matched", reason="; ".join(p.reasons[:-1]),
                                incident=inc.id, runbook=p.runbook, target=target,
@@ -199,16 +213,47 @@ class Remediator:
             + " -> ".join(s.description for s in p.steps),
             incident=inc.id, runbook=p.runbook, target=target)
         if status == "awaiting-approval":
-            expires = now + rb.spec.approval.timeout
-            self.journal.update_incident(inc.id, approval_expires_at=expires)
-            self.journal.add_event(
-                t=now, kind="awaiting-approval",
-                reason=f"approve with `aiops approve {inc.id}` within "
-                f"{format_duration(rb.spec.approval.timeout)}",
-                incident=inc.id, runbook=p.runbook, target=target)
+            self._await_approval(inc, rb, now)
+        if status == "queued":
+            self.journal.add_event(t=now, kind="queued", reason=f"waiting for {queued_behind}",
+                                   incident=inc.id, runbook=p.runbook, target=target)
         self.log.info("incident opened", incident=inc.id, runbook=p.runbook, target=target,
                       decision=str(p.decision), reasons=list(p.reasons))
         self._gauge()
+        return p
+
+    def _await_approval(self, inc: IncidentView, rb: Runbook, now: float) -> None:
+        expires = now + rb.spec.approval.timeout
+        self.journal.update_incident(inc.id, approval_expires_at=expires)
+        self.journal.add_event(
+            t=now, kind="awaiting-approval",
+            reason=f"approve with `aiops approve {inc.id}` within "
+            f"{format_duration(rb.spec.approval.timeout)}",
+            incident=inc.id, runbook=inc.runbook, target=str(inc.target))
+
+    def _dequeue(self, now: float) -> None:
+        """Start queued runs whose target is free, if their guards still allow it."""
+        for q in reversed(self.journal.incidents(limit=1000, status="queued")):
+            if self.journal.running_on(q.target) is not None:
+                if now - q.opened_at > QUEUE_LIMIT:
+                    self.steps.close(q, "expired", now,
+                                     f"queued for {format_duration(now - q.opened_at)}")
+                continue
+            rb = self.runbooks.get(q.runbook)
+            if rb is None:
+                self.steps.close(q, "stopped", now, f"runbook {q.runbook} is no longer loaded")
+                continue
+            blocked = check_guards(rb.spec.guards, q.target, self.facts(rb, q.target, now),
+                                   now=now)
+            if blocked is not None:
+                self.steps.close(q, "skipped", now, f"at dequeue: {blocked}")
+                continue
+            status = "awaiting-approval" if q.mode == "approve" else "running"
+            self.journal.update_incident(q.id, status=status, phase_since=now)
+            self.journal.add_event(t=now, kind="dequeued", reason=f"target free: now {status}",
+                                   incident=q.id, runbook=q.runbook, target=str(q.target))
+            if status == "awaiting-approval":
+                self._await_approval(q, rb, now)
 
     def _alert_resolved(self, alert: Alert, now: float) -> None:
         prefix = f"alert:{alert.fingerprint}:{alert.starts_at}:"
@@ -235,6 +280,7 @@ class Remediator:
         """
         for lost in self.journal.unhandled_alerts():
             self.handle(lost, now)
+        self._dequeue(now)
         for inc in self.journal.open_incidents():
             if inc.status == "awaiting-approval":
                 if inc.approval_expires_at is not None and now > inc.approval_expires_at:

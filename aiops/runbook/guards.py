@@ -57,7 +57,7 @@ def check_guards(
     if guards.allow_namespaces and target.namespace not in guards.allow_namespaces:
         return f"skipped: namespace {target.namespace} is not in allow_namespaces"
     if not recheck:
-        if facts.running is not None:
+        if facts.running is not None and guards.concurrency == "skip":
             return f"skipped: concurrency: incident {facts.running} already running on {target}"
         if guards.cooldown and facts.last_closed_at is not None:
             left = facts.last_closed_at + guards.cooldown - now

@@ -158,6 +158,8 @@ def plan(
         reasons.append(blocked)
         return done(Decision.SKIP)
     reasons.append("guards passed")
+    if facts.running is not None:  # only reachable with concurrency: queue
+        reasons.append(f"queued: incident {facts.running} is running on {m.target}")
     steps: list[PlannedStep] = []
     for i, step in enumerate(rb.spec.steps):
         try:

@@ -200,7 +200,10 @@ class Guards(Strict):
 
     cooldown: Duration = Field(0.0, description="Quiet time per target after a run ends.")
     max_runs: list[RunWindow] = Field(default_factory=list, description="Run-rate windows.")
-    concurrency: Literal["skip"] = Field("skip", description="One run per target at a time.")
+    concurrency: Literal["skip", "queue"] = Field(
+        "skip",
+        description="One run per target at a time: skip other signals, or queue one run.",
+    )
     block_while_alerts: list[str] = Field(
         default_factory=list, description="Alertnames that block any run while firing."
     )

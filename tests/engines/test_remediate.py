@@ -187,3 +187,30 @@ def test_approval_flow(tmp_path: Path) -> None:
     assert r.journal.incident(second.id).status == "expired"  # type: ignore[union-attr]
     with pytest.raises(PermanentError, match="expired"):
         r.approve(second.id, "alice", 1400.0)
+
+
+def test_concurrency_queue_runs_after_the_current_incident(tmp_path: Path) -> None:
+    """With `concurrency: queue` one run waits for the target and starts once it is free."""
+    queued_text = LADDER.replace("name: ladder", "name: memory").replace(
+        "metric: latency_p99, score_above: 0.9", "metric: memory_usage, score_above: 0.9").replace(
+        "guards: {cooldown: 10m}", "guards: {concurrency: queue}").replace(
+        "    - action: rollback\n", "").replace("action: scale", "action: restart").replace(
+        'with: {delta: "+2", max: 8}\n', "\n")
+    rec = RecordingActuator(replicas=3)
+    r = Remediator([runbook(LADDER), runbook(queued_text)], Journal(tmp_path / "j.sqlite"), rec,
+                   Metrics(), get_logger("test"))
+    r.handle(anomaly("latency_p99", "checkout", t=0.0), 0.0)
+    r.tick(1.0, {})
+    p = r.handle(anomaly("memory_usage", "checkout", t=2.0), 2.0)[0]
+    assert p.decision is Decision.RUN and p.reasons[-2].startswith("queued: incident")
+    again = r.handle(anomaly("memory_usage", "checkout", t=3.0), 3.0)[0]
+    assert again.decision is Decision.SKIP and "already queued" in again.reasons[-1]
+    assert [i.status for i in r.journal.incidents()] == ["queued", "running"]
+    r.tick(10.0, sample("latency_p99", "checkout", t=10.0, value=0.1))  # ladder resolved
+    assert [a.kind for a in rec.applied] == ["scale"]
+    r.tick(20.0, {})  # memory run dequeued and started
+    assert [a.kind for a in rec.applied] == ["scale", "restart"]
+    statuses = {i.runbook: i.status for i in r.journal.incidents()}
+    assert statuses == {"ladder": "resolved", "memory": "running"}
+    kinds = [e.kind for e in r.journal.timeline(r.journal.incidents()[0].id)]
+    assert kinds[:4] == ["matched", "planned", "queued", "dequeued"]
