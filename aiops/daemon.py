@@ -9,6 +9,7 @@ back for a given span of simulated time.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import signal
 import threading
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from starlette.routing import BaseRoute
@@ -39,6 +40,9 @@ from aiops.sources.base import Source
 from aiops.telemetry.logging import get_logger
 from aiops.telemetry.metrics import Metrics
 from aiops.telemetry.sdnotify import notify, watchdog_interval
+
+if TYPE_CHECKING:
+    from aiops.actuators.kubernetes_lease import LeaderElector
 
 SNAPSHOT_EVERY = 20  # cycles between detector state snapshots
 
@@ -131,7 +135,7 @@ class Daemon:
         self.journal = Journal(self.state_dir / "journal.sqlite")
         self.source, self.actuator = build_backends(config, self.state_dir, self.clock.now())
         self.bank = DetectorBank(config.detect)
-        self._restore_detectors()
+        self._restored = self._restore_detectors()
         self.scrape = ScrapeEngine(
             source=self.source,
             bank=self.bank,
@@ -160,13 +164,40 @@ class Daemon:
             load_token(config.http, Path(config.base_dir)) if config.http.enabled else None
         )
         self._extra_routes = extra_routes
+        self.elector: LeaderElector | None = None
+        election = config.actuator.kubernetes.leader_election
+        if election.enabled:
+            from aiops.actuators.kubernetes_lease import LeaderElector
+
+            self.elector = LeaderElector(election, config.actuator.kubernetes)
+        self._leading = self.elector is None
 
     # -- one cycle ---------------------------------------------------------------------
+
+    def warm(self) -> int:
+        """Backfill detectors from the source's history unless their state was restored."""
+        span = self.config.loop.backfill
+        if self._restored or span <= 0:
+            return 0
+        now = self.clock.now()
+        try:
+            history = self.source.backfill(now - span, now)
+        except AiopsError as exc:
+            self.log.warning("backfill_failed", error=str(exc))
+            return 0
+        with self._lock:
+            points = self.scrape.warm(history)
+        if points:
+            self.log.info("detectors_warmed", samples=len(history), timestamps=points)
+        return points
 
     def poll(self) -> CycleReport:
         """Pull, score, and queue anomaly signals."""
         with self._lock:
             now = self.clock.now()
+            if not self.clock.stepped:
+                # Poll on the interval grid: replicas (and restarts) see the same instants.
+                now -= now % self.config.loop.interval
             report = self.scrape.cycle(now)
             for anomaly in report.anomalies:
                 self.signals.put(anomaly)
@@ -179,9 +210,14 @@ class Daemon:
             return report
 
     def remediate(self) -> None:
-        """Plan queued signals, then advance every running incident."""
+        """Plan queued signals, then advance every running incident (leader only)."""
         with self._lock:
             now = self.clock.now()
+            if not self._leading:
+                # A standby scores but never acts; the leader sees the same signals.
+                while not self.signals.empty():
+                    self.signals.get_nowait()
+                return
             while True:
                 try:
                     sig = self.signals.get_nowait()
@@ -216,8 +252,25 @@ class Daemon:
         else:
             checks["source"] = f"down: {self.scrape.last_error}"
         checks["scheduler"] = "stopping" if self._stop.is_set() else "ok"
+        if self.elector is not None:
+            checks["leader"] = "ok" if self._leading else "standby"
         ready = all(v == "ok" for v in checks.values())
-        return Health(alive=not self._stop.is_set() or True, ready=ready, checks=checks)
+        return Health(alive=True, ready=ready, checks=checks)
+
+    @property
+    def leading(self) -> bool:
+        return self._leading
+
+    def elect(self) -> bool:
+        """Acquire or renew the Lease (wall-clock time); log and export transitions."""
+        if self.elector is None:
+            return True
+        leading = self.elector.try_acquire_or_renew(time.time())
+        if leading != self._leading:
+            self.log.info("leadership", leading=leading, identity=self.elector.identity)
+        self._leading = leading
+        self.metrics.leader.set(1 if leading else 0)
+        return leading
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -250,6 +303,8 @@ class Daemon:
     def run_once(self) -> CycleReport:
         """``--once``: one poll + remediate cycle, then stop."""
         try:
+            self.elect()
+            self.warm()
             return self.cycle()
         finally:
             self.close()
@@ -258,6 +313,8 @@ class Daemon:
         """Run cycles back to back on a stepped clock for ``duration`` simulated seconds."""
         end = self.clock.now() + duration
         try:
+            self.elect()
+            self.warm()
             while self.clock.now() < end and not self._stop.is_set():
                 self.cycle()
                 self.clock.advance(self.config.loop.interval)
@@ -269,8 +326,14 @@ class Daemon:
         self._install_signal_handlers()
         self.start_http()
         interval = max(self.clock.real_seconds(self.config.loop.interval), 0.01)
+        self.elect()
+        self.warm()
         scheduler = BackgroundScheduler(timezone="UTC")
         job_defaults = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        if self.elector is not None:
+            scheduler.add_job(self._guarded(self.elect), "interval", id="lease",
+                              seconds=self.config.actuator.kubernetes.leader_election.renew_period,
+                              **job_defaults)
         scheduler.add_job(self._guarded(self.poll), "interval", seconds=interval,
                           id="poll", next_run_time=_now_dt(), **job_defaults)
         scheduler.add_job(self._guarded(self.remediate), "interval",
@@ -307,6 +370,10 @@ class Daemon:
         self._closed = True
         if self.http is not None:
             self.http.stop()
+        if self.elector is not None:
+            with contextlib.suppress(AiopsError):
+                self.elector.release()
+            self.elector.close()
         with self._lock:
             self._snapshot_detectors()
             self.clock.save(self.state_dir / "clock.json")
@@ -347,14 +414,16 @@ class Daemon:
         tmp.write_bytes(self.bank.snapshot())
         tmp.replace(self._detector_file)
 
-    def _restore_detectors(self) -> None:
+    def _restore_detectors(self) -> bool:
         if not self._detector_file.exists():
-            return
+            return False
         try:
             self.bank.restore(self._detector_file.read_bytes())
-            self.log.info("detectors_restored", path=str(self._detector_file))
         except (AiopsError, ValueError) as exc:
             self.log.warning("detectors_fresh", reason=str(exc))
+            return False
+        self.log.info("detectors_restored", path=str(self._detector_file))
+        return True
 
 
 def _now_dt() -> Any:

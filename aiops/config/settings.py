@@ -26,6 +26,11 @@ class LoopConfig(Section):
     speed: float = Field(
         1.0, gt=0, description="Clock speed: 60 runs an hour of simulated time per minute."
     )
+    backfill: Duration = Field(
+        3600.0,
+        description="History pulled from the source at start-up so detectors are warm before "
+        "the first live cycle (skipped when detector state was restored); 0 disables.",
+    )
 
 
 class RunbooksConfig(Section):

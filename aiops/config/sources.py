@@ -58,8 +58,7 @@ class PrometheusConfig(Section):
         0.2, description="Pause before a retry (doubles each time); a pull never outlasts "
         "timeout x (retries + 1) plus these pauses."
     )
-    backfill: Duration = Field(3600.0, description="query_range history loaded at start-up.")
-    step: Duration = Field(15.0, description="Resolution of the backfill.")
+    step: Duration = Field(15.0, description="Resolution of the start-up backfill (query_range).")
     bearer_token_file: str | None = Field(None, description="File holding a bearer token.")
     basic_auth_user: str | None = Field(None, description="Basic-auth user name.")
     basic_auth_password_file: str | None = Field(None, description="File holding the password.")

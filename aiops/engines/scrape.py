@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -92,6 +92,15 @@ class ScrapeEngine:
             t=now, ok=True, series=len(samples), scored=len(scores),
             anomalies=tuple(anomalies), stages=stages,
         )
+
+    def warm(self, history: Sequence[Sample]) -> int:
+        """Feed recorded history to the detectors, oldest first, emitting nothing."""
+        by_t: dict[float, list[Sample]] = {}
+        for s in history:
+            by_t.setdefault(s.t, []).append(s)
+        for t in sorted(by_t):
+            self.bank.update(by_t[t])
+        return len(by_t)
 
     def _failed(self, now: float, exc: AiopsError, t0: float) -> CycleReport:
         if self.source_up or not self.last_error:

@@ -73,6 +73,11 @@ class Metrics:
             "aiops_webhook_alerts_total", "Alerts received by webhook, by result.", ["result"],
             registry=r,
         )
+        self.leader = Gauge(
+            "aiops_leader", "1 while this replica holds the leadership Lease (or runs alone).",
+            registry=r,
+        )
+        self.leader.set(1)
         self.last_cycle = Gauge(
             "aiops_last_cycle_timestamp_seconds", "Unix time the last cycle finished.", registry=r
         )
