@@ -153,8 +153,12 @@ class PrometheusSource:
                 break
             try:
                 return fn(min(self.config.timeout, remaining))
-            except (PrometheusApiClientException, requests.RequestException, ValueError) as exc:
-                # ValueError: the body was not JSON (a proxy's error page, a truncated answer).
+            except (
+                PrometheusApiClientException, requests.RequestException, ValueError, KeyError,
+                TypeError,
+            ) as exc:
+                # ValueError: the body was not JSON (a proxy's error page, a truncated answer);
+                # KeyError/TypeError: JSON, but not a Prometheus API answer.
                 last = exc
                 if not _retryable(exc) or attempt == attempts - 1:
                     break
@@ -200,7 +204,13 @@ class PrometheusSource:
                 ),
             )
             querying += time.perf_counter() - t0
-            for metric, ts, value in _vector(result):
+            try:
+                rows = _vector(result)
+            except (ValueError, TypeError) as exc:
+                raise SourceUnavailable(
+                    f"prometheus {self.config.url}: query {q.name}: malformed result: {exc}"
+                ) from exc
+            for metric, ts, value in rows:
                 key = self._key(q, metric)
                 if key in seen:
                     continue  # labels dropped by keep_labels collapsed two series: keep first
@@ -264,8 +274,11 @@ def _vector(result: Any) -> list[tuple[Mapping[str, str], float, float]]:
     if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
         return [({}, float(result[0]), float(result[1]))]  # scalar
     rows: list[tuple[Mapping[str, str], float, float]] = []
-    for item in result if isinstance(result, list) else []:
-        if isinstance(item, dict) and isinstance(item.get("value"), list):
-            ts, value = item["value"]
-            rows.append((item.get("metric", {}), float(ts), float(value)))
+    if not isinstance(result, list):
+        raise ValueError(f"expected a vector, got {type(result).__name__}")
+    for item in result:
+        if not (isinstance(item, dict) and isinstance(item.get("value"), list)):
+            raise ValueError("expected an instant vector (is this a range query?)")
+        ts, value = item["value"]
+        rows.append((item.get("metric", {}), float(ts), float(value)))
     return rows

@@ -150,9 +150,15 @@ def test_server_errors_are_retried_then_reported() -> None:
     assert len(bad.requests) == 3
 
 
-def test_non_json_answer_is_source_unavailable() -> None:
-    """A 200 whose body is not JSON (a proxy page) is reported, not crashed on."""
-    with StubServer(body=b"<html>proxy</html>") as proxy:
+@pytest.mark.parametrize("body", [
+    b"<html>proxy</html>",
+    {"status": "success"},
+    {"status": "success", "data": {"result": [{"metric": {}, "value": [1, "abc"]}]}},
+    {"status": "success", "data": {"result": [{"metric": {}, "value": None}]}},
+])
+def test_answers_that_are_not_prometheus_are_source_unavailable(body: object) -> None:
+    """A proxy page, JSON without data or a malformed value is reported, never crashes a cycle."""
+    with StubServer(body=body) as proxy:
         with pytest.raises(SourceUnavailable):
             _source(proxy.url, retries=0).pull(time.time())
 
