@@ -72,6 +72,18 @@ def _is_tag(part: str | int) -> bool:
     )
 
 
+_NO_KEY = object()
+
+
+def _key_of(node: Any, part: str | int) -> Any:
+    """The key of mapping ``node`` that pydantic names ``part`` (keys may be non-strings)."""
+    if not isinstance(node, dict):
+        return _NO_KEY
+    if part in node:
+        return part
+    return next((k for k in node if str(k) == str(part)), _NO_KEY)
+
+
 def _user_path(raw: Sequence[str | int], data: Any) -> list[str | int]:
     """Drop the names pydantic inserts for union members (step tags, model names, types).
 
@@ -80,8 +92,9 @@ def _user_path(raw: Sequence[str | int], data: Any) -> list[str | int]:
     out: list[str | int] = []
     node = data
     for part in raw:
-        if isinstance(node, dict) and part in node:
-            node = node[part]
+        key = _key_of(node, part)
+        if key is not _NO_KEY:
+            node = node[key]
         elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
             node = node[part:][0]
         elif _is_tag(part):
