@@ -293,7 +293,7 @@ class Daemon:
         ]
         app = build_app(
             status=self, incidents=self.journal, registry=self.metrics.registry,
-            extra_routes=routes,
+            extra_routes=routes, standby=lambda: not self._leading,
         )
         port = cfg.port if self.options.port is None else self.options.port
         self.http = HttpServer(app, host=cfg.listen, port=port)

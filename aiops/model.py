@@ -210,7 +210,12 @@ class Target:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TargetState:
-    """What an actuator observed about a target, for guards and verification."""
+    """What an actuator observed about a target, for guards and verification.
+
+    ``last_action_at`` is when aiops last acted on the target *as recorded on the target
+    itself* (e.g. a Kubernetes annotation): every replica reads the same value, so the
+    cooldown holds across a leader failover even though journals are per replica.
+    """
 
     target: Target
     exists: bool = True
@@ -220,6 +225,7 @@ class TargetState:
     rollout_in_progress: bool = False
     changed_at: float | None = None
     hpa_min_replicas: int | None = None
+    last_action_at: float | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
 
 

@@ -234,7 +234,7 @@ class KubernetesActuator:
         if not dry:
             after = self._patch(
                 target,
-                {"metadata": {"annotations": ro.id_annotations(obj, action.id)}},
+                {"metadata": {"annotations": ro.id_annotations(obj, action.id, now)}},
                 MERGE_PATCH,
                 False,
             )
@@ -297,7 +297,7 @@ class KubernetesActuator:
         body = {
             "metadata": {
                 "resourceVersion": obj["metadata"]["resourceVersion"],
-                "annotations": ro.id_annotations(obj, action.id),
+                "annotations": ro.id_annotations(obj, action.id, now),
             },
             "spec": {"template": {"metadata": {"annotations": {ro.RESTARTED_AT: stamp}}}},
         }
@@ -342,7 +342,7 @@ class KubernetesActuator:
         extra = {
             ro.ROLLED_BACK_FROM: str(current_rev),
             ro.ROLLED_BACK_TO: str(to_rev),
-            **ro.id_annotations(dep, action.id),
+            **ro.id_annotations(dep, action.id, now),
         }
         after = self._patch(
             target, ro.rollback_patch(dep, previous, extra), JSON_PATCH, action.dry_run
@@ -406,7 +406,7 @@ class KubernetesActuator:
                 raise
         after = obj
         if not dry:
-            notes: dict[str, Any] = {**ro.id_annotations(obj, action.id), ro.PENDING_ACTION: None}
+            notes: dict[str, Any] = {**ro.id_annotations(obj, action.id, now), ro.PENDING_ACTION: None}
             after = self._patch(target, {"metadata": {"annotations": notes}}, MERGE_PATCH, False)
         outcome = self._result(action, f"delete pod {pod_name} of {target}", obj, after)
         return dataclasses.replace(outcome, after={**outcome.after, "deleted_pod": pod_name})

@@ -19,6 +19,7 @@ REVISION = "deployment.kubernetes.io/revision"
 HASH_LABEL = "pod-template-hash"
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 LAST_ACTION = "aiops.dev/last-action-id"
+LAST_ACTION_AT = "aiops.dev/last-action-at"
 RECENT_ACTIONS = "aiops.dev/action-ids"
 ROLLED_BACK_FROM = "aiops.dev/rolled-back-from"
 ROLLED_BACK_TO = "aiops.dev/rolled-back-to"
@@ -86,14 +87,40 @@ def applied_ids(obj: Mapping[str, Any]) -> list[str]:
     return [i for i in raw.split(",") if i]
 
 
-def id_annotations(obj: Mapping[str, Any], action_id: str) -> dict[str, str]:
-    """The annotations that record ``action_id`` as applied (bounded history).
+def id_annotations(
+    obj: Mapping[str, Any], action_id: str, now: float | None = None
+) -> dict[str, str]:
+    """The annotations that record ``action_id`` as applied (bounded history), and when.
+
+    The time is what every replica's guards read back (cooldown survives a failover).
 
     >>> id_annotations({}, "x")
     {'aiops.dev/last-action-id': 'x', 'aiops.dev/action-ids': 'x'}
+    >>> id_annotations({}, "x", 0.0)[LAST_ACTION_AT]
+    '1970-01-01T00:00:00.000000Z'
     """
     recent = [action_id, *[i for i in applied_ids(obj) if i != action_id]][:KEEP_RECENT]
-    return {LAST_ACTION: action_id, RECENT_ACTIONS: ",".join(recent)}
+    notes = {LAST_ACTION: action_id, RECENT_ACTIONS: ",".join(recent)}
+    if now is not None:
+        notes[LAST_ACTION_AT] = datetime.fromtimestamp(now, UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S.%fZ"
+        )
+    return notes
+
+
+def last_action_at(obj: Mapping[str, Any]) -> float | None:
+    """When aiops last acted on ``obj``, from its annotation.
+
+    >>> last_action_at({"metadata": {"annotations": {LAST_ACTION_AT: "1970-01-01T00:01:00.5Z"}}})
+    60.5
+    """
+    raw = annotations_of(obj).get(LAST_ACTION_AT)
+    if not raw:
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def owned_by(obj: Mapping[str, Any], owner: Mapping[str, Any]) -> bool:

@@ -50,6 +50,7 @@ def target_state(
         rollout_in_progress=ro.rollout_in_progress(obj),
         changed_at=changed_at(replicasets) if replicasets is not None else None,
         hpa_min_replicas=int(hpa["spec"].get("minReplicas", 1)) if hpa else None,
+        last_action_at=ro.last_action_at(obj),
         details={
             "paused": bool(spec.get("paused", False)),
             "generation": obj["metadata"].get("generation"),

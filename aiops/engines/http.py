@@ -10,13 +10,15 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -49,8 +51,13 @@ def build_app(
     incidents: IncidentReader,
     registry: CollectorRegistry,
     extra_routes: Sequence[BaseRoute] = (),
+    standby: Callable[[], bool] | None = None,
 ) -> Starlette:
-    """The ASGI application with the built-in routes plus ``extra_routes``."""
+    """The ASGI application with the built-in routes plus ``extra_routes``.
+
+    While ``standby()`` is true, state-changing requests (POST) get 503 so the sender
+    (Alertmanager, an operator) retries against the leader; reads keep working.
+    """
 
     async def healthz(_: Request) -> Response:
         h = status.health()
@@ -91,7 +98,22 @@ def build_app(
         Route("/v1/incidents/{incident_id}", get_incident),
         *extra_routes,
     ]
-    return Starlette(routes=routes)
+    middleware: list[Middleware] = []
+    if standby is not None:
+        is_standby = standby
+
+        async def leader_only(
+            request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
+            if request.method == "POST" and is_standby():
+                return JSONResponse(
+                    {"error": "standby replica: not the leader, retry"}, status_code=503,
+                    headers={"Retry-After": "5"},
+                )
+            return await call_next(request)
+
+        middleware.append(Middleware(BaseHTTPMiddleware, dispatch=leader_only))
+    return Starlette(routes=routes, middleware=middleware)
 
 
 class HttpServer:

@@ -13,6 +13,8 @@ the reason a run must not happen, or ``None``.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aiops.config.durations import format_duration
@@ -40,11 +42,13 @@ class GuardFacts:
     changes_per_hour: int | None = None
     firing_alerts: frozenset[str] = frozenset()
     state: TargetState | None = None
+    pods_deleted_last_hour: int = 0
     deny_namespaces: tuple[str, ...] = ("kube-system",)
 
 
 def check_guards(
-    guards: Guards, target: Target, facts: GuardFacts, *, now: float, recheck: bool = False
+    guards: Guards, target: Target, facts: GuardFacts, *, now: float, recheck: bool = False,
+    kinds: Iterable[str] = (),
 ) -> str | None:
     """The first guard that forbids a run on ``target`` now (as a ``skipped: ...`` reason).
 
@@ -59,10 +63,19 @@ def check_guards(
     if not recheck:
         if facts.running is not None and guards.concurrency == "skip":
             return f"skipped: concurrency: incident {facts.running} already running on {target}"
+        acted = facts.state.last_action_at if facts.state is not None else None
         if guards.cooldown and facts.last_closed_at is not None:
             left = facts.last_closed_at + guards.cooldown - now
             if left > 0:
                 return f"skipped: cooldown {format_duration(left)} left on {target}"
+        if guards.cooldown and acted is not None:
+            # Recorded on the target by whichever replica acted: holds across failover.
+            left = acted + guards.cooldown - now
+            if left > 0:
+                return (
+                    f"skipped: cooldown {format_duration(left)} left on {target}"
+                    " (last action recorded on the target)"
+                )
         for w in guards.max_runs:
             n = sum(1 for t in facts.run_starts if now - w.per < t <= now)
             if n >= w.count:
@@ -76,6 +89,12 @@ def check_guards(
     for mw in guards.maintenance_windows:
         if mw.contains(now):
             return f"skipped: maintenance window {mw.start}-{mw.end} UTC"
+    if guards.max_pods_fraction is not None and "delete_pod" in set(kinds):
+        pods = facts.state.replicas if facts.state is not None else 0
+        allowed = math.floor(guards.max_pods_fraction * pods)
+        if facts.pods_deleted_last_hour + 1 > allowed:
+            return (f"skipped: max_pods_fraction {guards.max_pods_fraction:g}: "
+                    f"{facts.pods_deleted_last_hour} of {pods} pods deleted in the last hour")
     if guards.not_during_rollout and facts.state is not None and facts.state.rollout_in_progress:
         return f"skipped: rollout in progress on {target}"
     return None
