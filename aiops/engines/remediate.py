@@ -146,6 +146,8 @@ class Remediator:
             changes_per_hour=self.changes_per_hour,
             firing_alerts=self.journal.firing_alerts(),
             state=None if running else self.observe(target, now),
+            pods_deleted_last_hour=self.journal.actions_since(target, "delete_pod", now - HOUR)
+            if rb.spec.guards.max_pods_fraction is not None else 0,
             deny_namespaces=self.deny_namespaces,
         )
 

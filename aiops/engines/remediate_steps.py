@@ -143,7 +143,7 @@ class StepRunner:
             blocked = check_guards(
                 guards, inc.target,
                 self.facts(rb, inc.target, now, recheck=True) if rb is not None
-                else GuardFacts(), now=now, recheck=True)
+                else GuardFacts(), now=now, recheck=True, kinds=(step.kind,))
             if blocked is not None:
                 return self._blocked(inc, step, now, blocked)
         if prior is not None:

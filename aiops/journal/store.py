@@ -433,6 +433,13 @@ class Journal:
                 (status, now, _dumps(body), action_id),
             )
 
+    def actions_since(self, target: Target, kind: str, since: float) -> int:
+        """Actions of ``kind`` really applied to ``target`` since ``since``."""
+        rows = self._query(
+            "SELECT COUNT(*) AS n FROM actions WHERE status = 'done' AND dry_run = 0"
+            " AND target = ? AND kind = ? AND started_at > ?", (str(target), kind, since))
+        return int(rows[0]["n"])
+
     def changes_since(self, since: float) -> int:
         """Mutating actions really applied (not dry-run) since ``since``, all runbooks."""
         marks = ",".join("?" * len(MUTATING))

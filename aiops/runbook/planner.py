@@ -153,7 +153,8 @@ def plan(
             reasons.append(f"skipped: when {rb.spec.when!r} is false")
             return done(Decision.SKIP)
         reasons.append(f"when {rb.spec.when!r} is true")
-    blocked = check_guards(rb.spec.guards, m.target, facts, now=now)
+    blocked = check_guards(rb.spec.guards, m.target, facts, now=now,
+                           kinds={s.action for s in rb.spec.steps})
     if blocked is not None:
         reasons.append(blocked)
         return done(Decision.SKIP)

@@ -215,6 +215,10 @@ class Guards(Strict):
         default_factory=list, description="Namespaces never touched (added to kube-system)."
     )
     max_replicas: int | None = Field(None, ge=1, description="Hard ceiling for any scale step.")
+    max_pods_fraction: float | None = Field(
+        None, gt=0, le=1,
+        description="At most this fraction of the target's pods deleted per hour (delete_pod).",
+    )
     maintenance_windows: list[Window] = Field(
         default_factory=list, description="Times (UTC) when no automated change may run."
     )

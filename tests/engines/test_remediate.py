@@ -214,3 +214,23 @@ def test_concurrency_queue_runs_after_the_current_incident(tmp_path: Path) -> No
     assert statuses == {"ladder": "resolved", "memory": "running"}
     kinds = [e.kind for e in r.journal.timeline(r.journal.incidents()[0].id)]
     assert kinds[:4] == ["matched", "planned", "queued", "dequeued"]
+
+
+def test_max_pods_fraction_limits_pod_deletions(tmp_path: Path) -> None:
+    """With max_pods_fraction 0.5 of 4 pods, the third delete_pod in an hour is held back."""
+    verify = "      verify: {metric: latency_p99, below: 0.5, within: 1m, on_no_data: fail}\n"
+    steps = "  steps:\n" + ("    - action: delete_pod\n" + verify) * 3
+    text = LADDER.replace("guards: {cooldown: 10m}", "guards: {max_pods_fraction: 0.5}")
+    text = text[:text.index("  steps:")] + steps
+    rec = RecordingActuator(replicas=4)
+    r = Remediator([runbook(text)], Journal(tmp_path / "j.sqlite"), rec, Metrics(),
+                   get_logger("test"))
+    r.handle(anomaly("latency_p99", "checkout", t=0.0), 0.0)
+    r.tick(1.0, {})
+    r.tick(100.0, {})  # no data -> fail -> second delete_pod
+    r.tick(200.0, {})  # no data -> fail -> third delete_pod: 2 of 4 already deleted
+    assert [a.kind for a in rec.applied] == ["delete_pod", "delete_pod"]
+    inc = r.journal.incidents()[0]
+    blocked = r.journal.timeline(inc.id)[-1]
+    assert blocked.kind == "blocked"
+    assert "max_pods_fraction 0.5: 2 of 4 pods deleted in the last hour" in blocked.reason
