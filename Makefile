@@ -39,8 +39,15 @@ lint: $(STAMP)  ## ruff, mypy --strict on aiops/, import-linter
 test: $(STAMP) debs lint  ## lint, then the whole test suite
 	$(VENV)/bin/pytest -q
 
+SHARED ?= ../shared
 bench: $(STAMP) debs  ## every benchmark, figures as ratios against in-run baselines
-	$(VENV)/bin/aiops bench all
+	mkdir -p bench-out
+	$(VENV)/bin/aiops bench throughput
+	$(VENV)/bin/aiops bench nab --data $(SHARED)/data/nab
+	$(VENV)/bin/aiops bench autoscale --trace $(SHARED)/data/traces/nyc_taxi.csv --png bench-out/autoscale-nyc_taxi.png
+	$(VENV)/bin/aiops bench autoscale --trace $(SHARED)/data/traces/vic_elec_demand.csv --png bench-out/autoscale-vic_elec.png
+	$(VENV)/bin/aiops bench prom-cycle --series 10000 --out bench-out/prom-cycle.json
+	$(VENV)/bin/aiops bench webhook --alerts 10000 --out bench-out/webhook.json
 
 clean:  ## remove the virtualenv and local state
 	rm -rf $(VENV) state .mypy_cache .pytest_cache .ruff_cache
