@@ -234,3 +234,23 @@ def test_max_pods_fraction_limits_pod_deletions(tmp_path: Path) -> None:
     blocked = r.journal.timeline(inc.id)[-1]
     assert blocked.kind == "blocked"
     assert "max_pods_fraction 0.5: 2 of 4 pods deleted in the last hour" in blocked.reason
+
+
+def test_global_budget_counts_real_changes_from_the_journal(tmp_path: Path) -> None:
+    """changes_per_hour=1: after one applied change, any other target is skipped for an hour."""
+    r, rec = make(tmp_path, changes_per_hour=1)
+    r.handle(anomaly("latency_p99", "checkout", t=0.0), 0.0)
+    r.tick(1.0, {})
+    p = r.handle(anomaly("latency_p99", "cart", t=10.0), 10.0)[0]
+    assert p.reasons[-1] == "skipped: global budget of 1 changes per hour used up"
+    later = r.handle(anomaly("latency_p99", "cart", t=3700.0), 3700.0)[0]
+    assert later.decision is Decision.RUN
+
+
+def test_allow_namespaces(tmp_path: Path) -> None:
+    """allow_namespaces restricts runs to the listed namespaces."""
+    text = LADDER.replace("guards: {cooldown: 10m}", "guards: {allow_namespaces: [shop]}")
+    r, _ = make(tmp_path, text)
+    assert r.handle(anomaly("latency_p99", "a", t=0.0), 0.0)[0].decision is Decision.RUN
+    other = r.handle(anomaly("latency_p99", "a", t=0.0, namespace="payments"), 0.0)[0]
+    assert other.reasons[-1] == "skipped: namespace payments is not in allow_namespaces"
