@@ -241,6 +241,7 @@ def test_global_budget_counts_real_changes_from_the_journal(tmp_path: Path) -> N
     r, rec = make(tmp_path, changes_per_hour=1)
     r.handle(anomaly("latency_p99", "checkout", t=0.0), 0.0)
     r.tick(1.0, {})
+    assert len(rec.applied) == 1
     p = r.handle(anomaly("latency_p99", "cart", t=10.0), 10.0)[0]
     assert p.reasons[-1] == "skipped: global budget of 1 changes per hour used up"
     later = r.handle(anomaly("latency_p99", "cart", t=3700.0), 3700.0)[0]
