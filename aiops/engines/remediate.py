@@ -32,6 +32,9 @@ from aiops.telemetry.metrics import Metrics
 Log = structlog.typing.FilteringBoundLogger
 #: A queued run waiting longer than this for its target gives up.
 QUEUE_LIMIT = 3600.0
+#: Finished incidents and handled signals older than this are pruned from the journal;
+#: longer than any sensible cooldown or max_runs window.
+RETENTION = 30 * 86400.0
 
 
 def reason_label(reason: str) -> str:
@@ -103,6 +106,7 @@ class Remediator:
         changes_per_hour: int | None = None,
         deny_namespaces: Sequence[str] = ("kube-system",),
         executors: Mapping[str, Actuator] | None = None,
+        retention: float = RETENTION,
     ) -> None:
         self.runbooks = {rb.name: rb for rb in runbooks}
         self.journal = journal
@@ -112,6 +116,8 @@ class Remediator:
         self.mode_override = "dry-run" if dry_run else mode_override
         self.changes_per_hour = changes_per_hour
         self.deny_namespaces = tuple(deny_namespaces)
+        self.retention = retention
+        self._pruned_at: float | None = None
         if executors is None:
             webhook = WebhookActuator()
             executors = {"notify": webhook, "webhook": webhook, "command": CommandActuator()}
@@ -283,6 +289,12 @@ class Remediator:
         for lost in self.journal.unhandled_alerts():
             self.handle(lost, now)
         self._dequeue(now)
+        if self._pruned_at is None or now - self._pruned_at >= HOUR:
+            self._pruned_at = now
+            gone = self.journal.prune(now - self.retention)
+            if gone:
+                self.log.info("journal pruned", rows=gone,
+                              retention=format_duration(self.retention))
         for inc in self.journal.open_incidents():
             if inc.status == "awaiting-approval":
                 if inc.approval_expires_at is not None and now > inc.approval_expires_at:

@@ -448,6 +448,25 @@ class Journal:
             f" AND started_at > ? AND kind IN ({marks})", (since, *MUTATING))
         return int(rows[0]["n"])
 
+    # -- retention ---------------------------------------------------------------------
+
+    def prune(self, before: float) -> int:
+        """Forget what finished before ``before``: closed incidents with their events and
+        actions, handled signals, free-standing events. Open incidents are always kept.
+        Returns the number of rows deleted."""
+        with self._tx() as db:
+            old = "SELECT id FROM incidents WHERE closed_at IS NOT NULL AND closed_at < ?"
+            n = db.execute(f"DELETE FROM events WHERE incident IN ({old})", (before,)).rowcount
+            n += db.execute(f"DELETE FROM actions WHERE incident IN ({old})", (before,)).rowcount
+            n += db.execute("DELETE FROM incidents WHERE closed_at IS NOT NULL AND closed_at < ?",
+                            (before,)).rowcount
+            n += db.execute("DELETE FROM events WHERE incident IS NULL AND t < ?",
+                            (before,)).rowcount
+            n += db.execute(
+                "DELETE FROM signals WHERE received_at < ? AND (kind != 'alert' OR handled_at"
+                " IS NOT NULL)", (before,)).rowcount
+        return n
+
     # -- JSON for the HTTP API and the CLI ---------------------------------------------
 
     def incidents_json(self, limit: int, status: str | None) -> list[dict[str, Any]]:

@@ -99,3 +99,23 @@ def test_migrates_a_version_1_journal(tmp_path: Path) -> None:
     assert [a.dedup_key for a in lost] == ["alert:f:s:firing"]
     assert j.claim_signal(lost[0], 2.0) is True and j.claim_signal(lost[0], 3.0) is False
     assert j.unhandled_alerts() == []
+
+
+def test_prune_keeps_open_incidents_and_recent_history(tmp_path: Path) -> None:
+    """Pruning drops finished incidents (with events/actions) and old signals, never open ones."""
+    j = Journal(tmp_path / "j.sqlite")
+    old = j.open_incident(_plan(), now=10.0, status="running", mode="auto")
+    j.add_event(t=10.0, kind="matched", reason="x", incident=old.id)
+    j.action_started(action_id=f"{old.id}:0", incident=old.id, step=0, kind="restart", target=T,
+                     params={}, dry_run=False, now=11.0)
+    j.update_incident(old.id, status="resolved", closed_at=20.0)
+    still_open = j.open_incident(_plan(), now=15.0, status="running", mode="auto")
+    recent = j.open_incident(_plan(), now=90.0, status="running", mode="auto")
+    j.update_incident(recent.id, status="resolved", closed_at=95.0)
+    j.record_signal(anomaly("memory_usage", "cart", t=5.0), 5.0)
+    j.add_event(t=5.0, kind="skipped", reason="cooldown", runbook="leak")
+    assert j.prune(before=50.0) == 5
+    assert {i.id for i in j.incidents()} == {still_open.id, recent.id}
+    assert j.action(f"{old.id}:0") is None and j.timeline(old.id) == []
+    assert j.events() == []
+    assert j.record_signal(anomaly("memory_usage", "cart", t=5.0), 60.0) is True
