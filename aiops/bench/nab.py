@@ -238,9 +238,12 @@ def run_bank(files: Sequence[NabFile], config: DetectConfig) -> list[F64]:
     grid = np.full((longest, len(files)), np.nan)
     for j, f in enumerate(files):
         grid[: len(f.values), j] = f.values
+    times = np.zeros((longest, len(files)))
+    for j, f in enumerate(files):
+        times[: len(f.values), j] = f.timestamps.astype("datetime64[s]").astype(np.int64)
     out = np.empty_like(grid)
     for i in range(longest):
-        out[i] = bank.update_arrays(grid[i])
+        out[i] = bank.update_arrays(grid[i], times[i])
     return [np.nan_to_num(out[: len(f.values), j], nan=0.0) for j, f in enumerate(files)]
 
 

@@ -18,5 +18,6 @@ def _load_commands() -> None:
     # Imported for their registration side effect; one line per command module.
     import aiops.cli.cmd_autoscale  # noqa: F401
     import aiops.cli.cmd_daemon  # noqa: F401
+    import aiops.cli.cmd_detect  # noqa: F401
     import aiops.cli.cmd_exporter  # noqa: F401
     import aiops.cli.cmd_runbook  # noqa: F401

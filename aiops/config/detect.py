@@ -7,6 +7,15 @@ from typing import Literal
 from pydantic import Field
 
 from aiops.config.base import Section
+from aiops.config.durations import Duration
+
+
+class Season(Section):
+    """One seasonal baseline: the usual level per phase of a period."""
+
+    period: Duration = Field(description="Length of the season (e.g. 1d, 7d).")
+    bins: int = Field(ge=1, le=10_000, description="Phases per period (24 = hourly for 1d).")
+    alpha: float = Field(0.1, gt=0, lt=1, description="EWMA weight of each phase's level.")
 
 
 class DetectConfig(Section):
@@ -78,6 +87,12 @@ class DetectConfig(Section):
             "(one detection per burst; useful for benchmarks, 0 keeps every score)."
         ),
     )
+    suppress_above: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Score that starts a quiet period (0 = the threshold).",
+    )
     floor_share: float = Field(
         0.0,
         ge=0,
@@ -89,3 +104,39 @@ class DetectConfig(Section):
     floor_alpha: float = Field(
         0.002, gt=0, lt=1, description="EWMA weight of the long-run spread behind the floor."
     )
+    seasons: list[Season] = Field(
+        default_factory=list,
+        description=(
+            "Seasonal baselines scored alongside the raw value (each costs bins x 16 bytes "
+            "per series); e.g. [{period: 1d, bins: 24}, {period: 7d, bins: 336, alpha: 0.3}]."
+        ),
+    )
+
+
+# Named settings for the CLI (``--preset``). "default" is what the daemon runs: a score
+# of 0.9 is rare evidence and bursts are reported whole. "nab" is the benchmark's
+# setting, the same for every series: daily and weekly seasonal views, a spread floor
+# for bursty series, and one report per burst (NAB rewards the first detection).
+PRESETS: dict[str, dict[str, object]] = {
+    "default": {},
+    "nab": {
+        "floor_share": 0.5,
+        "suppress": 200,
+        "suppress_above": 0.4,
+        "seasons": [
+            {"period": "1d", "bins": 24, "alpha": 0.1},
+            {"period": "7d", "bins": 336, "alpha": 0.3},
+        ],
+    },
+}
+
+
+def preset(name: str) -> DetectConfig:
+    """The detector settings of a named preset (KeyError if unknown).
+
+    >>> preset("nab").suppress
+    200
+    >>> preset("default") == DetectConfig()
+    True
+    """
+    return DetectConfig.model_validate(PRESETS[name])

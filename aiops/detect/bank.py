@@ -31,7 +31,8 @@ import numpy.typing as npt
 
 from aiops.config.detect import DetectConfig
 from aiops.detect.config import Params
-from aiops.detect.robust import KINDS, STATISTICS, Evidence, RobustCore
+from aiops.detect.ensemble import Ensemble
+from aiops.detect.robust import KINDS, STATISTICS, Evidence
 from aiops.errors import PermanentError
 from aiops.model import Sample, Score, SeriesKey
 
@@ -49,7 +50,7 @@ class DetectorBank:
         self.config = config if config is not None else DetectConfig()
         self.params = Params.from_config(self.config)
         self.config_hash = self.params.state_hash()
-        self._core = RobustCore(self.params)
+        self._core = Ensemble(self.params)
         self._index: dict[SeriesKey, int] = {}
         self._keys: list[SeriesKey | None] = []
         self.skipped = 0
@@ -78,9 +79,12 @@ class DetectorBank:
         return row
 
     # -- array API --------------------------------------------------------------
-    def update_arrays(self, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    def update_arrays(
+        self, values: npt.ArrayLike, t: npt.ArrayLike | None = None
+    ) -> npt.NDArray[np.float64]:
         """Score then learn one value per row (row i is the i-th series); NaN rows skipped.
 
+        ``t`` (one time, or one per row) is required when seasons are configured.
         Returns the scores (NaN where the value was NaN/inf). Rows beyond the known
         series are created as anonymous series.
         """
@@ -94,17 +98,17 @@ class DetectorBank:
         bad = int(n - np.count_nonzero(np.isfinite(x)))
         if n < self._core.size:
             x = np.concatenate([x, np.full(self._core.size - n, np.nan)])
-        ev = self._core.step(x)
+        ev = self._core.step(x, None if t is None else _times(t, self._core.size))
         self.skipped += bad
         return ev.score[:n]
 
-    def evidence(self, values: npt.ArrayLike) -> Evidence:
+    def evidence(self, values: npt.ArrayLike, t: npt.ArrayLike | None = None) -> Evidence:
         """Like :meth:`update_arrays` but returns the full evidence (bands, z, kinds)."""
         x = np.asarray(values, dtype=np.float64)
         if x.shape[0] != self._core.size:
             raise ValueError(f"expected {self._core.size} values, got {x.shape[0]}")
         self.skipped += int((~np.isfinite(x)).sum())
-        return self._core.step(x)
+        return self._core.step(x, None if t is None else _times(t, self._core.size))
 
     # -- sample API -------------------------------------------------------------
     def update(self, samples: Sequence[Sample]) -> list[Score]:
@@ -130,9 +134,11 @@ class DetectorBank:
 
     def _score_batch(self, batch: dict[int, Sample]) -> list[Score]:
         x = np.full(self._core.size, np.nan)
+        t = np.zeros(self._core.size)
         rows = np.fromiter(batch.keys(), dtype=np.int64, count=len(batch))
         x[rows] = [s.value for s in batch.values()]
-        ev = self._core.step(x)
+        t[rows] = [s.t for s in batch.values()]
+        ev = self._core.step(x, t)
         return [self._explain(row, s, ev) for row, s in batch.items()]
 
     def _explain(self, row: int, s: Sample, ev: Evidence) -> Score:
@@ -217,10 +223,19 @@ class DetectorBank:
         return f"detector state restored: {len(self._index)} series"
 
     def _reset(self) -> None:
-        self._core = RobustCore(self.params)
+        self._core = Ensemble(self.params)
         self._index = {}
         self._keys = []
         self.skipped = 0
+
+
+def _times(t: npt.ArrayLike, size: int) -> npt.NDArray[np.float64]:
+    arr = np.asarray(t, dtype=np.float64)
+    if arr.ndim == 0:
+        return np.full(size, float(arr))
+    if arr.shape[0] < size:
+        arr = np.concatenate([arr, np.zeros(size - arr.shape[0])])
+    return arr
 
 
 def _fired(z: npt.NDArray[np.float64], raw: float) -> tuple[str, ...]:

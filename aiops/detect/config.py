@@ -35,8 +35,10 @@ class Params:
     min_rel_scale: float = 0.001
     adopt_after: int = 40
     suppress: int = 0
+    suppress_above: float = 0.0
     floor_share: float = 0.0
     floor_alpha: float = 0.002
+    seasons: tuple[tuple[float, int, float], ...] = ()
 
     @classmethod
     def from_config(cls, config: DetectConfig) -> Params:
@@ -54,8 +56,10 @@ class Params:
             min_rel_scale=config.min_rel_scale,
             adopt_after=config.adopt_after,
             suppress=config.suppress,
+            suppress_above=config.suppress_above,
             floor_share=config.floor_share,
             floor_alpha=config.floor_alpha,
+            seasons=tuple((s.period, s.bins, s.alpha) for s in config.seasons),
         )
 
     def state_hash(self) -> str:

@@ -70,7 +70,7 @@ _TREND_CLIP = 3.0
 _G_CLIP = 6.0
 _TREND_RATE_MAX = _P_Q
 _TREND_EXCESS_MAX = _M0
-_INT_FIELDS = ("n", "streak", "quiet")
+_INT_FIELDS = ("n", "streak")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -151,7 +151,7 @@ class RobustCore:
         x = np.asarray(values, dtype=np.float64)[:n_rows]
         f = self._f[:, :n_rows]
         mu, fast, slow, s_spike, s_level, s_trend = f[:6]
-        n, _streak, quiet = self._i[:, :n_rows]
+        n = self._i[0, :n_rows]
         valid = np.isfinite(x)
         xs = np.where(valid, x, mu)
         floor = _floor(f, p)
@@ -165,8 +165,7 @@ class RobustCore:
         raw = to_score(-(best + _LOG3) / _LN10, p.decades)
         warm = valid & (n >= p.warmup)
         raw = np.where(warm, raw, 0.0)
-        score = np.where(quiet > 0, np.minimum(raw, np.nextafter(p.threshold, 0.0)), raw)
-        score = np.where(valid, score, np.nan)
+        score = np.where(valid, raw, np.nan)
         kind = _classify(z, raw, p.threshold * 0.5)
         band = _BAND_Z * spread[0]
         return Evidence(
@@ -181,19 +180,22 @@ class RobustCore:
             kind=np.where(warm, kind, 0),
         )
 
-    def learn(self, values: F64, ev: Evidence) -> None:
-        """Learn each valid row not judged anomalous; track streaks and adopt new levels."""
+    def learn(self, values: F64, ev: Evidence, anomalous: Bool | None = None) -> None:
+        """Learn each valid row not judged anomalous; track streaks and adopt new levels.
+
+        ``anomalous`` overrides this detector's own judgement (an ensemble's verdict).
+        """
         p = self.params
         n_rows = self.size
         x = np.asarray(values, dtype=np.float64)[:n_rows]
         f = self._f[:, :n_rows]
         ints = self._i[:, :n_rows]
         mu, fast, slow = f[0], f[1], f[2]
-        n, streak, quiet = ints
+        n, streak = ints
         valid = ev.valid
         xs = np.where(valid, x, mu)
         vf = valid.astype(np.float64)
-        anomalous = valid & (ev.raw >= p.threshold)
+        anomalous = valid & ((ev.raw >= p.threshold) if anomalous is None else anomalous)
         normal = valid & ~anomalous
         nf = normal.astype(np.float64)
         # The fast level follows every valid point: it is the recent behaviour.
@@ -243,11 +245,6 @@ class RobustCore:
             mu[adopt] = fast[adopt]
             slow[adopt] = fast[adopt]
             streak[adopt] = 0
-        # One report per burst when asked: quiet period after a reported crossing.
-        if p.suppress > 0:
-            reported = anomalous & (quiet == 0)
-            quiet[:] = np.where(valid & (quiet > 0), quiet - 1, quiet)
-            quiet[reported] = p.suppress
         self.skipped += int(n_rows - int(valid.sum()))
 
     def step(self, values: F64) -> Evidence:

@@ -1,0 +1,146 @@
+"""Throughput and memory of the detector bank, against river's HalfSpaceTrees in the same run.
+
+The bank is driven through its array API (one aligned value per series per call) at
+several series counts; river's HalfSpaceTrees scores and learns one point at a time on
+the same kind of stream. Figures are ratios against that in-run baseline, so they mean
+the same on a laptop and on a loaded CI box. Memory: tracemalloc's peak while a bank is
+built and run, per series, and the bank's retained size after a stream and after a
+stream ten times longer (it should not grow).
+"""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from aiops.config.detect import DetectConfig
+from aiops.detect.bank import DetectorBank
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Rate:
+    """Points per second of one run."""
+
+    name: str
+    series: int
+    points: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.points / self.seconds if self.seconds > 0 else float("inf")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Memory:
+    """Peak bytes per series while running, and retained bytes after short/long streams."""
+
+    series: int
+    peak_per_series: float
+    retained_short: int
+    retained_long: int
+    short_steps: int
+    long_steps: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ThroughputReport:
+    """Everything ``aiops bench throughput`` prints."""
+
+    bank: tuple[Rate, ...]
+    river: Rate
+    memory: Memory
+
+    def ratio(self, series: int) -> float:
+        """Bank points/s at ``series`` over river HalfSpaceTrees points/s."""
+        rate = next(r for r in self.bank if r.series == series)
+        return rate.per_second / self.river.per_second
+
+
+def _stream(rng: np.random.Generator, steps: int, series: int) -> np.ndarray:
+    """A cheap stream with level differences between series and a few spikes."""
+    base = rng.uniform(1.0, 100.0, series)
+    noise = rng.standard_normal((steps, series)) * (0.05 * base)
+    out: np.ndarray = base + noise
+    return out
+
+
+def bank_rate(series: int, points: int, *, config: DetectConfig, seed: int = 0) -> Rate:
+    """Points/s of the bank's array API over ``series`` aligned series."""
+    rng = np.random.default_rng(seed)
+    steps = max(3, points // series)
+    bank = DetectorBank(config)
+    warm = _stream(rng, 2, series)
+    for row in warm:
+        bank.update_arrays(row)
+    chunk = max(1, min(steps, 2_000_000 // series))
+    elapsed, done = 0.0, 0
+    while done < steps:
+        block = _stream(rng, min(chunk, steps - done), series)
+        start = time.perf_counter()
+        for row in block:
+            bank.update_arrays(row)
+        elapsed += time.perf_counter() - start
+        done += len(block)
+    return Rate(name="bank", series=series, points=steps * series, seconds=elapsed)
+
+
+def river_rate(points: int, *, seed: int = 0) -> Rate:
+    """Points/s of river's HalfSpaceTrees (score_one then learn_one) on one series."""
+    from river.anomaly import HalfSpaceTrees
+
+    rng = np.random.default_rng(seed)
+    values = _stream(rng, points, 1)[:, 0]
+    lo, hi = float(values.min()), float(values.max())
+    hst = HalfSpaceTrees(n_trees=10, height=8, window_size=250, seed=seed,
+                         limits={"x": (lo, hi)})
+    start = time.perf_counter()
+    for v in values:
+        x = {"x": float(v)}
+        hst.score_one(x)  # type: ignore[no-untyped-call]
+        hst.learn_one(x)  # type: ignore[no-untyped-call]
+    return Rate(name="river HalfSpaceTrees", series=1, points=points,
+                seconds=time.perf_counter() - start)
+
+
+def memory(series: int, steps: int, *, config: DetectConfig, seed: int = 0) -> Memory:
+    """Peak bytes per series (tracemalloc) and retained state after ``steps`` and 10x."""
+    rng = np.random.default_rng(seed)
+    tracemalloc.start()
+    try:
+        bank = DetectorBank(config)
+        for row in _stream(rng, steps, series):
+            bank.update_arrays(row)
+        _, peak = tracemalloc.get_traced_memory()
+        short = len(bank.snapshot())
+        for _ in range(9):
+            for row in _stream(rng, steps, series):
+                bank.update_arrays(row)
+        long = len(bank.snapshot())
+    finally:
+        tracemalloc.stop()
+    return Memory(series=series, peak_per_series=peak / series, retained_short=short,
+                  retained_long=long, short_steps=steps, long_steps=10 * steps)
+
+
+def run(
+    *,
+    config: DetectConfig | None = None,
+    series: Sequence[int] = (10, 1_000, 100_000),
+    points: int = 3_000_000,
+    river_points: int = 3_000,
+) -> ThroughputReport:
+    """Measure everything the report needs (a few seconds at the defaults)."""
+    cfg = config if config is not None else DetectConfig()
+    rates = tuple(
+        bank_rate(n, min(points, max(30_000, n * 30)), config=cfg) for n in series
+    )
+    return ThroughputReport(
+        bank=rates,
+        river=river_rate(river_points),
+        memory=memory(1_000, 200, config=cfg),
+    )

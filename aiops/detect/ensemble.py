@@ -1,0 +1,157 @@
+"""The ensemble the bank runs: the robust detector on raw values and on seasonal residuals.
+
+View 0 scores the raw value; each configured season (e.g. a day in 24 bins, a week in
+336) adds a view scoring the residual from that season's profile. The combined score
+is the strongest view's; its band and explanation come from that view (seasonal
+bands are shifted by the profile level). Each view learns by its own verdict: a point
+a view finds anomalous is not learnt by that view (nor by its seasonal profile), while
+views that find it normal keep adapting. Optionally, after a reported
+crossing the ensemble stays quiet for ``suppress`` samples (one report per burst).
+
+>>> import numpy as np
+>>> ens = Ensemble(Params(warmup=5, seasons=((86400.0, 24, 0.2),)))
+>>> ens.grow(1)
+>>> for i in range(24 * 12 * 4):  # four days of 5-minute samples, a daily square wave
+...     t = np.array([i * 300.0])
+...     hour = (i * 300.0 % 86400.0) / 3600.0
+...     _ = ens.step(np.array([10.0 if 8 <= hour < 20 else 1.0]), t)
+>>> ev = ens.step(np.array([1.0]), np.array([4 * 86400.0 + 12 * 3600.0]))  # night level at noon
+>>> bool(ev.score[0] >= 0.9)
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from aiops.detect.config import Params
+from aiops.detect.robust import Evidence, RobustCore
+from aiops.detect.seasonal import SeasonalProfile
+
+F64 = npt.NDArray[np.float64]
+
+
+class Ensemble:
+    """Raw plus seasonal views over the same rows, combined per row."""
+
+    def __init__(self, params: Params) -> None:
+        self.params = params
+        self.cores = [RobustCore(params) for _ in range(1 + len(params.seasons))]
+        self.profiles = [
+            SeasonalProfile(period=period, bins=bins, alpha=alpha)
+            for period, bins, alpha in params.seasons
+        ]
+        self.quiet = np.zeros(0, dtype=np.int64)
+        self.size = 0
+
+    def grow(self, size: int) -> None:
+        """Make room for ``size`` series."""
+        if size <= self.size:
+            return
+        for core in self.cores:
+            core.grow(size)
+        for prof in self.profiles:
+            prof.grow(size)
+        self.quiet = np.concatenate([self.quiet, np.zeros(size - self.size, dtype=np.int64)])
+        self.size = size
+
+    def learned(self, row: int) -> int:
+        """Points row ``row`` has learnt (raw view)."""
+        return self.cores[0].learned(row)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of state allocated."""
+        return (
+            sum(c.nbytes for c in self.cores)
+            + sum(p.nbytes for p in self.profiles)
+            + int(self.quiet.nbytes)
+        )
+
+    def step(self, values: F64, t: F64 | None = None) -> Evidence:
+        """Score every row in every view, combine, then learn (``t`` needed with seasons)."""
+        x = np.asarray(values, dtype=np.float64)
+        if x.shape[0] != self.size:
+            raise ValueError(f"expected {self.size} values, got {x.shape[0]}")
+        if self.profiles and t is None:
+            raise ValueError("seasonal views need the samples' times")
+        tt = np.zeros(self.size) if t is None else np.broadcast_to(
+            np.asarray(t, dtype=np.float64), (self.size,))
+        inputs = [x] + [prof.residual(x, tt) for prof in self.profiles]
+        evs = [core.score(v) for core, v in zip(self.cores, inputs, strict=True)]
+        ev = evs[0] if len(evs) == 1 else _combine(evs, self.profiles, tt)
+        p = self.params
+        # Each view learns by its own verdict: a point one view finds anomalous is not
+        # learnt by that view (seasonal profiles included), while views that find it
+        # normal keep adapting.
+        for k, (core, v, e) in enumerate(zip(self.cores, inputs, evs, strict=True)):
+            own = e.valid & (e.raw >= p.threshold)
+            core.learn(v, e, own)
+            if k:
+                self.profiles[k - 1].learn(x, tt, e.valid & ~own)
+        if p.suppress > 0:
+            quiet = self.quiet > 0
+            score = np.where(quiet & ev.valid, 0.0, ev.score)
+            above = p.suppress_above if p.suppress_above > 0 else p.threshold
+            reported = ev.valid & (ev.raw >= above) & ~quiet
+            self.quiet = np.where(ev.valid & quiet, self.quiet - 1, self.quiet)
+            self.quiet[reported] = p.suppress
+            ev = Evidence(
+                score=score, raw=ev.raw, expected=ev.expected, lower=ev.lower, upper=ev.upper,
+                z=ev.z, warm=ev.warm, valid=ev.valid, kind=ev.kind,
+            )
+        return ev
+
+    def state(self) -> dict[str, npt.NDArray[np.generic]]:
+        """All state arrays, namespaced by view (for snapshots)."""
+        out: dict[str, npt.NDArray[np.generic]] = {"quiet": self.quiet[: self.size].copy()}
+        for k, core in enumerate(self.cores):
+            out.update({f"v{k}.{name}": a for name, a in core.state().items()})
+        for k, prof in enumerate(self.profiles):
+            out[f"s{k}.level"] = prof.level[:, : self.size].copy()
+            out[f"s{k}.count"] = prof.count[:, : self.size].copy()
+        return out
+
+    def load(self, state: dict[str, npt.NDArray[np.generic]]) -> None:
+        """Replace the state with arrays produced by :meth:`state`."""
+        size = int(state["quiet"].shape[0])
+        for k, core in enumerate(self.cores):
+            prefix = f"v{k}."
+            core.load({n[len(prefix):]: a for n, a in state.items() if n.startswith(prefix)})
+        for k, prof in enumerate(self.profiles):
+            level = np.asarray(state[f"s{k}.level"], dtype=np.float64)
+            if level.shape != (prof.bins, size):
+                raise ValueError("seasonal state does not match the configured bins")
+            prof.level = level.copy()
+            prof.count = np.asarray(state[f"s{k}.count"], dtype=np.float64).copy()
+            prof.size = size
+        self.quiet = np.asarray(state["quiet"], dtype=np.int64).copy()
+        self.size = size
+
+
+def _combine(evs: list[Evidence], profiles: list[SeasonalProfile], t: F64) -> Evidence:
+    """Per row, the view with the strongest evidence; seasonal bands shifted by level."""
+    raw = np.stack([e.raw for e in evs])
+    best = np.argmax(raw, axis=0)
+    rows = np.arange(raw.shape[1])
+    shift = np.zeros_like(raw)
+    for k, prof in enumerate(profiles, start=1):
+        level, _seen = prof.expected(t)
+        shift[k] = level
+
+    def pick(name: str) -> F64:
+        stacked = np.stack([getattr(e, name) for e in evs])
+        out: F64 = stacked[best, rows]
+        return out
+
+    off = shift[best, rows]
+    base = evs[0]
+    z = np.stack([e.z for e in evs])[best, :, rows].T
+    kind = np.stack([e.kind for e in evs])[best, rows]
+    score = np.where(base.valid, raw[best, rows], np.nan)
+    return Evidence(
+        score=score, raw=raw[best, rows], expected=pick("expected") + off,
+        lower=pick("lower") + off, upper=pick("upper") + off, z=z, warm=base.warm,
+        valid=base.valid, kind=np.where(base.warm, kind, 0),
+    )

@@ -1,0 +1,88 @@
+"""Seasonal baselines: a per-series profile of the usual level at each phase of a period.
+
+A profile splits a period (a day, a week) into ``bins`` by the sample's time and keeps
+an EWMA of the value per bin. The residual ``value - profile[bin]`` removes the daily
+or weekly shape, so a robust detector on residuals sees "unusual for this time of
+day" rather than "unusual overall". A bin not yet seen yields residual 0 (no opinion).
+
+>>> import numpy as np
+>>> prof = SeasonalProfile(period=86400.0, bins=24, alpha=0.5)
+>>> prof.grow(1)
+>>> for day in range(3):
+...     for h in range(24):
+...         t = np.array([day * 86400.0 + h * 3600.0])
+...         prof.learn(np.array([float(h)]), t, np.array([True]))
+>>> float(prof.residual(np.array([20.0]), np.array([3 * 86400.0 + 5 * 3600.0]))[0])
+15.0
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+F64 = npt.NDArray[np.float64]
+Bool = npt.NDArray[np.bool_]
+
+
+class SeasonalProfile:
+    """``bins`` EWMA levels per series over one ``period`` (seconds)."""
+
+    def __init__(self, *, period: float, bins: int, alpha: float) -> None:
+        if period <= 0 or bins < 1:
+            raise ValueError("a season needs a positive period and at least one bin")
+        self.period = float(period)
+        self.bins = int(bins)
+        self.alpha = float(alpha)
+        self.size = 0
+        self.level = np.zeros((self.bins, 0))
+        self.count = np.zeros((self.bins, 0))
+
+    def grow(self, size: int) -> None:
+        """Make room for ``size`` series (new ones start with empty profiles)."""
+        if size <= self.size:
+            return
+        cap = self.level.shape[1]
+        if size > cap:
+            new_cap = max(size, 2 * cap, 16)
+            level = np.zeros((self.bins, new_cap))
+            count = np.zeros((self.bins, new_cap))
+            level[:, :cap] = self.level
+            count[:, :cap] = self.count
+            self.level, self.count = level, count
+        self.level[:, self.size : size] = 0.0
+        self.count[:, self.size : size] = 0.0
+        self.size = size
+
+    def _bin(self, t: F64) -> npt.NDArray[np.intp]:
+        phase = np.mod(np.nan_to_num(t), self.period) / self.period
+        out: npt.NDArray[np.intp] = (phase * self.bins).astype(np.intp) % self.bins
+        return out
+
+    def expected(self, t: F64) -> tuple[F64, Bool]:
+        """Profile level at each row's time, and whether that bin has been seen."""
+        rows = np.arange(self.size)
+        b = self._bin(t[: self.size])
+        return self.level[b, rows], self.count[b, rows] > 0
+
+    def residual(self, values: F64, t: F64) -> F64:
+        """``value - profile`` per row; 0 where the bin is unseen, NaN stays NaN."""
+        level, seen = self.expected(t)
+        x = values[: self.size]
+        out: F64 = np.where(seen, x - level, np.where(np.isfinite(x), 0.0, np.nan))
+        return out
+
+    def learn(self, values: F64, t: F64, mask: Bool) -> None:
+        """Move each masked row's bin towards its value."""
+        rows = np.arange(self.size)
+        b = self._bin(t[: self.size])
+        x = np.where(mask[: self.size], values[: self.size], 0.0)
+        c = self.count[b, rows]
+        a = np.maximum(self.alpha, 1.0 / (c + 1.0)) * mask[: self.size]
+        self.level[b, rows] += a * (x - self.level[b, rows])
+        self.count[b, rows] = c + mask[: self.size]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of state allocated."""
+        return int(self.level.nbytes + self.count.nbytes)
