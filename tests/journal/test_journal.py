@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from aiops.journal import Journal
-from aiops.journal.store import SCHEMA_VERSION
+from aiops.journal.ddl import SCHEMA_VERSION
 from aiops.model import Decision, Outcome, OutcomeStatus, Plan, PlannedStep, Target
 from tests.runbook.factories import alert, anomaly
 
