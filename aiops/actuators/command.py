@@ -45,11 +45,19 @@ class CommandActuator:
             raise PermanentError(f"command {argv[0]!r} is not in the allowlist")
         timeout = float(action.params.get("timeout") or self.default_timeout)
         if action.dry_run:
-            return Outcome(action_id=action.id, status=OutcomeStatus.DRY_RUN,
-                           message="would run " + " ".join(argv), after={"argv": list(argv)})
+            return Outcome(
+                action_id=action.id,
+                status=OutcomeStatus.DRY_RUN,
+                message="would run " + " ".join(argv),
+                after={"argv": list(argv)},
+            )
         try:
             proc = subprocess.run(  # no shell: argv is passed to exec directly
-                list(argv), capture_output=True, text=True, timeout=timeout, check=False,
+                list(argv),
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
                 stdin=subprocess.DEVNULL,
             )
         except subprocess.TimeoutExpired:
@@ -63,10 +71,18 @@ class CommandActuator:
             "stderr": proc.stderr[-MAX_OUTPUT:],
         }
         if proc.returncode != 0:
-            return Outcome(action_id=action.id, status=OutcomeStatus.FAILED,
-                           message=f"{argv[0]} exited {proc.returncode}", after=after)
-        return Outcome(action_id=action.id, status=OutcomeStatus.DONE,
-                       message=f"{argv[0]} exited 0", after=after)
+            return Outcome(
+                action_id=action.id,
+                status=OutcomeStatus.FAILED,
+                message=f"{argv[0]} exited {proc.returncode}",
+                after=after,
+            )
+        return Outcome(
+            action_id=action.id,
+            status=OutcomeStatus.DONE,
+            message=f"{argv[0]} exited 0",
+            after=after,
+        )
 
     def close(self) -> None:
         return None

@@ -47,7 +47,9 @@ class RecordingActuator:
 
     def _state(self, target: Target) -> TargetState:
         return self._states.get(target) or TargetState(
-            target=target, replicas=self._replicas, ready_replicas=self._replicas,
+            target=target,
+            replicas=self._replicas,
+            ready_replicas=self._replicas,
             revision=self._revision,
         )
 
@@ -67,12 +69,22 @@ class RecordingActuator:
             info: dict[str, Any] = {"replicas": before.replicas, "revision": before.revision}
             done: dict[str, Any] = {"replicas": after.replicas, "revision": after.revision}
             if action.dry_run:
-                return Outcome(action_id=action.id, status=OutcomeStatus.DRY_RUN,
-                               message=f"would {action.kind}", before=info, after=done)
+                return Outcome(
+                    action_id=action.id,
+                    status=OutcomeStatus.DRY_RUN,
+                    message=f"would {action.kind}",
+                    before=info,
+                    after=done,
+                )
             self._states[action.target] = after
             self.applied.append(action)
-            out = Outcome(action_id=action.id, status=OutcomeStatus.DONE,
-                          message=f"recorded {action.kind}", before=info, after=done)
+            out = Outcome(
+                action_id=action.id,
+                status=OutcomeStatus.DONE,
+                message=f"recorded {action.kind}",
+                before=info,
+                after=done,
+            )
             self._done[action.id] = out
             return out
 

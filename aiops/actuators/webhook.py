@@ -33,8 +33,12 @@ class WebhookActuator:
         headers = {str(k): str(v) for k, v in (action.params.get("headers") or {}).items()}
         headers.setdefault("Idempotency-Key", action.id)
         if action.dry_run:
-            return Outcome(action_id=action.id, status=OutcomeStatus.DRY_RUN,
-                           message=f"would POST {url}", after={"url": url, "body": body})
+            return Outcome(
+                action_id=action.id,
+                status=OutcomeStatus.DRY_RUN,
+                message=f"would POST {url}",
+                after={"url": url, "body": body},
+            )
         try:
             resp = self._client.post(url, json=body, headers=headers)
         except httpx.TimeoutException as exc:
@@ -43,8 +47,12 @@ class WebhookActuator:
             raise TemporaryError(f"POST {url} failed: {exc}", retry_after=10.0) from None
         code = resp.status_code
         if 200 <= code < 300:
-            return Outcome(action_id=action.id, status=OutcomeStatus.DONE,
-                           message=f"POST {url} -> {code}", after={"status": code})
+            return Outcome(
+                action_id=action.id,
+                status=OutcomeStatus.DONE,
+                message=f"POST {url} -> {code}",
+                after={"status": code},
+            )
         if code in (408, 429) or code >= 500:
             retry = resp.headers.get("Retry-After", "")
             raise TemporaryError(
