@@ -138,10 +138,15 @@ def backtest(
     = "0s",
     end: Annotated[str, typer.Option("--to", help="End offset (e.g. 7d).")] = "1d",
     faults: Annotated[bool, typer.Option(help="Inject the sandbox's default faults.")] = True,
+    csv: Annotated[
+        Path | None,
+        typer.Option("--csv", help="Replay this history CSV instead of the sandbox."),
+    ] = None,
 ) -> None:
-    """Replay sandbox metric history through detection and the runbook; report firings."""
+    """Replay metric history through detection and the runbook; report firings."""
     from aiops.config import parse_duration
     from aiops.engines.remediate_backtest import backtest as run_backtest
+    from aiops.engines.remediate_backtest import backtest_history
     from aiops.runbook import load_runbooks
 
     try:
@@ -153,7 +158,11 @@ def backtest(
         err.print(f"--from/--to: {exc}")
         raise typer.Exit(2) from None
     began = time.monotonic()
-    report = run_backtest(books, start=t0, end=t1, faults=faults)
+    try:
+        report = (backtest_history(books, csv, start=t0, end=t1) if csv is not None
+                  else run_backtest(books, start=t0, end=t1, faults=faults))
+    except ConfigError as exc:
+        _fail(exc)
     took = time.monotonic() - began
     for row in report.timeline:
         out.print(f"+{format_duration(row.t - report.start):>9}  {row.runbook}  {row.target}  "
@@ -161,7 +170,8 @@ def backtest(
     for name in sorted(report.firings):
         out.print(f"{name}: fired {report.firings[name]} time(s), "
                   f"skipped {report.skips.get(name, 0)}")
-    out.print(f"replayed {format_duration(t1 - t0)} of metrics ({report.cycles} cycles) "
+    out.print(f"replayed {format_duration(report.end - report.start)} of metrics "
+              f"({report.cycles} cycles) "
               f"in {took:.1f}s")
 
 

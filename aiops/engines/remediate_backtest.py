@@ -1,16 +1,20 @@
-"""``aiops runbook backtest``: replay sandbox metric history through detection and runbooks.
+"""``aiops runbook backtest``: replay metric history through detection and runbooks.
 
-The same engines as the daemon (scrape+detect, remediation) run against a fresh
-sandbox world driven by the real demand trace, as fast as the CPU allows, with an
-in-memory journal. The report counts how often each runbook fired and lists every
-decision (runs and the first skip of each streak) on a timeline.
+The same engines as the daemon (scrape+detect, remediation) run as fast as the CPU
+allows with an in-memory journal, against a fresh sandbox world driven by the real
+demand trace (which reacts to the runbooks' actions) or a recorded history CSV. The
+report counts how often each runbook fired and lists every decision (runs and the
+first skip of each streak) on a timeline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
+from aiops.actuators.base import Actuator
+from aiops.actuators.record import RecordingActuator
 from aiops.actuators.sandbox import SandboxActuator
 from aiops.config.detect import DetectConfig
 from aiops.config.sources import SandboxConfig
@@ -22,6 +26,8 @@ from aiops.journal import Journal
 from aiops.model import Decision, Score
 from aiops.runbook.schema import Runbook
 from aiops.sim import open_world
+from aiops.sources.base import Source
+from aiops.sources.replay import ReplaySource
 from aiops.sources.sandbox import SandboxSource
 from aiops.telemetry.metrics import Metrics
 
@@ -73,15 +79,42 @@ def backtest(
     # Fine steps (as the daemon runs) while faults are scheduled and an hour after;
     # coarse steps for the quiet rest of a long range keep a simulated week fast.
     busy_until = max((f.end or f.start for f in world.faults), default=start) + FINE_AFTER
+
+    def next_step(t: float, busy: bool) -> float:
+        fine = t < busy_until or busy
+        world.timing = fine_timing if fine else coarse_timing
+        return MIN_STEP if fine else coarse
+
+    return _run(runbooks, SandboxSource(world, None), SandboxActuator(world, None),
+                start=start, end=end, next_step=next_step, dry_run=dry_run, report_step=coarse)
+
+
+def backtest_history(
+    runbooks: Sequence[Runbook], path: Path, *, start: float = 0.0, end: float | None = None,
+    step: float = 60.0,
+) -> BacktestReport:
+    """Replay a history CSV (``timestamp,metric,value,labels...``) through detection and
+    the runbooks; ``start``/``end`` are offsets from the file's first timestamp. History
+    cannot react, so actions go to a recording actuator."""
+    source = ReplaySource(path)
+    first, last = source.span
+    t0 = first + start
+    t1 = last if end is None else min(last, first + end)
+    return _run(runbooks, source, RecordingActuator(), start=t0 - step, end=t1,
+                next_step=lambda t, busy: step, dry_run=False, report_step=step)
+
+
+def _run(
+    runbooks: Sequence[Runbook], source: Source, actuator: Actuator, *, start: float,
+    end: float, next_step: Callable[[float, bool], float], dry_run: bool, report_step: float,
+) -> BacktestReport:
     metrics = Metrics()
     detect = DetectConfig()
-    scrape = _Unexported(source=SandboxSource(world, None), bank=DetectorBank(detect),
-                          metrics=metrics, signal_floor=detect.signal_floor,
-                          log=quiet_logger())
+    scrape = _Unexported(source=source, bank=DetectorBank(detect), metrics=metrics,
+                         signal_floor=detect.signal_floor, log=quiet_logger())
     journal = Journal(":memory:")
-    rem = Remediator(runbooks, journal, SandboxActuator(world, None), metrics,
-                     quiet_logger(), mode_override="dry-run" if dry_run else None,
-                     executors={})
+    rem = Remediator(runbooks, journal, actuator, metrics, quiet_logger(),
+                     mode_override="dry-run" if dry_run else None, executors={})
     firings = {rb.name: 0 for rb in runbooks}
     skips: dict[str, int] = {}
     rows: list[Row] = []
@@ -89,10 +122,7 @@ def backtest(
     cycles = 0
     t = start
     while t < end:
-        fine = t < busy_until or bool(journal.open_incidents())
-        step = MIN_STEP if fine else coarse
-        world.timing = fine_timing if fine else coarse_timing
-        t = min(t + step, end)
+        t = min(t + next_step(t, bool(journal.open_incidents())), end)
         cycles += 1
         report = scrape.cycle(t)
         for anomaly in report.anomalies:
@@ -121,5 +151,5 @@ def backtest(
                                 decision=e.kind, reason=e.reason))
     journal.close()
     rows.sort(key=lambda r: r.t)
-    return BacktestReport(start=start, end=end, step=coarse, cycles=cycles, firings=firings,
-                          skips=skips, timeline=tuple(rows), outcomes=outcomes)
+    return BacktestReport(start=start, end=end, step=report_step, cycles=cycles,
+                          firings=firings, skips=skips, timeline=tuple(rows), outcomes=outcomes)

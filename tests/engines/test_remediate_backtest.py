@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from aiops.engines.remediate_backtest import backtest
+import random
+from pathlib import Path
+
+from aiops.engines.remediate_backtest import backtest, backtest_history
 from aiops.runbook import load_runbooks
-from tests.runbook.factories import SANDBOX_RUNBOOKS
+from tests.runbook.factories import LADDER, SANDBOX_RUNBOOKS, runbook
 
 
 def test_week_fires_each_fault_runbook_once() -> None:
@@ -24,3 +27,29 @@ def test_fault_free_day_never_fires() -> None:
     report = backtest(load_runbooks([SANDBOX_RUNBOOKS]), start=0.0, end=86400.0, faults=False)
     assert set(report.firings.values()) == {0}
     assert [r for r in report.timeline if r.decision in ("run", "action")] == []
+
+
+def _history(path: Path, *, spike_at: int | None) -> Path:
+    rng = random.Random(3)
+    lines = ["timestamp,metric,value,namespace,workload"]
+    for i in range(480):
+        value = 0.3 + rng.gauss(0, 0.01)
+        if spike_at is not None and i >= spike_at:
+            value = 1.5 + rng.gauss(0, 0.01)
+        lines.append(f"{1_700_000_000 + 60 * i},latency_p99,{value:.4f},shop,checkout")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_history_csv_backtest_fires_on_the_recorded_spike(tmp_path: Path) -> None:
+    """A recorded latency jump fires the ladder after the jump; a flat history never fires."""
+    books = [runbook(LADDER)]
+    flat = backtest_history(books, _history(tmp_path / "flat.csv", spike_at=None))
+    assert flat.firings == {"ladder": 0}
+    report = backtest_history(books, _history(tmp_path / "spike.csv", spike_at=300))
+    runs = [r for r in report.timeline if r.decision == "run"]
+    assert report.firings["ladder"] == len(runs) >= 1
+    assert runs[0].t >= 1_700_000_000 + 60 * 300
+    assert runs[0].target == "SandboxWorkload/shop/checkout"
+    actions = [r for r in report.timeline if r.decision == "action"]
+    assert "scale" in actions[0].reason
