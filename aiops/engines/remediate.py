@@ -275,8 +275,17 @@ class Remediator:
 
     def approve(self, incident_id: str, approver: str, now: float) -> IncidentView:
         """Let an incident awaiting approval run; raises :class:`PermanentError` if not allowed."""
-        return approve_incident(self.journal, self.runbooks, incident_id, approver, now,
-                                log=self.log)
+        inc = self.journal.incident(incident_id)
+        name = inc.runbook if inc is not None else "?"
+        try:
+            got = approve_incident(self.journal, self.runbooks, incident_id, approver, now,
+                                   log=self.log)
+        except PermanentError:
+            self.metrics.decisions.labels(name, "approve", "refused").inc()
+            raise
+        self.metrics.decisions.labels(name, "approve", "approved").inc()
+        self._gauge()
+        return got
 
     # -- advancing incidents -----------------------------------------------------------
 

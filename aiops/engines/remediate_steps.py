@@ -208,8 +208,11 @@ class StepRunner:
 
     def _blocked(self, inc: IncidentView, step: PlannedStep, now: float, reason: str) -> bool:
         last = self.journal.timeline(inc.id)
-        if not last or last[-1].kind != "blocked" or last[-1].reason != reason:
-            self._event(inc, now, "blocked", f"step {step.index} ({step.kind}) {reason}")
+        text = f"step {step.index} ({step.kind}) {reason}"
+        if not last or last[-1].kind != "blocked" or last[-1].reason != text:
+            self._event(inc, now, "blocked", text)
+            word = reason.removeprefix("skipped: ").split(" ", 1)[0].rstrip(":")
+            self.metrics.decisions.labels(inc.runbook, "blocked", word).inc()
         if now - inc.phase_since > BLOCKED_LIMIT:
             self.close(inc, "stopped", now, f"blocked for {format_duration(now - inc.phase_since)}:"
                        f" {reason}")

@@ -141,6 +141,10 @@ def test_guard_rechecked_before_mutating_step(tmp_path: Path) -> None:
     assert rec.applied == []
     inc = r.journal.incidents()[0]
     assert r.journal.timeline(inc.id)[-1].kind == "blocked"
+    r.tick(5.0, {})  # still blocked: journaled once, not every tick
+    assert [e.kind for e in r.journal.timeline(inc.id)].count("blocked") == 1
+    assert counter(r, "aiops_decisions_total", runbook="ladder", decision="blocked",
+                   reason="rollout") == 1.0
     rec.set_state(TargetState(target=CHECKOUT, replicas=3))
     r.tick(20.0, {})
     assert [a.kind for a in rec.applied] == ["scale"]
@@ -177,6 +181,8 @@ def test_approval_flow(tmp_path: Path) -> None:
     with pytest.raises(PermanentError, match="may not approve"):
         r.approve(inc.id, "mallory", 6.0)
     assert r.approve(inc.id, "alice", 7.0).status == "running"
+    assert counter(r, "aiops_decisions_total", runbook="ladder", decision="approve",
+                   reason="refused") == 1.0
     r.tick(8.0, {})
     assert [a.kind for a in rec.applied] == ["scale"]
     # a second request that nobody approves expires
