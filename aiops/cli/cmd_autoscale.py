@@ -25,13 +25,17 @@ def autoscale(
     ] = 60.0,
     startup: Annotated[float, typer.Option(help="Pod start-up time, seconds.")] = 90.0,
     target: Annotated[float, typer.Option(help="HPA target utilization (and point A's).")] = 0.7,
-    quantile: Annotated[float, typer.Option(help="Point A: forecast quantile provisioned.")] = 0.9,
+    quantile: Annotated[float, typer.Option(help="Point A: forecast quantile provisioned.")] = 0.8,
     forecast_target: Annotated[
         float | None,
         typer.Option(help="Point A: utilization the forecast term is sized to (default target)."),
     ] = 0.85,
-    target_b: Annotated[float, typer.Option(help="Point B: target utilization.")] = 0.9,
-    quantile_b: Annotated[float, typer.Option(help="Point B: forecast quantile.")] = 0.9,
+    target_b: Annotated[float, typer.Option(help="Point B: reactive target utilization.")] = 0.95,
+    quantile_b: Annotated[float, typer.Option(help="Point B: forecast quantile.")] = 0.7,
+    forecast_target_b: Annotated[
+        float | None, typer.Option(help="Point B: utilization the forecast term is sized to.")
+    ] = 0.85,
+    window_b: Annotated[float, typer.Option(help="Point B: scale-down window, seconds.")] = 120.0,
     capacity: Annotated[float, typer.Option(help="Requests/s one pod serves.")] = 100.0,
     peak: Annotated[float, typer.Option(help="Trace peak scaled to this many req/s.")] = 2000.0,
     model: Annotated[str, typer.Option(help="Forecaster (see aiops.forecast.catalog).")] = "auto",
@@ -48,6 +52,8 @@ def autoscale(
         forecast_target_a=forecast_target,
         target_b=target_b,
         quantile_b=quantile_b,
+        forecast_target_b=forecast_target_b,
+        window_b=window_b,
         capacity=capacity,
         peak_rps=peak,
         model=model,
@@ -88,8 +94,14 @@ def render(r: BenchResult) -> None:
         t.add_column(col, justify="right" if col != "policy" else "left")
     for p in r.policies:
         ft = ""
-        if p.name == "predictive A" and r.config.forecast_target_a is not None:
-            ft = f" (forecast {r.config.forecast_target_a:.0%})"
+        fts = {
+            "predictive A": r.config.forecast_target_a,
+            "predictive B": r.config.forecast_target_b,
+        }
+        if fts.get(p.name) is not None:
+            ft = f" (forecast {fts[p.name]:.0%})"
+        if p.name == "predictive B" and r.config.window_b != 300.0:
+            ft += f" window {r.config.window_b:g}s"
         t.add_row(
             p.name,
             f"{p.target:.0%}{ft}",

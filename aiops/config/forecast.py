@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from aiops.config.base import Section
 from aiops.config.durations import Duration
+
+ModelName = Literal[
+    "auto",
+    "multi_seasonal",
+    "multi_seasonal_fast",
+    "holt_winters_additive",
+    "holt_winters_multiplicative",
+    "seasonal_naive_daily",
+    "seasonal_naive_weekly",
+]
 
 
 class ForecastConfig(Section):
@@ -20,3 +32,31 @@ class ForecastConfig(Section):
         None, description="Requests/s one replica serves; learnt from utilization when unset."
     )
     quantile: float = Field(0.9, gt=0.5, lt=1, description="Forecast quantile provisioned for.")
+    model: ModelName = Field(
+        "auto",
+        description="Forecaster: 'auto' picks per workload by recent out-of-sample error.",
+    )
+    interval: Duration = Field(
+        60.0, gt=0, description="Forecast cycle period; one demand sample is learnt per cycle."
+    )
+    sample_step: Duration | None = Field(
+        None,
+        description=(
+            "Time one demand sample stands for when finding daily/weekly periods; defaults "
+            "to interval (set 1800 when replaying a 30-minute trace at one point per cycle)."
+        ),
+    )
+    forecast_utilization: float | None = Field(
+        None,
+        gt=0,
+        le=1,
+        description="Utilization the forecast term is sized to; unset = target_utilization.",
+    )
+    min_replicas: int = Field(1, ge=1, description="Never ask for fewer replicas.")
+    max_replicas: int = Field(100, ge=1, description="Never ask for more replicas.")
+    scale_down_window: Duration = Field(
+        300.0, description="Scale-down stabilization window (the HPA's default is 300 s)."
+    )
+    residual_window: int = Field(
+        672, ge=16, description="Out-of-sample residuals kept per horizon for the bands."
+    )

@@ -161,16 +161,20 @@ def predictive_raw(
 ) -> int:
     """Replicas that keep the forecast's upper bound at the target utilization.
 
-    Like the HPA, no change is proposed while the forecast usage ratio is within the
-    tolerance of the ``current`` replica count.
+    Unlike the HPA's symmetric dead band, the tolerance only damps scale-down: a
+    forecast that needs more than ``current`` replicas always asks for them (capacity
+    that arrives late is the failure this rule exists to prevent), while one within the
+    tolerance below ``current`` keeps it.
 
     >>> predictive_raw(HpaSpec(target_utilization=0.5), 100.0, 420.0)
     9
     >>> predictive_raw(HpaSpec(target_utilization=0.5), 100.0, 420.0, current=8)
+    9
+    >>> predictive_raw(HpaSpec(target_utilization=0.5), 100.0, 380.0, current=8)
     8
     """
     per_pod = capacity_per_replica * spec.forecast_target
-    if current > 0 and abs(forecast_upper / (current * per_pod) - 1.0) <= spec.tolerance:
+    if current > 0 and 1.0 - spec.tolerance <= forecast_upper / (current * per_pod) <= 1.0:
         return current
     return max(0, math.ceil(forecast_upper / per_pod - 1e-9))
 

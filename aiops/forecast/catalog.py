@@ -55,15 +55,23 @@ def _multi(step: float, **kw: Any) -> VectorForecaster:
     return MultiSeasonal(daily=daily, weekly=weekly, **kw)
 
 
-def _auto(step: float, **kw: Any) -> VectorForecaster:
+def _multi_fast(step: float, **kw: Any) -> VectorForecaster:
+    daily, weekly = periods(step)
+    return MultiSeasonal(daily=daily, weekly=weekly, alpha=0.4, phi=0.95, **kw)
+
+
+def _auto(step: float, *, select_horizon: int = 10, **kw: Any) -> VectorForecaster:
     cands = [
         _sn_weekly(step, **kw),
         _sn_daily(step, **kw),
         _hw_add(step, **kw),
         _hw_mult(step, **kw),
         _multi(step, **kw),
+        _multi_fast(step, **kw),
     ]
-    return AutoSelect(candidates=cands, select_horizon=min(10, kw.get("max_horizon", 16)))
+    return AutoSelect(
+        candidates=cands, select_horizon=min(select_horizon, kw.get("max_horizon", 16))
+    )
 
 
 FORECASTERS: dict[str, Callable[..., VectorForecaster]] = {
@@ -72,6 +80,7 @@ FORECASTERS: dict[str, Callable[..., VectorForecaster]] = {
     "holt_winters_additive": _hw_add,
     "holt_winters_multiplicative": _hw_mult,
     "multi_seasonal": _multi,
+    "multi_seasonal_fast": _multi_fast,
     "auto": _auto,
 }
 
