@@ -98,9 +98,9 @@ class DetectorBank:
         bad = int(n - np.count_nonzero(np.isfinite(x)))
         if n < self._core.size:
             x = np.concatenate([x, np.full(self._core.size - n, np.nan)])
-        ev = self._core.step(x, None if t is None else _times(t, self._core.size))
+        scores = self._core.step_scores(x, None if t is None else _times(t, self._core.size))
         self.skipped += bad
-        return ev.score[:n]
+        return scores[:n]
 
     def evidence(self, values: npt.ArrayLike, t: npt.ArrayLike | None = None) -> Evidence:
         """Like :meth:`update_arrays` but returns the full evidence (bands, z, kinds)."""

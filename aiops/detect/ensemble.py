@@ -22,11 +22,13 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 
 from aiops.detect.config import Params
-from aiops.detect.robust import Evidence, RobustCore
+from aiops.detect.robust import Evidence, RobustCore, blocks, concat
 from aiops.detect.seasonal import SeasonalProfile
 
 F64 = npt.NDArray[np.float64]
@@ -71,6 +73,23 @@ class Ensemble:
 
     def step(self, values: F64, t: F64 | None = None) -> Evidence:
         """Score every row in every view, combine, then learn (``t`` needed with seasons)."""
+        parts: list[Evidence] = []
+        self._run(values, t, lambda rows, ev: parts.append(ev))
+        return concat(parts)
+
+    def step_scores(self, values: F64, t: F64 | None = None) -> F64:
+        """Like :meth:`step`, returning only the scores (the array API's fast path)."""
+        out = np.empty(self.size)
+
+        def keep(rows: slice, ev: Evidence) -> None:
+            out[rows] = ev.score
+
+        self._run(values, t, keep)
+        return out
+
+    def _run(
+        self, values: F64, t: F64 | None, sink: Callable[[slice, Evidence], None]
+    ) -> None:
         x = np.asarray(values, dtype=np.float64)
         if x.shape[0] != self.size:
             raise ValueError(f"expected {self.size} values, got {x.shape[0]}")
@@ -78,30 +97,48 @@ class Ensemble:
             raise ValueError("seasonal views need the samples' times")
         tt = np.zeros(self.size) if t is None else np.broadcast_to(
             np.asarray(t, dtype=np.float64), (self.size,))
-        inputs = [x] + [prof.residual(x, tt) for prof in self.profiles]
-        evs = [core.score(v) for core, v in zip(self.cores, inputs, strict=True)]
-        ev = evs[0] if len(evs) == 1 else _combine(evs, self.profiles, tt)
         p = self.params
-        # Each view learns by its own verdict: a point one view finds anomalous is not
-        # learnt by that view (seasonal profiles included), while views that find it
-        # normal keep adapting.
-        for k, (core, v, e) in enumerate(zip(self.cores, inputs, evs, strict=True)):
-            own = e.valid & (e.raw >= p.threshold)
-            core.learn(v, e, own)
-            if k:
-                self.profiles[k - 1].learn(x, tt, e.valid & ~own)
-        if p.suppress > 0:
-            quiet = self.quiet > 0
-            score = np.where(quiet & ev.valid, 0.0, ev.score)
-            above = p.suppress_above if p.suppress_above > 0 else p.threshold
-            reported = ev.valid & (ev.raw >= above) & ~quiet
-            self.quiet = np.where(ev.valid & quiet, self.quiet - 1, self.quiet)
-            self.quiet[reported] = p.suppress
-            ev = Evidence(
-                score=score, raw=ev.raw, expected=ev.expected, lower=ev.lower, upper=ev.upper,
-                z=ev.z, warm=ev.warm, valid=ev.valid, kind=ev.kind,
-            )
-        return ev
+        for core in self.cores:
+            core.begin_step()
+        # Rows go in cache-sized blocks. Each view learns by its own verdict: a point a
+        # view finds anomalous is not learnt by that view (its seasonal profile
+        # included), while views that find it normal keep adapting.
+        for rows in blocks(self.size):
+            xb, tb = x[rows], tt[rows]
+            evs = []
+            shifts = [np.zeros(len(xb))]
+            for k, core in enumerate(self.cores):
+                prof = self.profiles[k - 1] if k else None
+                v = xb
+                if prof is not None:
+                    level, seen = prof.expected(tb, rows)
+                    v = np.where(seen, xb - level, np.where(np.isfinite(xb), 0.0, np.nan))
+                    shifts.append(level)
+                e = core.score(v, rows)
+                core.learn(v, e, None, rows)
+                if prof is not None:
+                    prof.learn(xb, tb, e.valid & (e.raw < p.threshold), rows)
+                evs.append(e)
+            ev = evs[0] if len(evs) == 1 else _combine(evs, shifts)
+            if p.suppress > 0:
+                ev = self._suppress(ev, rows)
+            sink(rows, ev)
+
+    def _suppress(self, ev: Evidence, rows: slice) -> Evidence:
+        """One report per burst: zero the score during a quiet period after a report."""
+        p = self.params
+        q = self.quiet[rows]
+        quiet = q > 0
+        score = np.where(quiet & ev.valid, 0.0, ev.score)
+        above = p.suppress_above if p.suppress_above > 0 else p.threshold
+        reported = ev.valid & (ev.raw >= above) & ~quiet
+        q = np.where(ev.valid & quiet, q - 1, q)
+        q[reported] = p.suppress
+        self.quiet[rows] = q
+        return Evidence(
+            score=score, raw=ev.raw, expected=ev.expected, lower=ev.lower, upper=ev.upper,
+            z=ev.z, warm=ev.warm, valid=ev.valid, kind=ev.kind,
+        )
 
     def state(self) -> dict[str, npt.NDArray[np.generic]]:
         """All state arrays, namespaced by view (for snapshots)."""
@@ -130,28 +167,25 @@ class Ensemble:
         self.size = size
 
 
-def _combine(evs: list[Evidence], profiles: list[SeasonalProfile], t: F64) -> Evidence:
+def _combine(evs: list[Evidence], shifts: list[F64]) -> Evidence:
     """Per row, the view with the strongest evidence; seasonal bands shifted by level."""
     raw = np.stack([e.raw for e in evs])
     best = np.argmax(raw, axis=0)
-    rows = np.arange(raw.shape[1])
-    shift = np.zeros_like(raw)
-    for k, prof in enumerate(profiles, start=1):
-        level, _seen = prof.expected(t)
-        shift[k] = level
+    idx = np.arange(raw.shape[1])
+    shift = np.stack(shifts)
 
     def pick(name: str) -> F64:
         stacked = np.stack([getattr(e, name) for e in evs])
-        out: F64 = stacked[best, rows]
+        out: F64 = stacked[best, idx]
         return out
 
-    off = shift[best, rows]
+    off = shift[best, idx]
     base = evs[0]
-    z = np.stack([e.z for e in evs])[best, :, rows].T
-    kind = np.stack([e.kind for e in evs])[best, rows]
-    score = np.where(base.valid, raw[best, rows], np.nan)
+    z = np.stack([e.z for e in evs])[best, :, idx].T
+    kind = np.stack([e.kind for e in evs])[best, idx]
+    score = np.where(base.valid, raw[best, idx], np.nan)
     return Evidence(
-        score=score, raw=raw[best, rows], expected=pick("expected") + off,
+        score=score, raw=raw[best, idx], expected=pick("expected") + off,
         lower=pick("lower") + off, upper=pick("upper") + off, z=z, warm=base.warm,
         valid=base.valid, kind=np.where(base.warm, kind, 0),
     )

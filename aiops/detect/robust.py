@@ -50,7 +50,13 @@ _FLOAT_FIELDS = (
     "mu", "fast", "slow", "s_spike", "s_level", "s_trend",
     "e_spike", "e_level", "e_trend", "m_spike", "m_level", "m_trend",
     "g_mean", "g_var",
+    # Derived tail parameters (log rate, 1 / mean excess, body offset), refreshed from
+    # the six above every few steps (and every step while a series is young).
+    "lr_spike", "lr_level", "lr_trend", "ime_spike", "ime_level", "ime_trend",
+    "lb_spike", "lb_level", "lb_trend",
 )
+_REFRESH_EVERY = 16
+_YOUNG = 64
 # Floors on the three spreads, as shares of the series' long-run spread (learnt from
 # every valid point): bursty or mostly-flat series keep a sense of their usual range.
 _FLOOR_SHAPE = np.array([[1.0], [0.5], [0.5]])
@@ -88,6 +94,20 @@ class Evidence:
     kind: I64
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Work:
+    """Per-step intermediates shared by ``score`` and the ``learn`` that follows it."""
+
+    key: tuple[int, int]
+    valid: Bool
+    xs: F64
+    inv: F64
+    fast_new: F64
+    e: F64
+    spread: F64
+    warm: Bool
+
+
 class RobustCore:
     """State arrays for many series; ``step(values)`` scores then learns one value each."""
 
@@ -97,6 +117,9 @@ class RobustCore:
         self.skipped = 0
         self._f = np.zeros((len(_FLOAT_FIELDS), 0))
         self._i = np.zeros((len(_INT_FIELDS), 0), dtype=np.int64)
+        self._work: _Work | None = None
+        self._steps = 0
+        self._clip = np.array([[params.clip], [params.clip], [min(params.clip, _TREND_CLIP)]])
 
     # -- state management -------------------------------------------------------
     def grow(self, size: int) -> None:
@@ -112,6 +135,8 @@ class RobustCore:
             i[:, :cap] = self._i
             self._f, self._i = f, i
         self._f[:, self.size : size] = 0.0
+        self._f[14:17, self.size : size] = np.log(_P_Q)
+        self._f[17:20, self.size : size] = 1.0 / _M0
         self._i[:, self.size : size] = 0
         self.size = size
 
@@ -122,6 +147,7 @@ class RobustCore:
             out[name] = self._f[k, : self.size].copy()
         for k, name in enumerate(_INT_FIELDS):
             out[name] = self._i[k, : self.size].copy()
+        out["steps"] = np.array([self._steps], dtype=np.int64)
         return out
 
     def load(self, state: dict[str, npt.NDArray[np.generic]], skipped: int = 0) -> None:
@@ -133,6 +159,8 @@ class RobustCore:
             raise ValueError("inconsistent detector state arrays")
         self.size = size
         self.skipped = skipped
+        self._steps = int(state["steps"][0]) if "steps" in state else 0
+        self._work = None
 
     def learned(self, row: int) -> int:
         """How many points row ``row`` has learnt."""
@@ -144,30 +172,52 @@ class RobustCore:
         return int(self._f.nbytes + self._i.nbytes)
 
     # -- scoring ----------------------------------------------------------------
-    def score(self, values: F64) -> Evidence:
-        """Score one value per row without learning (rows beyond ``size`` are ignored)."""
+    def _prepare(self, values: F64, rows: slice) -> _Work:
+        """Quantities both scoring and learning need (computed once per step)."""
         p = self.params
-        n_rows = self.size
-        x = np.asarray(values, dtype=np.float64)[:n_rows]
-        f = self._f[:, :n_rows]
-        mu, fast, slow, s_spike, s_level, s_trend = f[:6]
-        n = self._i[0, :n_rows]
+        x = np.asarray(values, dtype=np.float64)
+        f = self._f[:, rows]
+        n_rows = f.shape[1]
+        if x.shape[0] != n_rows:
+            raise ValueError(f"expected {n_rows} values for rows {rows}, got {x.shape[0]}")
+        mu, fast, slow = f[0], f[1], f[2]
+        n = self._i[0, rows]
         valid = np.isfinite(x)
         xs = np.where(valid, x, mu)
-        floor = _floor(f, p)
-        a_f = np.maximum(p.fast_alpha, 1.0 / (n + 1.0))
-        fast_new = fast + a_f * (xs - fast)
-        e = np.stack([xs - mu, fast_new - mu, fast_new - slow])
-        spread = np.sqrt(np.stack([s_spike, s_level, s_trend])) + floor
-        z = e / spread
-        logp = _tail_logp(np.abs(z), f[6:9], f[9:12], n)
+        inv: F64 = np.reciprocal(n + 1.0, dtype=np.float64)
+        fast_new = fast + np.maximum(p.fast_alpha, inv) * (xs - fast)
+        e = np.empty((3, n_rows))
+        np.subtract(xs, mu, out=e[0])
+        np.subtract(fast_new, mu, out=e[1])
+        np.subtract(fast_new, slow, out=e[2])
+        spread = np.sqrt(f[3:6])
+        spread += _floor(f, p)
+        return _Work(
+            key=(id(values), rows.start), valid=valid, xs=xs, inv=inv, fast_new=fast_new,
+            e=e, spread=spread, warm=valid & (n >= p.warmup),
+        )
+
+    def score(self, values: F64, rows: slice | None = None) -> Evidence:
+        """Score one value per row without learning.
+
+        ``rows`` is the block of rows scored (default all); ``values`` has one entry per
+        row of the block.
+        """
+        p = self.params
+        rows = slice(0, self.size) if rows is None else rows
+        w = self._prepare(values, rows)
+        self._work = w
+        f = self._f[:, rows]
+        mu = f[0]
+        z = w.e / w.spread
+        az = np.abs(z)
+        logp = _tail_logp_fast(az, f[14:17], f[17:20], f[20:23])
         best = logp.min(axis=0)
         raw = to_score(-(best + _LOG3) / _LN10, p.decades)
-        warm = valid & (n >= p.warmup)
-        raw = np.where(warm, raw, 0.0)
-        score = np.where(valid, raw, np.nan)
-        kind = _classify(z, raw, p.threshold * 0.5)
-        band = _BAND_Z * spread[0]
+        raw = np.where(w.warm, raw, 0.0)
+        score = np.where(w.valid, raw, np.nan)
+        kind = _classify(az, raw, p.threshold * 0.5)
+        band = _BAND_Z * w.spread[0]
         return Evidence(
             score=score,
             raw=raw,
@@ -175,57 +225,76 @@ class RobustCore:
             lower=mu - band,
             upper=mu + band,
             z=z,
-            warm=warm,
-            valid=valid,
-            kind=np.where(warm, kind, 0),
+            warm=w.warm,
+            valid=w.valid,
+            kind=np.where(w.warm, kind, 0),
         )
 
-    def learn(self, values: F64, ev: Evidence, anomalous: Bool | None = None) -> None:
+    def begin_step(self) -> None:
+        """Count a step (call once per step, before its blocks are learnt)."""
+        self._steps += 1
+
+    def learn(
+        self, values: F64, ev: Evidence, anomalous: Bool | None = None, rows: slice | None = None
+    ) -> None:
         """Learn each valid row not judged anomalous; track streaks and adopt new levels.
 
-        ``anomalous`` overrides this detector's own judgement (an ensemble's verdict).
+        ``anomalous`` overrides this detector's own judgement (an ensemble's verdict);
+        ``rows`` is the block ``ev`` was scored on (default all). Call
+        :meth:`begin_step` once per step first.
         """
         p = self.params
-        n_rows = self.size
-        x = np.asarray(values, dtype=np.float64)[:n_rows]
-        f = self._f[:, :n_rows]
-        ints = self._i[:, :n_rows]
+        rows = slice(0, self.size) if rows is None else rows
+        key = (id(values), rows.start)
+        w = self._work if self._work is not None and self._work.key == key else None
+        if w is None:
+            w = self._prepare(values, rows)
+        self._work = None
+        f = self._f[:, rows]
+        ints = self._i[:, rows]
+        n_rows = f.shape[1]
         mu, fast, slow = f[0], f[1], f[2]
         n, streak = ints
-        valid = ev.valid
-        xs = np.where(valid, x, mu)
+        valid, xs, inv = w.valid, w.xs, w.inv
         vf = valid.astype(np.float64)
         anomalous = valid & ((ev.raw >= p.threshold) if anomalous is None else anomalous)
         normal = valid & ~anomalous
         nf = normal.astype(np.float64)
         # The fast level follows every valid point: it is the recent behaviour.
-        a_fast = np.maximum(p.fast_alpha, 1.0 / (n + 1.0)) * vf
-        fast += a_fast * (xs - fast)
+        fast[:] = np.where(valid, w.fast_new, fast)
         # Model: baseline, slow level and spreads learn normal points only (clipped).
-        spread = np.sqrt(f[3:6]) + _floor(f, p)
-        clip = np.array([[p.clip], [p.clip], [min(p.clip, _TREND_CLIP)]])
-        lim = np.where(n >= p.warmup, clip, np.inf) * spread
-        e = np.stack([xs - mu, fast - mu, fast - slow])
-        e_clipped = np.clip(e, -lim, lim)
+        lim = w.spread * np.where(n >= p.warmup, self._clip, np.inf)
+        e_clipped = np.clip(w.e, -lim, lim)
         first = n == 0
-        a_mu = np.maximum(p.alpha, 1.0 / (n + 1.0)) * nf
-        a_slow = np.maximum(p.slow_alpha, 1.0 / (n + 1.0)) * nf
-        warmup = 1.0 / (n + 1.0)
-        a_sc = np.stack([
-            np.maximum(p.scale_alpha, warmup),
-            np.maximum(p.scale_alpha, warmup),
-            np.maximum(p.trend_scale_alpha, warmup),
-        ]) * np.where(first, 0.0, nf)
-        f[3:6] += a_sc * (e_clipped * e_clipped - f[3:6])
+        a_mu = np.maximum(p.alpha, inv) * nf
+        a_slow = np.maximum(p.slow_alpha, inv) * nf
+        learn_w = np.where(first, 0.0, nf)
+        a_sc = np.empty((3, n_rows))
+        np.maximum(p.scale_alpha, inv, out=a_sc[0])
+        a_sc[1] = a_sc[0]
+        np.maximum(p.trend_scale_alpha, inv, out=a_sc[2])
+        a_sc *= learn_w
+        e_clipped *= e_clipped
+        e_clipped -= f[3:6]
+        e_clipped *= a_sc
+        f[3:6] += e_clipped
         calm = nf * (n >= p.warmup) * (ev.raw < _TAIL_LEARN * p.threshold)
-        a_tail = np.maximum(1.0 / _TAIL_WINDOW, 1.0 / (n + 1.0)) * calm
-        az = np.abs(ev.z)
-        f[6:9] += a_tail * ((az > _Q) - f[6:9])
-        f[9:12] += a_tail * (np.maximum(az - _Q, 0.0) - f[9:12])
-        mu += a_mu * e_clipped[0]
+        if calm.any():
+            a_tail = np.maximum(1.0 / _TAIL_WINDOW, inv) * calm
+            az = np.abs(ev.z)
+            f[6:9] += a_tail * ((az > _Q) - f[6:9])
+            f[9:12] += a_tail * (np.maximum(az - _Q, 0.0) - f[9:12])
+        if self._steps % _REFRESH_EVERY == 0:
+            f[14:17], f[17:20], f[20:23] = _tail_params(f[6:9], f[9:12], n)
+        else:
+            young = np.nonzero(n < _YOUNG)[0]
+            if len(young):
+                lr, ime, lb = _tail_params(f[6:9, young], f[9:12, young], n[young])
+                f[14:17, young], f[17:20, young], f[20:23, young] = lr, ime, lb
+        mu += a_mu * np.clip(w.e[0], -lim[0], lim[0])
         slow += a_slow * np.clip(xs - slow, -lim[2], lim[2])
         # Long-run spread of everything seen (clipped, slow): the floor's yardstick.
-        a_g = np.maximum(p.floor_alpha, 1.0 / (n + 1.0)) * vf
+        a_g = np.maximum(p.floor_alpha, inv) * vf
         g_dev = xs - f[12]
         g_lim = np.where((n < p.warmup) | (f[13] <= 0.0), np.inf, _G_CLIP * np.sqrt(f[13]))
         g_dev_c = np.clip(g_dev, -g_lim, g_lim)
@@ -245,15 +314,50 @@ class RobustCore:
             mu[adopt] = fast[adopt]
             slow[adopt] = fast[adopt]
             streak[adopt] = 0
-        self.skipped += int(n_rows - int(valid.sum()))
+        self.skipped += int(n_rows - np.count_nonzero(valid))
 
     def step(self, values: F64) -> Evidence:
-        """Score every row, then learn it (the bank's and the benchmarks' hot path)."""
+        """Score every row, then learn it, block by block (cache-sized row ranges)."""
         if len(values) != self.size:
             raise ValueError(f"expected {self.size} values, got {len(values)}")
-        ev = self.score(values)
-        self.learn(values, ev)
-        return ev
+        self.begin_step()
+        parts = []
+        x = np.asarray(values, dtype=np.float64)
+        for rows in blocks(self.size):
+            xb = x[rows]
+            ev = self.score(xb, rows)
+            self.learn(xb, ev, None, rows)
+            parts.append(ev)
+        return concat(parts)
+
+
+BLOCK = 8192
+
+
+def blocks(size: int, block: int = BLOCK) -> list[slice]:
+    """Row ranges of at most ``block`` rows covering ``size`` rows (at least one).
+
+    >>> blocks(20000)
+    [slice(0, 8192, None), slice(8192, 16384, None), slice(16384, 20000, None)]
+    """
+    return [slice(lo, min(lo + block, size)) for lo in range(0, max(size, 1), block)]
+
+
+def concat(parts: list[Evidence]) -> Evidence:
+    """One Evidence from block Evidences, in row order."""
+    if len(parts) == 1:
+        return parts[0]
+    return Evidence(
+        score=np.concatenate([e.score for e in parts]),
+        raw=np.concatenate([e.raw for e in parts]),
+        expected=np.concatenate([e.expected for e in parts]),
+        lower=np.concatenate([e.lower for e in parts]),
+        upper=np.concatenate([e.upper for e in parts]),
+        z=np.concatenate([e.z for e in parts], axis=1),
+        warm=np.concatenate([e.warm for e in parts]),
+        valid=np.concatenate([e.valid for e in parts]),
+        kind=np.concatenate([e.kind for e in parts]),
+    )
 
 
 def _floor(f: F64, p: Params) -> F64:
@@ -271,10 +375,38 @@ def to_score(decades: F64, scale: float) -> F64:
     >>> [round(float(v), 3) for v in to_score(np.array([-1.0, 4.0, 7.2, 8.0, 40.0]), 8.0)]
     [0.0, 0.5, 0.9, 0.91, 0.998]
     """
-    lin = np.maximum(decades, 0.0) / scale
-    over = np.maximum(lin - 0.9, 0.0)
-    out: F64 = np.where(lin <= 0.9, lin, 0.9 + 0.1 * (1.0 - np.exp(-over)))
+    out: F64 = np.maximum(decades, 0.0) / scale
+    high = out > 0.9
+    if high.any():
+        out[high] = 0.9 + 0.1 * (1.0 - np.exp(0.9 - out[high]))
     return out
+
+
+# log(2 Q(a)) on [0, 3] at 0.001 steps: the Gaussian body without a special function.
+_GRID = 1000.0
+_LOG2Q = _LOG2 + log_ndtr(-np.arange(0.0, _Q + 2.0 / _GRID, 1.0 / _GRID))
+
+
+def _tail_logp_fast(az: F64, lrate: F64, ime: F64, lbody: F64) -> F64:
+    """Log tail probability from cached tail parameters (no special functions)."""
+    idx = np.minimum(az * _GRID + 0.5, _Q * _GRID).astype(np.intp)
+    body = _LOG2Q[idx]
+    body += lbody
+    tail = lrate - (az - _Q) * ime
+    out: F64 = np.where(az > _Q, tail, body)
+    np.minimum(out, 0.0, out=out)
+    return out
+
+
+def _tail_params(exc: F64, excess: F64, n: I64) -> tuple[F64, F64, F64]:
+    """Log exceedance rate, inverse mean excess and body offset from the tail state."""
+    w = np.minimum(np.maximum(n - 0.0, 0.0), _TAIL_WINDOW)
+    rate = (w * exc + _PRIOR_N * _P_Q) / (w + _PRIOR_N)
+    mean_excess = (w * excess + _PRIOR_X * _M0) / (w * exc + _PRIOR_X)
+    rate[2] = np.minimum(rate[2], _TREND_RATE_MAX)
+    mean_excess[2] = np.minimum(mean_excess[2], _TREND_EXCESS_MAX)
+    lrate = np.log(rate)
+    return lrate, 1.0 / mean_excess, lrate - np.log(_P_Q)
 
 
 def _tail_logp(az: F64, exc: F64, excess: F64, n: I64) -> F64:
@@ -292,9 +424,8 @@ def _tail_logp(az: F64, exc: F64, excess: F64, n: I64) -> F64:
     return out
 
 
-def _classify(z: F64, raw: F64, floor: float) -> I64:
-    """Kind code per row: 0 none, 1 spike, 2 level-shift, 3 trend."""
-    a = np.abs(z)
+def _classify(a: F64, raw: F64, floor: float) -> I64:
+    """Kind code per row from |z|: 0 none, 1 spike, 2 level-shift, 3 trend."""
     kind = np.where(
         a[2] > 2.0 * a[1], 3, np.where(a[1] > a[0], 2, 1)
     ).astype(np.int64)

@@ -59,28 +59,34 @@ class SeasonalProfile:
         out: npt.NDArray[np.intp] = (phase * self.bins).astype(np.intp) % self.bins
         return out
 
-    def expected(self, t: F64) -> tuple[F64, Bool]:
-        """Profile level at each row's time, and whether that bin has been seen."""
-        rows = np.arange(self.size)
-        b = self._bin(t[: self.size])
-        return self.level[b, rows], self.count[b, rows] > 0
+    def _rows(self, rows: slice | None) -> npt.NDArray[np.intp]:
+        r = slice(0, self.size) if rows is None else rows
+        return np.arange(r.start, r.stop)
 
-    def residual(self, values: F64, t: F64) -> F64:
+    def expected(self, t: F64, rows: slice | None = None) -> tuple[F64, Bool]:
+        """Profile level at each row's time, and whether that bin has been seen.
+
+        Arrays are per row of ``rows`` (a block; default all rows).
+        """
+        idx = self._rows(rows)
+        b = self._bin(t)
+        return self.level[b, idx], self.count[b, idx] > 0
+
+    def residual(self, values: F64, t: F64, rows: slice | None = None) -> F64:
         """``value - profile`` per row; 0 where the bin is unseen, NaN stays NaN."""
-        level, seen = self.expected(t)
-        x = values[: self.size]
-        out: F64 = np.where(seen, x - level, np.where(np.isfinite(x), 0.0, np.nan))
+        level, seen = self.expected(t, rows)
+        out: F64 = np.where(seen, values - level, np.where(np.isfinite(values), 0.0, np.nan))
         return out
 
-    def learn(self, values: F64, t: F64, mask: Bool) -> None:
+    def learn(self, values: F64, t: F64, mask: Bool, rows: slice | None = None) -> None:
         """Move each masked row's bin towards its value."""
-        rows = np.arange(self.size)
-        b = self._bin(t[: self.size])
-        x = np.where(mask[: self.size], values[: self.size], 0.0)
-        c = self.count[b, rows]
-        a = np.maximum(self.alpha, 1.0 / (c + 1.0)) * mask[: self.size]
-        self.level[b, rows] += a * (x - self.level[b, rows])
-        self.count[b, rows] = c + mask[: self.size]
+        idx = self._rows(rows)
+        b = self._bin(t)
+        x = np.where(mask, values, 0.0)
+        c = self.count[b, idx]
+        a = np.maximum(self.alpha, 1.0 / (c + 1.0)) * mask
+        self.level[b, idx] += a * (x - self.level[b, idx])
+        self.count[b, idx] = c + mask
 
     @property
     def nbytes(self) -> int:
