@@ -134,8 +134,15 @@ class StepRunner:
         action_id = f"{inc.id}:{step.index}"
         prior = self.journal.action(action_id)
         if prior is not None and prior.status == "done":
-            # Completed before a restart: never apply it again.
-            self._event(inc, now, "step", f"step {step.index} ({step.kind}) already done; resuming")
+            # Completed before a restart: never apply it again; verify it if it has a check.
+            self._event(inc, now, "step", f"step {step.index} ({step.kind}) already done "
+                        "before a restart; resuming")
+            self.journal.update_incident(inc.id, acted=1)
+            if step.verify is not None:
+                since = prior.finished_at if prior.finished_at is not None else now
+                self.journal.update_incident(inc.id, phase="verify", phase_since=since,
+                                             attempts=0, next_try_at=None)
+                return True
             return self._succeeded(inc, step, now)
         rb = self.runbooks.get(inc.runbook)
         if step.kind in MUTATING:

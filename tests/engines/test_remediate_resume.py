@@ -92,3 +92,26 @@ def test_cooldown_survives_restart(tmp_path: Path) -> None:
     second = remediator(tmp_path / "j.sqlite", world)
     p = second.handle(anomaly("latency_p99", "checkout", t=60.0), 60.0)[0]
     assert p.reasons[-1].startswith("skipped: cooldown 9m")
+
+
+def test_done_action_before_phase_change_is_still_verified(tmp_path: Path) -> None:
+    """Killed after the outcome was journaled but before 'verify': resume verifies, no re-apply."""
+    from aiops.model import OutcomeStatus
+
+    world = RecordingActuator(replicas=3)
+    first = remediator(tmp_path / "j.sqlite", world)
+    first.handle(anomaly("latency_p99", "checkout", t=0.0), 0.0)
+    inc = first.journal.incidents()[0]
+    aid = f"{inc.id}:0"
+    first.journal.action_started(action_id=aid, incident=inc.id, step=0, kind="scale",
+                                 target=inc.target, params={"replicas": 5}, dry_run=False,
+                                 now=1.0)
+    world.apply(Action(id=aid, kind="scale", target=inc.target, params={"replicas": 5}), now=1.0)
+    first.journal.action_finished(aid, Outcome(action_id=aid, status=OutcomeStatus.DONE),
+                                  now=1.0)
+    second = remediator(tmp_path / "j.sqlite", world)
+    second.tick(30.0, sample("latency_p99", "checkout", t=30.0, value=0.2))
+    got = second.journal.incident(inc.id)
+    assert got is not None and got.status == "resolved"
+    assert [a.id for a in world.calls] == [aid]
+    assert second.journal.last_closed_at("ladder", inc.target) == 30.0  # cooldown starts
