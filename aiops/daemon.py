@@ -30,12 +30,14 @@ from aiops.engines.approvals import approval_routes
 from aiops.engines.clock import Clock
 from aiops.engines.http import Health, HttpServer, build_app
 from aiops.engines.remediate import Remediator
+from aiops.engines.schedule import CronSchedules
 from aiops.engines.scrape import CycleReport, ScrapeEngine
 from aiops.engines.webhook import load_token, webhook_routes
 from aiops.errors import AiopsError, ConfigError
 from aiops.journal import Journal
 from aiops.model import Alert, Signal
 from aiops.runbook import load_runbooks
+from aiops.runbook.match import schedules
 from aiops.sources.base import Source
 from aiops.telemetry.logging import get_logger
 from aiops.telemetry.metrics import Metrics
@@ -155,6 +157,7 @@ class Daemon:
             deny_namespaces=config.guards.deny_namespaces,
         )
         self.signals: queue.Queue[Signal] = queue.Queue()
+        self.schedules = CronSchedules(schedules(self.runbooks), now=self.clock.now())
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._cycles = 0
@@ -213,11 +216,14 @@ class Daemon:
         """Plan queued signals, then advance every running incident (leader only)."""
         with self._lock:
             now = self.clock.now()
+            due = self.schedules.due(now)
             if not self._leading:
                 # A standby scores but never acts; the leader sees the same signals.
                 while not self.signals.empty():
                     self.signals.get_nowait()
                 return
+            for tick in due:
+                self.signals.put(tick)
             while True:
                 try:
                     sig = self.signals.get_nowait()
