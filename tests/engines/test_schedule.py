@@ -18,7 +18,10 @@ spec:
   mode: auto
   triggers:
     - schedule: {cron: "*/30 * * * *", labels: {namespace: shop, workload: catalog}}
-  target: {kind: SandboxWorkload, namespace: '{{ labels.namespace }}', name: '{{ labels.workload }}'}
+  target:
+    kind: SandboxWorkload
+    namespace: '{{ labels.namespace }}'
+    name: '{{ labels.workload }}'
   steps:
     - action: restart
 """
@@ -32,7 +35,7 @@ def test_each_tick_is_due_once_in_order() -> None:
         ("b", 300.0), ("a", 600.0), ("a", 1200.0), ("a", 1800.0)
     ]
     assert all(d.kind == SignalKind.SCHEDULE for d in due)
-    assert due[1].labels == {"x": "1"}
+    assert due[0].labels == {"x": "1"}
     assert s.due(1800.0) == []
 
 
