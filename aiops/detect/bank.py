@@ -32,7 +32,7 @@ import numpy.typing as npt
 from aiops.config.detect import DetectConfig
 from aiops.detect.config import Params
 from aiops.detect.ensemble import Ensemble
-from aiops.detect.robust import KINDS, STATISTICS, Evidence
+from aiops.detect.robust import KINDS, MAX_ABS, STATISTICS, Evidence, usable
 from aiops.errors import PermanentError
 from aiops.model import Sample, Score, SeriesKey
 
@@ -95,7 +95,7 @@ class DetectorBank:
             self._keys.extend([None] * (x.shape[0] - self._core.size))
             self._core.grow(x.shape[0])
         n = x.shape[0]
-        bad = int(n - np.count_nonzero(np.isfinite(x)))
+        bad = int(n - np.count_nonzero(usable(x)))
         if n < self._core.size:
             x = np.concatenate([x, np.full(self._core.size - n, np.nan)])
         scores = self._core.step_scores(x, None if t is None else _times(t, self._core.size))
@@ -107,7 +107,7 @@ class DetectorBank:
         x = np.asarray(values, dtype=np.float64)
         if x.shape[0] != self._core.size:
             raise ValueError(f"expected {self._core.size} values, got {x.shape[0]}")
-        self.skipped += int((~np.isfinite(x)).sum())
+        self.skipped += int(x.shape[0] - np.count_nonzero(usable(x)))
         return self._core.step(x, None if t is None else _times(t, self._core.size))
 
     # -- sample API -------------------------------------------------------------
@@ -119,7 +119,7 @@ class DetectorBank:
             batch: dict[int, Sample] = {}
             later: list[Sample] = []
             for s in pending:
-                if not s.valid:
+                if not (s.valid and abs(s.value) <= MAX_ABS):
                     self.skipped += 1
                     continue
                 row = self._row(s.key)

@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aiops.detect.config import Params
-from aiops.detect.robust import Evidence, RobustCore, blocks, concat
+from aiops.detect.robust import Evidence, RobustCore, blocks, concat, usable
 from aiops.detect.seasonal import SeasonalProfile
 
 F64 = npt.NDArray[np.float64]
@@ -112,7 +112,7 @@ class Ensemble:
                 v = xb
                 if prof is not None:
                     level, seen = prof.expected(tb, rows)
-                    v = np.where(seen, xb - level, np.where(np.isfinite(xb), 0.0, np.nan))
+                    v = np.where(seen, xb - level, np.where(usable(xb), 0.0, np.nan))
                     shifts.append(level)
                 e = core.score(v, rows)
                 core.learn(v, e, None, rows)

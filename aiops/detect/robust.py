@@ -182,7 +182,7 @@ class RobustCore:
             raise ValueError(f"expected {n_rows} values for rows {rows}, got {x.shape[0]}")
         mu, fast, slow = f[0], f[1], f[2]
         n = self._i[0, rows]
-        valid = np.isfinite(x)
+        valid = usable(x)
         xs = np.where(valid, x, mu)
         inv: F64 = np.reciprocal(n + 1.0, dtype=np.float64)
         fast_new = fast + np.maximum(p.fast_alpha, inv) * (xs - fast)
@@ -209,7 +209,9 @@ class RobustCore:
         self._work = w
         f = self._f[:, rows]
         mu = f[0]
-        z = w.e / w.spread
+        with np.errstate(over="ignore", invalid="ignore"):
+            z = w.e / w.spread
+        z = np.nan_to_num(z, nan=0.0, posinf=_Z_MAX, neginf=-_Z_MAX)
         az = np.abs(z)
         logp = _tail_logp_fast(az, f[14:17], f[17:20], f[20:23])
         best = logp.min(axis=0)
@@ -332,6 +334,21 @@ class RobustCore:
 
 
 BLOCK = 8192
+# Values beyond this magnitude are treated like inf: skipped, so squares cannot overflow.
+MAX_ABS = 1e100
+_Z_MAX = 1e12
+
+
+def usable(x: F64) -> Bool:
+    """Rows whose value can be scored and learnt (finite and of sane magnitude).
+
+    >>> usable(np.array([1.0, np.nan, np.inf, 1e200])).tolist()
+    [True, False, False, False]
+    """
+    with np.errstate(invalid="ignore"):
+        out: Bool = np.abs(x) <= MAX_ABS
+    return out
+
 
 
 def blocks(size: int, block: int = BLOCK) -> list[slice]:

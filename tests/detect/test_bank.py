@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aiops.config.detect import DetectConfig
 from aiops.detect.bank import DetectorBank, DetectorStateChanged
@@ -182,3 +184,14 @@ def test_duplicate_key_in_one_call_scores_both_in_order() -> None:
     bank = DetectorBank(DetectConfig(warmup=1))
     out = bank.update([Sample(key=KEY, t=0.0, value=1.0), Sample(key=KEY, t=15.0, value=1.0)])
     assert [s.t for s in out] == [0.0, 15.0]
+
+
+@settings(max_examples=30, deadline=None)
+@given(values=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), max_size=60))
+def test_bank_never_crashes_on_any_floats(values: list[float]) -> None:
+    """Any float stream gives Scores in [0, 1] for usable values and skips the rest."""
+    bank = DetectorBank(DetectConfig(warmup=3))
+    out = feed(bank, values)
+    usable = [v for v in values if math.isfinite(v) and abs(v) <= 1e100]
+    assert len(out) == len(usable) and bank.skipped == len(values) - len(usable)
+    assert all(0.0 <= s.score <= 1.0 for s in out)
