@@ -38,7 +38,9 @@ def autoscale(
     window_b: Annotated[float, typer.Option(help="Point B: scale-down window, seconds.")] = 120.0,
     capacity: Annotated[float, typer.Option(help="Requests/s one pod serves.")] = 100.0,
     peak: Annotated[float, typer.Option(help="Trace peak scaled to this many req/s.")] = 2000.0,
-    model: Annotated[str, typer.Option(help="Forecaster (see aiops.forecast.catalog).")] = "auto",
+    model: Annotated[
+        str, typer.Option(help="Forecaster driving the policies (aiops.forecast.catalog).")
+    ] = "multi_seasonal_fast",
     warmup: Annotated[int, typer.Option(help="Steps learnt before scoring.")] = 672,
     limit: Annotated[int | None, typer.Option(help="Replay only the first N points.")] = None,
     png: Annotated[Path | None, typer.Option(help="Draw demand, band and capacity here.")] = None,
@@ -149,7 +151,7 @@ def render(r: BenchResult) -> None:
         )
     out.print(a)
     out.print(
-        f"driving model: {r.config.model} (chose {r.chosen}); "
+        f"driving model: {r.config.model} ({r.chosen}); "
         f"{r.config.quantile_a:g} upper band covered {r.coverage:.1%} of points"
     )
     if r.last_decision_reasons:

@@ -34,6 +34,7 @@ class AutoSelect(VectorForecaster):
         *,
         candidates: Sequence[VectorForecaster],
         select_horizon: int = 10,
+        switch_margin: float = 0.05,
         **kw: Any,
     ) -> None:
         if not candidates:
@@ -45,14 +46,17 @@ class AutoSelect(VectorForecaster):
         kw.setdefault("max_horizon", max(c.max_horizon for c in candidates))
         self.candidates = list(candidates)
         self.select_horizon = select_horizon
+        self.switch_margin = switch_margin
         if any(c.max_horizon < select_horizon for c in candidates):
             raise ValueError("every candidate's max_horizon must cover select_horizon")
         super().__init__(**kw)
+        self._pick = np.zeros(self.n_series, dtype=np.int64)
 
     def config(self) -> dict[str, Any]:
         return {
             **super().config(),
             "select_horizon": self.select_horizon,
+            "switch_margin": self.switch_margin,
             "candidates": [c.config() for c in self.candidates],
         }
 
@@ -60,6 +64,7 @@ class AutoSelect(VectorForecaster):
         raw = np.where(ok, y, np.nan)
         for c in self.candidates:
             c.learn_many(raw)
+        self._reselect()
 
     def _errors(self) -> FloatArray:
         """Recent error of each candidate per series, ``(n_candidates, n_series)``."""
@@ -70,8 +75,18 @@ class AutoSelect(VectorForecaster):
 
     def choice(self) -> np.ndarray[Any, np.dtype[np.int64]]:
         """Index of the candidate used for each series."""
-        pick: np.ndarray[Any, np.dtype[np.int64]] = np.argmin(self._errors(), axis=0)
-        return pick.astype(np.int64)
+        return self._pick.copy()
+
+    def _reselect(self) -> None:
+        # Switch only when the best candidate beats the current one by switch_margin, so
+        # near-ties do not flip the forecast (and its residuals) back and forth.
+        errs = self._errors()
+        best = np.argmin(errs, axis=0)
+        cols = np.arange(self.n_series)
+        cur_err, best_err = errs[self._pick, cols], errs[best, cols]
+        switch = best_err < (1.0 - self.switch_margin) * cur_err
+        switch |= ~np.isfinite(cur_err) & np.isfinite(best_err)
+        self._pick = np.where(switch, best, self._pick).astype(np.int64)
 
     def chosen(self) -> list[str]:
         """Name (with period where it has one) of the candidate used for each series."""
