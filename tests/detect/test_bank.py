@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aiops.config.detect import DetectConfig
+from aiops.config.detect import DetectConfig, preset
 from aiops.detect.bank import DetectorBank, DetectorStateChanged
 from aiops.detect.base import Bank
 from aiops.model import Sample, Score, SeriesKey
@@ -195,3 +195,20 @@ def test_bank_never_crashes_on_any_floats(values: list[float]) -> None:
     usable = [v for v in values if math.isfinite(v) and abs(v) <= 1e100]
     assert len(out) == len(usable) and bank.skipped == len(values) - len(usable)
     assert all(0.0 <= s.score <= 1.0 for s in out)
+
+
+def test_seasonal_bank_snapshot_round_trip_and_time_aware_band() -> None:
+    """With seasonal views a restored bank continues identically; bands follow the season."""
+    cfg = preset("nab")
+    a = DetectorBank(cfg)
+    day = [5.0 if 8 <= (i * 300 % 86400) / 3600 < 20 else 1.0 for i in range(288 * 9)]
+    for i, v in enumerate(day):
+        a.update([Sample(key=KEY, t=300.0 * i, value=v)])
+    b = DetectorBank(cfg)
+    b.restore(a.snapshot())
+    t0 = 300.0 * len(day)
+    rest = [Sample(key=KEY, t=t0 + 300.0 * i, value=day[i]) for i in range(50)]
+    assert [s.score for s in a.update(rest)] == [s.score for s in b.update(rest)]
+    noon = 9 * 86400.0 + 12 * 3600.0
+    [s] = a.update([Sample(key=KEY, t=noon, value=1.0)])
+    assert s.score >= 0.4 and s.lower > 1.0
