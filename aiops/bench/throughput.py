@@ -138,7 +138,7 @@ def run(
     config: DetectConfig | None = None,
     series: Sequence[int] = (10, 1_000, 100_000),
     points: int = 3_000_000,
-    river_points: int = 3_000,
+    river_points: int = 10_000,
 ) -> ThroughputReport:
     """Measure everything the report needs (a few seconds at the defaults)."""
     cfg = config if config is not None else DetectConfig()
