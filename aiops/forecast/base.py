@@ -74,6 +74,7 @@ class VectorForecaster(ABC):
         # _ring[k % H, i, h-1]: forecast made when ``steps == k`` (after learning point
         # k-1) of point k+h-1, i.e. ``h`` steps ahead.
         self._ring = np.full((max_horizon, n_series, max_horizon), np.nan)
+        self._hs = np.arange(max_horizon)
         self.residuals = ResidualWindow(
             n_series=n_series, max_horizon=max_horizon, window=residual_window
         )
@@ -102,7 +103,7 @@ class VectorForecaster(ABC):
         self.seen += ok
         self.skipped += ~ok
         hz = self.max_horizon
-        hs = np.arange(hz)
+        hs = self._hs
         past = self._ring[(self.steps - hs) % hz, :, hs]  # (H, n): made h steps ago
         err = y[None, :] - past
         if self.relative_residuals:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from aiops.forecast.base import BoolArray, FloatArray, VectorForecaster
 
@@ -64,6 +65,7 @@ class MultiSeasonal(VectorForecaster):
         self._day = np.zeros((daily, n))  # log adjustment
         self._corr = np.zeros(n)
         self._last = np.full(n, np.nan)
+        self._offset_cache: dict[int, tuple[NDArray[np.int64], FloatArray]] = {}
 
     def config(self) -> dict[str, Any]:
         return {
@@ -88,7 +90,7 @@ class MultiSeasonal(VectorForecaster):
             self._last = y
             r = logy - (prof + day)
             c = self.phi * self._corr * (1.0 - self.alpha) + self.alpha * r
-            dev = np.clip(r - c, -clip, clip)
+            dev = np.minimum(np.maximum(r - c, -clip), clip)
             self._corr = c
             self._week[sw] = prof + self.gamma_weekly * dev
             self._day[sd] = day + self.gamma_daily * dev
@@ -101,15 +103,26 @@ class MultiSeasonal(VectorForecaster):
         r = np.where(learn, logy - (prof + day), 0.0)
         c = self._corr
         new_c = self.phi * c * (1.0 - self.alpha) + self.alpha * r
-        dev = np.clip(r - new_c, -clip, clip)
+        dev = np.minimum(np.maximum(r - new_c, -clip), clip)
         self._corr = np.where(learn, new_c, c)
         self._week[sw] = np.where(learn, prof + self.gamma_weekly * dev, self._week[sw])
         self._day[sd] = np.where(learn, day + self.gamma_daily * dev, day)
 
+    def _offsets(self, horizon: int) -> tuple[NDArray[np.int64], FloatArray]:
+        """Step offsets and damping factors; cached for ``max_horizon`` (every step)."""
+        hit = self._offset_cache.get(horizon)
+        if hit is not None:
+            return hit
+        ar: NDArray[np.int64] = np.arange(horizon, dtype=np.int64)
+        damp: FloatArray = np.power(self.phi, ar + 1.0)
+        if horizon == self.max_horizon:
+            self._offset_cache[horizon] = (ar, damp)
+        return ar, damp
+
     def _predict(self, horizon: int) -> FloatArray:
-        idx = self.steps + np.arange(horizon)
+        ar, damp = self._offsets(horizon)
+        idx = self.steps + ar
         base = self._week[idx % self.weekly] + self._day[idx % self.daily]  # (horizon, n)
-        damp = self.phi ** np.arange(1, horizon + 1)
         point = np.exp(base.T + self._corr[:, None] * damp[None, :])
         if np.isfinite(point).all():
             return point
