@@ -8,6 +8,7 @@ the original would have. It takes ``now`` everywhere and reads no clock.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -136,6 +137,30 @@ class World:
     def demand_level(self, now: float) -> float:
         """Trace level at ``now`` relative to the trace median (1.0 = typical)."""
         return self.trace.level(self.trace_position(now)) / self.trace.reference
+
+    def demand_history(self, start: float, end: float, step: float) -> list[Sample]:
+        """``request_rate`` of every workload before the world was created.
+
+        The trace is the cluster's request history: what each workload served at
+        ``[start, min(end, created_at))`` every ``step`` seconds, with the same AR(1)
+        noise as live demand from its own seeded generator (live state is untouched,
+        and the same call always returns the same history).
+        """
+        end = min(end, self.created_at)
+        if step <= 0 or end <= start:
+            return []
+        phi, sd = NOISE[0]
+        rng = np.random.default_rng(int(self.settings["seed"]) + 1)
+        times = np.arange(start, end, step)
+        out: list[Sample] = []
+        for name, ws in self._workloads.items():
+            z, noise = rng.standard_normal(len(times)), 0.0
+            for i, t in enumerate(times):
+                noise = phi * noise + math.sqrt(1.0 - phi * phi) * sd * float(z[i])
+                value = ws.spec.base_rps * self.demand_level(float(t)) * math.exp(noise)
+                out.append(Sample(key=WORKLOADS[name].key("request_rate"), t=float(t), value=value))
+        out.sort(key=lambda s: s.t)
+        return out
 
     # -- time ----------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ from aiops.sim import World, open_world, save_world
 
 __all__ = ["SandboxSource", "open_world"]
 
+BACKFILL_STEP = 15.0
+
 
 class SandboxSource:
     """Pulls every series of a :class:`aiops.sim.World`, saving it after each pull."""
@@ -35,8 +37,13 @@ class SandboxSource:
         return samples
 
     def backfill(self, start: float, end: float) -> Sequence[Sample]:
-        """The sandbox keeps no history before now: always empty."""
-        return []
+        """Request history from before the world existed (the trace), every 15 s.
+
+        Only ``request_rate`` has a past: the other series depend on the simulated
+        cluster's state, which starts at creation.
+        """
+        with self.world.lock:
+            return self.world.demand_history(start, end, BACKFILL_STEP)
 
     def close(self) -> None:
         """Save once more so a restart continues from here."""

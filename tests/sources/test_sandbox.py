@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from aiops.config.sources import SandboxConfig
-from aiops.sim import load_state
+from aiops.sim import WORKLOADS, load_state
 from aiops.sources.base import Source
 from aiops.sources.sandbox import SandboxSource, open_world
 
@@ -13,11 +13,25 @@ T0 = 1_700_000_000.0
 
 
 def test_satisfies_the_source_protocol() -> None:
-    """SandboxSource is a Source named 'sandbox' with no backfill."""
+    """SandboxSource is a Source named 'sandbox'."""
     src = SandboxSource(open_world(SandboxConfig(), None, T0), None)
     assert isinstance(src, Source)
     assert src.name == "sandbox"
-    assert list(src.backfill(T0 - 3600, T0)) == []
+
+
+def test_backfill_is_the_request_history_before_creation() -> None:
+    """Backfill gives request_rate only, every 15 s, before the world existed, repeatably."""
+    world = open_world(SandboxConfig(), None, T0)
+    src = SandboxSource(world, None)
+    history = list(src.backfill(T0 - 3600, T0 + 3600))
+    assert {s.key.metric for s in history} == {"request_rate"}
+    assert len(history) == 240 * 5 and max(s.t for s in history) < T0
+    frontend = [s.value for s in history if s.key.label("workload") == "frontend"]
+    level = world.demand_level(T0 - 15) * WORKLOADS["frontend"].base_rps
+    assert abs(frontend[-1] / level - 1) < 0.2, "demand follows the trace at the base rate"
+    assert len(set(frontend)) == len(frontend), "history carries noise like live demand"
+    assert [s.value for s in src.backfill(T0 - 3600, T0)] == [s.value for s in history]
+    assert list(src.backfill(T0, T0 + 60)) == []
 
 
 def test_pull_advances_the_world_and_returns_all_series() -> None:
