@@ -28,6 +28,7 @@ from aiops.config import Config
 from aiops.detect.bank import DetectorBank
 from aiops.engines.approvals import approval_routes
 from aiops.engines.clock import Clock
+from aiops.engines.forecast import ForecastEngine
 from aiops.engines.http import Health, HttpServer, build_app
 from aiops.engines.remediate import Remediator
 from aiops.engines.schedule import CronSchedules
@@ -156,6 +157,14 @@ class Daemon:
             changes_per_hour=config.guards.changes_per_hour,
             deny_namespaces=config.guards.deny_namespaces,
         )
+        self.forecaster: ForecastEngine | None = None
+        self._forecast_restored = False
+        if config.forecast.enabled:
+            self.forecaster = ForecastEngine(
+                config=config.forecast, actuator=self.actuator, metrics=self.metrics,
+                log=get_logger("forecast"),
+            )
+            self._forecast_restored = self._restore_forecasts()
         self.signals: queue.Queue[Signal] = queue.Queue()
         self.schedules = CronSchedules(schedules(self.runbooks), now=self.clock.now())
         self._lock = threading.Lock()
@@ -179,10 +188,11 @@ class Daemon:
 
     def warm(self) -> int:
         """Backfill detectors from the source's history unless their state was restored."""
+        now = self.clock.now()
+        self._warm_forecasts(now)
         span = self.config.loop.backfill
         if self._restored or span <= 0:
             return 0
-        now = self.clock.now()
         try:
             history = self.source.backfill(now - span, now)
         except AiopsError as exc:
@@ -194,6 +204,19 @@ class Daemon:
             self.log.info("detectors_warmed", samples=len(history), timestamps=points)
         return points
 
+    def _warm_forecasts(self, now: float) -> None:
+        span = self.config.forecast.backfill
+        if self.forecaster is None or self._forecast_restored or span <= 0:
+            return
+        try:
+            history = self.source.backfill(now - span, now)
+        except AiopsError as exc:
+            self.log.warning("forecast_backfill_failed", error=str(exc))
+            return
+        with self._lock:
+            points = self.forecaster.warm(history)
+        self.log.info("forecasts_warmed", points=points)
+
     def poll(self) -> CycleReport:
         """Pull, score, and queue anomaly signals."""
         with self._lock:
@@ -204,6 +227,9 @@ class Daemon:
             report = self.scrape.cycle(now)
             for anomaly in report.anomalies:
                 self.signals.put(anomaly)
+            if self.forecaster is not None and report.ok:
+                for forecast in self.forecaster.cycle(now, self.scrape.latest):
+                    self.signals.put(forecast)
             self.last_report = report
             self._cycles += 1
             if self._cycles % SNAPSHOT_EVERY == 0:
@@ -416,9 +442,24 @@ class Daemon:
         return self.state_dir / "detectors.bin"
 
     def _snapshot_detectors(self) -> None:
-        tmp = self._detector_file.with_suffix(".tmp")
-        tmp.write_bytes(self.bank.snapshot())
-        tmp.replace(self._detector_file)
+        _write_atomic(self._detector_file, self.bank.snapshot())
+        if self.forecaster is not None:
+            _write_atomic(self._forecast_file, self.forecaster.workloads.snapshot())
+
+    @property
+    def _forecast_file(self) -> Path:
+        return self.state_dir / "forecasts.bin"
+
+    def _restore_forecasts(self) -> bool:
+        if self.forecaster is None or not self._forecast_file.exists():
+            return False
+        try:
+            self.forecaster.workloads.restore(self._forecast_file.read_bytes())
+        except (AiopsError, ValueError, KeyError) as exc:
+            self.log.warning("forecasts_fresh", reason=str(exc))
+            return False
+        self.log.info("forecasts_restored", path=str(self._forecast_file))
+        return True
 
     def _restore_detectors(self) -> bool:
         if not self._detector_file.exists():
@@ -430,6 +471,12 @@ class Daemon:
             return False
         self.log.info("detectors_restored", path=str(self._detector_file))
         return True
+
+
+def _write_atomic(path: Path, blob: bytes) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(blob)
+    tmp.replace(path)
 
 
 def _now_dt() -> Any:

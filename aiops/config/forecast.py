@@ -25,6 +25,21 @@ class ForecastConfig(Section):
 
     enabled: bool = Field(False, description="Run the forecast loop.")
     metric: str = Field("request_rate", description="Demand metric to forecast.")
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Only series of the demand metric with these label values are forecast.",
+    )
+    target_kind: Literal["Deployment", "StatefulSet", "SandboxWorkload"] = Field(
+        "Deployment", description="Kind of the workload a demand series belongs to."
+    )
+    name_label: str = Field(
+        "deployment", description="Label of the demand series that names the workload."
+    )
+    backfill: Duration = Field(
+        604800.0,
+        description="Demand history pulled at start-up to fit the seasons (skipped when "
+        "forecaster state was restored); 0 disables.",
+    )
     season: Duration = Field(86400.0, description="Main seasonal period.")
     startup: Duration = Field(90.0, description="Pod start-up time to forecast ahead of.")
     target_utilization: float = Field(0.7, gt=0, le=1, description="Target utilization.")

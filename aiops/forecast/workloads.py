@@ -74,6 +74,10 @@ class WorkloadForecasts:
             )
         return self._models[key]
 
+    def learn(self, key: SeriesKey, demand: float) -> None:
+        """Learn one past demand value (start-up backfill) without deciding anything."""
+        self._model(key).learn_one(demand)
+
     def capacity(self, key: SeriesKey) -> float | None:
         """Configured per-replica capacity, else the one learnt from utilization."""
         if self.config.capacity_per_replica is not None:

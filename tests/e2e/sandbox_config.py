@@ -7,23 +7,29 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOKS = ROOT / "runbooks" / "sandbox"
 
 
 def sandbox_config(tmp_path: Path, *, faults: str = "default", http: bool = False,
-                   port: int = 0, speed: float = 60.0) -> Path:
-    """A config like the embedded default, with its state inside ``tmp_path``."""
+                   port: int = 0, speed: float = 60.0, forecast: bool = False) -> Path:
+    """The embedded default (config/aiops.yaml) with its state inside ``tmp_path``.
+
+    ``forecast=False`` leaves out the predictive scaling of catalog, so a test can
+    reason about the four faults alone.
+    """
+    data = yaml.safe_load((ROOT / "config" / "aiops.yaml").read_text())
+    data["state_dir"] = str(tmp_path / "state")
+    data["source"]["sandbox"]["fault_schedule"] = faults
+    data["loop"]["speed"] = speed
+    data["runbooks"]["paths"] = [str(RUNBOOKS)]
+    data["http"] = {"enabled": http, "port": port}
+    if not forecast:
+        data.pop("forecast", None)
     cfg = tmp_path / "aiops.yaml"
-    cfg.write_text(
-        "apiVersion: aiops/v1\nkind: Config\n"
-        f"state_dir: {tmp_path / 'state'}\n"
-        f"source: {{type: sandbox, sandbox: {{fault_schedule: {faults}}}}}\n"
-        "actuator: {type: sandbox}\n"
-        f"loop: {{interval: 15s, speed: {speed}}}\n"
-        f"runbooks: {{paths: [{RUNBOOKS}]}}\n"
-        f"http: {{enabled: {str(http).lower()}, port: {port}}}\n"
-    )
+    cfg.write_text(yaml.safe_dump(data))
     return cfg
 
 

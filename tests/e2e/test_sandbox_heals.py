@@ -24,7 +24,8 @@ EXPECTED = {  # fault -> (runbook, target, action that heals it)
 @pytest.fixture(scope="module")
 def faulty_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     tmp = tmp_path_factory.mktemp("faulty")
-    Daemon(load_config(sandbox_config(tmp)), RunOptions(stepped=True, http=False)).run_stepped(
+    cfg = load_config(sandbox_config(tmp, forecast=True))  # exactly what `make run` runs
+    Daemon(cfg, RunOptions(stepped=True, http=False)).run_stepped(
         TWO_AND_A_HALF_HOURS
     )
     return tmp
@@ -51,7 +52,10 @@ def test_every_fault_is_detected_and_healed_by_its_runbook(faulty_run: Path) -> 
 
 def test_each_incident_explains_signal_match_action_and_verification(faulty_run: Path) -> None:
     """The journal holds, per incident: the signal and score, why it matched, action, verify."""
-    for inc in query(faulty_run, "SELECT id FROM incidents"):
+    fault_runbooks = tuple(runbook for runbook, _, _ in EXPECTED.values())
+    rows = query(faulty_run, "SELECT id, runbook FROM incidents")
+    assert {r["runbook"] for r in rows} >= set(fault_runbooks)
+    for inc in (r for r in rows if r["runbook"] in fault_runbooks):
         events = query(faulty_run, "SELECT kind, reason FROM events WHERE incident = ? ORDER BY id",
                        inc["id"])
         kinds = [e["kind"] for e in events]
@@ -62,14 +66,35 @@ def test_each_incident_explains_signal_match_action_and_verification(faulty_run:
         assert any(e["kind"] == "verify" and "pass" in e["reason"] for e in events)
 
 
-def test_no_action_on_the_healthy_workload_or_before_the_first_fault(faulty_run: Path) -> None:
-    """The control workload is never touched and nothing acts before the first fault starts."""
+def test_no_remedial_action_on_the_healthy_workload_or_before_the_first_fault(
+    faulty_run: Path,
+) -> None:
+    """Only the forecast touches catalog (no fault there); no fault runbook acts early."""
     world = world_state(faulty_run)
     first_fault = min(f["start"] for f in world["faults"])
-    actions = query(faulty_run, "SELECT target, started_at FROM actions")
+    actions = query(
+        faulty_run, "SELECT a.target, a.started_at, i.runbook FROM actions a "
+        "JOIN incidents i ON i.id = a.incident WHERE i.runbook != 'catalog-predictive-scaling'"
+    )
     assert len(actions) == len(EXPECTED)
     assert all("catalog" not in a["target"] for a in actions)
     assert all(a["started_at"] >= first_fault for a in actions)
+
+
+def test_catalog_is_scaled_ahead_of_forecast_demand(faulty_run: Path) -> None:
+    """The forecast loop scales catalog up where the forecast, not the reactive rule, asks."""
+    incidents = query(
+        faulty_run, "SELECT id, status, reasons FROM incidents "
+        "WHERE runbook = 'catalog-predictive-scaling'"
+    )
+    assert incidents, "no predictive scaling in two and a half simulated hours"
+    reasons = json.loads(incidents[0]["reasons"])
+    assert "matched forecast trigger" in reasons[0] and "forecast adds" in reasons[0]
+    done = query(faulty_run, "SELECT params FROM actions WHERE incident = ? AND status = 'done'",
+                 incidents[0]["id"])
+    assert len(done) == 1 and json.loads(done[0]["params"])["replicas"] > 4
+    forecasts = query(faulty_run, "SELECT payload FROM signals WHERE kind = 'forecast'")
+    assert len(forecasts) >= 100, "one journaled forecast per simulated minute"
 
 
 def test_fault_free_stretch_triggers_nothing(tmp_path: Path) -> None:
