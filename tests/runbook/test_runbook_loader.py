@@ -116,11 +116,11 @@ def test_scale_delta_accepts_signed_strings(tmp_path: Path) -> None:
 
 
 def test_sandbox_runbooks_load() -> None:
-    """The four shipped sandbox runbooks are valid and all act automatically."""
+    """The shipped sandbox runbooks (four faults + predictive scaling) load, all automatic."""
     books = load_runbooks([SANDBOX_RUNBOOKS])
     assert sorted(b.name for b in books) == [
-        "cart-memory-leak", "checkout-bad-rollout", "frontend-traffic-surge",
-        "payments-crash-loop",
+        "cart-memory-leak", "catalog-predictive-scaling", "checkout-bad-rollout",
+        "frontend-traffic-surge", "payments-crash-loop",
     ]
     assert {b.spec.mode for b in books} == {"auto"}
 
