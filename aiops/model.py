@@ -262,13 +262,15 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.status in (OutcomeStatus.DONE, OutcomeStatus.DRY_RUN, OutcomeStatus.ALREADY_DONE)
+        return self.status in (
+            OutcomeStatus.DONE, OutcomeStatus.DRY_RUN, OutcomeStatus.ALREADY_DONE
+        )
 
 
 class Verdict(StrEnum):
     """Result of a verify step."""
 
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a verdict, not a password
     FAIL = "fail"
     INCONCLUSIVE = "inconclusive"
     PENDING = "pending"

@@ -406,7 +406,9 @@ class KubernetesActuator:
                 raise
         after = obj
         if not dry:
-            notes: dict[str, Any] = {**ro.id_annotations(obj, action.id, now), ro.PENDING_ACTION: None}
+            notes: dict[str, Any] = {
+                **ro.id_annotations(obj, action.id, now), ro.PENDING_ACTION: None
+            }
             after = self._patch(target, {"metadata": {"annotations": notes}}, MERGE_PATCH, False)
         outcome = self._result(action, f"delete pod {pod_name} of {target}", obj, after)
         return dataclasses.replace(outcome, after={**outcome.after, "deleted_pod": pod_name})

@@ -16,8 +16,8 @@ def main() -> None:
 
 def _load_commands() -> None:
     # Imported for their registration side effect; one line per command module.
-    import aiops.cli.cmd_autoscale  # noqa: F401
-    import aiops.cli.cmd_daemon  # noqa: F401
-    import aiops.cli.cmd_detect  # noqa: F401
-    import aiops.cli.cmd_exporter  # noqa: F401
+    import aiops.cli.cmd_autoscale
+    import aiops.cli.cmd_daemon
+    import aiops.cli.cmd_detect
+    import aiops.cli.cmd_exporter
     import aiops.cli.cmd_runbook  # noqa: F401

@@ -50,7 +50,7 @@ def format_duration(seconds: float) -> str:
     >>> format_duration(245)
     '4m5s'
     """
-    s = int(round(seconds))
+    s = round(seconds)
     if s <= 0:
         return "0s"
     out = ""

@@ -81,7 +81,8 @@ def render(model: type[BaseModel] = Config, prefix: str = "") -> str:
     title = prefix.rstrip(".") or "top level"
     doc = (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else ""
     if rows:
-        out.append(f"## {title}\n\n{doc}\n\n| field | type | default | meaning |\n|---|---|---|---|")
+        header = "| field | type | default | meaning |\n|---|---|---|---|"
+        out.append(f"## {title}\n\n{doc}\n\n{header}")
         out.extend(rows)
         out.append("")
     for path, sub in nested:

@@ -48,13 +48,15 @@ class GuardDefaults(Section):
     deny_namespaces: list[str] = Field(
         default_factory=lambda: ["kube-system"], description="Namespaces no runbook may touch."
     )
-    changes_per_hour: int = Field(20, ge=0, description="Global budget of mutating actions per hour.")
+    changes_per_hour: int = Field(
+        20, ge=0, description="Global budget of mutating actions per hour."
+    )
 
 
 class Config(Section):
     """Root of ``aiops.yaml``."""
 
-    apiVersion: Literal["aiops/v1"] = Field(  # noqa: N815
+    apiVersion: Literal["aiops/v1"] = Field(
         "aiops/v1", description="Schema version of this file."
     )
     kind: Literal["Config"] = Field("Config", description="Always Config.")

@@ -29,7 +29,8 @@ class Metrics:
             "aiops_samples_skipped_total", "Samples skipped (NaN, inf, stale).", registry=r
         )
         self.source_up = Gauge(
-            "aiops_source_up", "1 if the last pull from the source succeeded.", ["source"], registry=r
+            "aiops_source_up", "1 if the last pull from the source succeeded.", ["source"],
+            registry=r,
         )
         self.source_errors = Counter(
             "aiops_source_errors_total", "Failed pulls by source and error.", ["source", "error"],
