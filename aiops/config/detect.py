@@ -121,6 +121,7 @@ PRESETS: dict[str, dict[str, object]] = {
     "default": {},
     "nab": {
         "floor_share": 0.5,
+        "scale_alpha": 0.005,
         "suppress": 200,
         "suppress_above": 0.4,
         "seasons": [

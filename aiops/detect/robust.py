@@ -426,21 +426,6 @@ def _tail_params(exc: F64, excess: F64, n: I64) -> tuple[F64, F64, F64]:
     return lrate, 1.0 / mean_excess, lrate - np.log(_P_Q)
 
 
-def _tail_logp(az: F64, exc: F64, excess: F64, n: I64) -> F64:
-    """Log tail probability of each |z| under the learnt exceedance model (see top)."""
-    w = np.minimum(np.maximum(n - 0.0, 0.0), _TAIL_WINDOW)
-    rate = (w * exc + _PRIOR_N * _P_Q) / (w + _PRIOR_N)
-    mean_excess = (w * excess + _PRIOR_X * _M0) / (w * exc + _PRIOR_X)
-    # The trend statistic's tail may not be heavier than the prior: a ramp must not
-    # teach it that drifting is normal (the spike and level tails adapt freely).
-    rate[2] = np.minimum(rate[2], _TREND_RATE_MAX)
-    mean_excess[2] = np.minimum(mean_excess[2], _TREND_EXCESS_MAX)
-    body: F64 = _LOG2 + log_ndtr(-az) + np.log(rate / _P_Q)
-    tail = np.log(rate) - (az - _Q) / mean_excess
-    out: F64 = np.minimum(np.where(az > _Q, tail, body), 0.0)
-    return out
-
-
 def _classify(a: F64, raw: F64, floor: float) -> I64:
     """Kind code per row from |z|: 0 none, 1 spike, 2 level-shift, 3 trend."""
     kind = np.where(
