@@ -139,9 +139,12 @@ class DetectorBank:
         x[rows] = [s.value for s in batch.values()]
         t[rows] = [s.t for s in batch.values()]
         ev = self._core.step(x, t)
-        return [self._explain(row, s, ev) for row, s in batch.items()]
+        shares = _contributions(batch, ev)
+        return [self._explain(row, s, ev, shares.get(s.key.labels, ())) for row, s in batch.items()]
 
-    def _explain(self, row: int, s: Sample, ev: Evidence) -> Score:
+    def _explain(
+        self, row: int, s: Sample, ev: Evidence, shares: tuple[tuple[str, float], ...] = ()
+    ) -> Score:
         metric = s.key.metric
         if not bool(ev.warm[row]):
             n = int(self._core.learned(row))
@@ -167,6 +170,7 @@ class DetectorBank:
         return Score(
             key=s.key, t=s.t, value=s.value, score=score, expected=expected, lower=lower,
             upper=upper, warm=True, kind=kind, detectors=fired, why=why,
+            contributions=shares if score >= _CONTRIB_FLOOR else (),
         )
 
     # -- state ------------------------------------------------------------------
@@ -227,6 +231,30 @@ class DetectorBank:
         self._index = {}
         self._keys = []
         self.skipped = 0
+
+
+_CONTRIB_FLOOR = 0.5
+
+
+def _contributions(
+    batch: dict[int, Sample], ev: Evidence
+) -> dict[tuple[tuple[str, str], ...], tuple[tuple[str, float], ...]]:
+    """Per label set (a workload), each metric's share of the workload's evidence.
+
+    Series with the same labels but different metrics form one workload; a metric's
+    share is its score over the sum of the workload's scores this cycle (top 3).
+    """
+    groups: dict[tuple[tuple[str, str], ...], list[tuple[str, float]]] = {}
+    for row, s in batch.items():
+        if bool(ev.warm[row]):
+            groups.setdefault(s.key.labels, []).append((s.key.metric, float(ev.raw[row])))
+    out = {}
+    for labels, items in groups.items():
+        total = sum(v for _, v in items)
+        if len(items) > 1 and total > 0:
+            ranked = sorted(((m, v / total) for m, v in items if v > 0), key=lambda kv: -kv[1])
+            out[labels] = tuple(ranked[:3])
+    return out
 
 
 def _times(t: npt.ArrayLike, size: int) -> npt.NDArray[np.float64]:

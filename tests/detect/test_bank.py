@@ -212,3 +212,20 @@ def test_seasonal_bank_snapshot_round_trip_and_time_aware_band() -> None:
     noon = 9 * 86400.0 + 12 * 3600.0
     [s] = a.update([Sample(key=KEY, t=noon, value=1.0)])
     assert s.score >= 0.4 and s.lower > 1.0
+
+
+def test_contributions_name_the_metric_that_moved_within_a_workload() -> None:
+    """When latency jumps, its Score ranks latency first among the workload's metrics."""
+    w = workload(400, seed=2)
+    bank = DetectorBank(DetectConfig())
+    keys = {m: SeriesKey.of(m, workload="checkout") for m in METRICS}
+    for i in range(399):
+        bank.update([Sample(key=keys[m], t=15.0 * i, value=float(w[m][i])) for m in METRICS])
+    row = {m: float(w[m][399]) for m in METRICS}
+    row["latency_p99"] *= 5
+    scores = {s.key.metric: s for s in bank.update(
+        [Sample(key=keys[m], t=6000.0, value=v) for m, v in row.items()])}
+    lat = scores["latency_p99"]
+    assert lat.score >= 0.9 and lat.contributions[0][0] == "latency_p99"
+    assert lat.contributions[0][1] > 0.5
+    assert scores["memory_usage"].contributions == ()
