@@ -9,8 +9,9 @@ from typer.testing import CliRunner
 from aiops.bench.autoscale import BenchConfig, load_trace, run
 from aiops.cli import _load_commands
 from aiops.cli.app import app
+from tests.paths import SHARED
 
-TRACE = Path("/work/shared/data/traces/nyc_taxi.csv")
+TRACE = SHARED / "data" / "traces" / "nyc_taxi.csv"
 
 
 def test_replay_scores_both_policies_on_the_same_steps() -> None:

@@ -10,9 +10,10 @@ from aiops.journal import Journal
 from aiops.sources.alertmanager import parse_webhook
 from aiops.telemetry.logging import get_logger
 from aiops.telemetry.metrics import Metrics
+from tests.paths import SHARED
 from tests.runbook.factories import runbook
 
-FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = SHARED / "fixtures"
 RUNBOOK = """
 apiVersion: aiops/v1
 kind: Runbook

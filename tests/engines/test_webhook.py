@@ -21,8 +21,9 @@ from aiops.engines.webhook import webhook_routes
 from aiops.journal import Journal
 from aiops.model import Alert
 from aiops.telemetry.metrics import Metrics
+from tests.paths import SHARED
 
-FIXTURES = Path("/work/shared/fixtures")
+FIXTURES = SHARED / "fixtures"
 FIRING = (FIXTURES / "alertmanager-v0.25-firing.json").read_bytes()
 RESOLVED = (FIXTURES / "alertmanager-v0.25-resolved.json").read_bytes()
 TOKEN = "t0ken-for-tests"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from aiops.forecast.accuracy import backtest_forecasts, mase, score, smape
 from aiops.forecast.catalog import make_forecaster
+from tests.paths import SHARED
 
-TRACE = Path("/work/shared/data/traces/nyc_taxi.csv")
+TRACE = SHARED / "data" / "traces" / "nyc_taxi.csv"
 
 
 def nyc() -> np.ndarray:
