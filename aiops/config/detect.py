@@ -104,6 +104,36 @@ class DetectConfig(Section):
     floor_alpha: float = Field(
         0.002, gt=0, lt=1, description="EWMA weight of the long-run spread behind the floor."
     )
+    recurring_period: Duration = Field(
+        0.0,
+        ge=0,
+        description=(
+            "Period of the recurring-pattern envelope (e.g. 1d; 0 = off): per phase bin, the "
+            "highest and lowest value seen recently, anomalies included. A value inside the "
+            "envelope of its bin (or a neighbour's) has been seen at this time of day before "
+            "and its score is multiplied by recurring_discount."
+        ),
+    )
+    recurring_bins: int = Field(
+        24, ge=1, le=10_000, description="Phase bins of the recurring-pattern envelope."
+    )
+    recurring_neighbours: int = Field(
+        1, ge=0, description="Neighbouring bins on each side also consulted (jobs drift)."
+    )
+    recurring_halflife: float = Field(
+        300.0,
+        gt=0,
+        description=(
+            "Half-life of the envelope's extremes, in samples of their bin: old peaks relax "
+            "towards the series' long-run level."
+        ),
+    )
+    recurring_discount: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Score multiplier for a value inside the envelope (1 = no effect).",
+    )
     seasons: list[Season] = Field(
         default_factory=list,
         description=(
@@ -123,7 +153,9 @@ PRESETS: dict[str, dict[str, object]] = {
         "floor_share": 0.5,
         "scale_alpha": 0.005,
         "suppress": 200,
-        "suppress_above": 0.4,
+        "suppress_above": 0.32,
+        "recurring_period": "1d",
+        "recurring_discount": 0.75,
         "seasons": [
             {"period": "1d", "bins": 24, "alpha": 0.1},
             {"period": "7d", "bins": 336, "alpha": 0.3},

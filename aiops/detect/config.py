@@ -39,6 +39,11 @@ class Params:
     floor_share: float = 0.0
     floor_alpha: float = 0.002
     seasons: tuple[tuple[float, int, float], ...] = ()
+    recurring_period: float = 0.0
+    recurring_bins: int = 24
+    recurring_neighbours: int = 1
+    recurring_halflife: float = 300.0
+    recurring_discount: float = 1.0
 
     @classmethod
     def from_config(cls, config: DetectConfig) -> Params:
@@ -60,9 +65,17 @@ class Params:
             floor_share=config.floor_share,
             floor_alpha=config.floor_alpha,
             seasons=tuple((s.period, s.bins, s.alpha) for s in config.seasons),
+            recurring_period=config.recurring_period,
+            recurring_bins=config.recurring_bins,
+            recurring_neighbours=config.recurring_neighbours,
+            recurring_halflife=config.recurring_halflife,
+            recurring_discount=config.recurring_discount,
         )
 
     def state_hash(self) -> str:
         """Short hash of every parameter that shapes learnt state (snapshots carry it)."""
-        blob = json.dumps(asdict(self), sort_keys=True).encode()
+        fields = asdict(self)
+        if self.recurring_period <= 0:  # envelope off: hash as before it existed
+            fields = {k: v for k, v in fields.items() if not k.startswith("recurring_")}
+        blob = json.dumps(fields, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]

@@ -50,7 +50,7 @@ class RobustDetector:
         self._ens.grow(1)
 
     def _t(self, x: Mapping[str, float]) -> np.ndarray | None:
-        if not self.params.seasons:
+        if not self.params.seasons and self.params.recurring_period <= 0:
             return None
         return np.array([float(x.get("t", 0.0))])
 
@@ -66,6 +66,9 @@ class RobustDetector:
             assert t is not None
             r = prof.residual(v, t)
             best = max(best, float(self._ens.cores[k].score(r).raw[0]))
+        env = self._ens.envelope
+        if env is not None and t is not None and bool(env.inside(v, t)[0]):
+            best *= self.params.recurring_discount
         return best
 
     def learn_one(self, x: Mapping[str, float]) -> None:

@@ -23,11 +23,13 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
 
 from aiops.detect.config import Params
+from aiops.detect.envelope import PhaseEnvelope
 from aiops.detect.robust import Evidence, RobustCore, blocks, concat, usable
 from aiops.detect.seasonal import SeasonalProfile
 
@@ -44,6 +46,14 @@ class Ensemble:
             SeasonalProfile(period=period, bins=bins, alpha=alpha)
             for period, bins, alpha in params.seasons
         ]
+        self.envelope = (
+            PhaseEnvelope(
+                period=params.recurring_period, bins=params.recurring_bins,
+                halflife=params.recurring_halflife, neighbours=params.recurring_neighbours,
+            )
+            if params.recurring_period > 0
+            else None
+        )
         self.quiet = np.zeros(0, dtype=np.int64)
         self.size = 0
 
@@ -55,6 +65,8 @@ class Ensemble:
             core.grow(size)
         for prof in self.profiles:
             prof.grow(size)
+        if self.envelope is not None:
+            self.envelope.grow(size)
         self.quiet = np.concatenate([self.quiet, np.zeros(size - self.size, dtype=np.int64)])
         self.size = size
 
@@ -68,6 +80,7 @@ class Ensemble:
         return (
             sum(c.nbytes for c in self.cores)
             + sum(p.nbytes for p in self.profiles)
+            + (self.envelope.nbytes if self.envelope is not None else 0)
             + int(self.quiet.nbytes)
         )
 
@@ -93,7 +106,7 @@ class Ensemble:
         x = np.asarray(values, dtype=np.float64)
         if x.shape[0] != self.size:
             raise ValueError(f"expected {self.size} values, got {x.shape[0]}")
-        if self.profiles and t is None:
+        if (self.profiles or self.envelope is not None) and t is None:
             raise ValueError("seasonal views need the samples' times")
         tt = np.zeros(self.size) if t is None else np.broadcast_to(
             np.asarray(t, dtype=np.float64), (self.size,))
@@ -120,9 +133,19 @@ class Ensemble:
                     prof.learn(xb, tb, e.valid & (e.raw < p.threshold), rows)
                 evs.append(e)
             ev = evs[0] if len(evs) == 1 else _combine(evs, shifts)
+            if self.envelope is not None:
+                ev = self._recurring(ev, xb, tb, rows)
             if p.suppress > 0:
                 ev = self._suppress(ev, rows)
             sink(rows, ev)
+
+    def _recurring(self, ev: Evidence, x: F64, t: F64, rows: slice) -> Evidence:
+        """Discount values the envelope has seen at this phase before, then widen it."""
+        assert self.envelope is not None
+        seen = self.envelope.inside(x, t, rows) & ev.valid
+        self.envelope.learn(x, t, ev.valid, rows)
+        factor = np.where(seen, self.params.recurring_discount, 1.0)
+        return replace(ev, score=ev.score * factor, raw=ev.raw * factor)
 
     def _suppress(self, ev: Evidence, rows: slice) -> Evidence:
         """One report per burst: zero the score during a quiet period after a report."""
@@ -148,6 +171,12 @@ class Ensemble:
         for k, prof in enumerate(self.profiles):
             out[f"s{k}.level"] = prof.level[:, : self.size].copy()
             out[f"s{k}.count"] = prof.count[:, : self.size].copy()
+        env = self.envelope
+        if env is not None:
+            out["r.hi"] = env.hi[:, : self.size].copy()
+            out["r.lo"] = env.lo[:, : self.size].copy()
+            out["r.center"] = env.center[: self.size].copy()
+            out["r.count"] = env.count[: self.size].copy()
         return out
 
     def load(self, state: dict[str, npt.NDArray[np.generic]]) -> None:
@@ -163,6 +192,16 @@ class Ensemble:
             prof.level = level.copy()
             prof.count = np.asarray(state[f"s{k}.count"], dtype=np.float64).copy()
             prof.size = size
+        env = self.envelope
+        if env is not None:
+            hi = np.asarray(state["r.hi"], dtype=np.float64)
+            if hi.shape != (env.bins, size):
+                raise ValueError("envelope state does not match the configured bins")
+            env.hi = hi.copy()
+            env.lo = np.asarray(state["r.lo"], dtype=np.float64).copy()
+            env.center = np.asarray(state["r.center"], dtype=np.float64).copy()
+            env.count = np.asarray(state["r.count"], dtype=np.float64).copy()
+            env.size = size
         self.quiet = np.asarray(state["quiet"], dtype=np.int64).copy()
         self.size = size
 

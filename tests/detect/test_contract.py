@@ -28,6 +28,11 @@ def robust_seasonal() -> Any:
     return RobustDetector(Params(warmup=WARMUP, seasons=((3600.0, 12, 0.2),)))
 
 
+def robust_recurring() -> Any:
+    return RobustDetector(Params(warmup=WARMUP, recurring_period=3600.0, recurring_bins=12,
+                                 recurring_discount=0.5))
+
+
 def halfspace() -> Any:
     return HalfSpaceDetector(FEATURES, warmup=WARMUP, window_size=50, height=3, seed=3)
 
@@ -35,6 +40,7 @@ def halfspace() -> Any:
 FACTORIES: dict[str, Callable[[], Any]] = {
     "robust": robust,
     "robust-seasonal": robust_seasonal,
+    "robust-recurring": robust_recurring,
     "halfspace": halfspace,
 }
 params = pytest.mark.parametrize("make", list(FACTORIES.values()), ids=list(FACTORIES))

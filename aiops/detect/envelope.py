@@ -1,0 +1,127 @@
+"""Recurring-pattern envelope: how high and how low a series has gone at each phase.
+
+Many ops series repeat their extremes: a backup job spikes CPU at about the same hour
+every day, a batch upload bursts the network every night. The robust detector flags
+each repeat again, because an anomaly never teaches its spread. The envelope
+remembers, per series and per phase bin of a period (a day in 24 bins), the highest and
+lowest value seen there recently, every point included, anomalous or not. The extremes
+relax towards the series' long-run level with a half-life counted in samples of that
+bin, so an old peak is forgotten after some periods. A value inside the envelope of its
+own bin or a neighbouring bin (jobs drift by a few minutes), that is between the
+long-run level and the most extreme value seen on its side, has been seen at this time
+of day before: the ensemble multiplies its score by ``discount``. A value beyond every
+extreme seen there keeps its full score.
+
+>>> import numpy as np
+>>> env = PhaseEnvelope(period=86400.0, bins=24, halflife=300.0, neighbours=1)
+>>> env.grow(1)
+>>> for day in range(3):  # a nightly spike to 9 at 02:00, 1.0 otherwise
+...     for h in range(24):
+...         t = np.array([day * 86400.0 + h * 3600.0])
+...         v = np.array([9.0 if h == 2 else 1.0])
+...         env.learn(v, t, np.array([True]))
+>>> t = np.array([3 * 86400.0 + 2 * 3600.0])
+>>> env.inside(np.array([8.5]), t).tolist(), env.inside(np.array([20.0]), t).tolist()
+([True], [False])
+>>> env.inside(np.array([8.5]), np.array([3 * 86400.0 + 12 * 3600.0])).tolist()
+[False]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+F64 = npt.NDArray[np.float64]
+Bool = npt.NDArray[np.bool_]
+
+# EWMA weight of the long-run level the extremes relax towards.
+_CENTER_ALPHA = 0.01
+
+
+class PhaseEnvelope:
+    """Per series, per phase bin: decaying maximum and minimum of the values seen."""
+
+    def __init__(self, *, period: float, bins: int, halflife: float, neighbours: int) -> None:
+        if period <= 0 or bins < 1 or halflife <= 0 or neighbours < 0:
+            raise ValueError("an envelope needs a positive period, bins and half-life")
+        self.period = float(period)
+        self.bins = int(bins)
+        self.decay = float(0.5 ** (1.0 / halflife))
+        self.neighbours = min(int(neighbours), self.bins // 2)
+        self.size = 0
+        self.hi = np.zeros((self.bins, 0))
+        self.lo = np.zeros((self.bins, 0))
+        self.center = np.zeros(0)
+        self.count = np.zeros(0)
+
+    def grow(self, size: int) -> None:
+        """Make room for ``size`` series (new ones have an empty envelope)."""
+        if size <= self.size:
+            return
+        cap = self.center.shape[0]
+        if size > cap:
+            new_cap = max(size, 2 * cap, 16)
+            hi = np.full((self.bins, new_cap), -np.inf)
+            lo = np.full((self.bins, new_cap), np.inf)
+            center = np.zeros(new_cap)
+            count = np.zeros(new_cap)
+            hi[:, :cap], lo[:, :cap] = self.hi, self.lo
+            center[:cap], count[:cap] = self.center, self.count
+            self.hi, self.lo, self.center, self.count = hi, lo, center, count
+        self.hi[:, self.size : size] = -np.inf
+        self.lo[:, self.size : size] = np.inf
+        self.center[self.size : size] = 0.0
+        self.count[self.size : size] = 0.0
+        self.size = size
+
+    def _bin(self, t: F64) -> npt.NDArray[np.intp]:
+        phase = np.mod(np.nan_to_num(t), self.period) / self.period
+        out: npt.NDArray[np.intp] = (phase * self.bins).astype(np.intp) % self.bins
+        return out
+
+    @staticmethod
+    def _idx(rows: slice | None, size: int) -> npt.NDArray[np.intp]:
+        r = slice(0, size) if rows is None else rows
+        return np.arange(r.start, r.stop)
+
+    def inside(self, values: F64, t: F64, rows: slice | None = None) -> Bool:
+        """Rows whose value lies within the envelope of its phase bin or a neighbour's.
+
+        The envelope always contains the long-run level: a value between the level and
+        the most extreme value seen on its side at this phase counts as seen.
+        """
+        idx = self._idx(rows, self.size)
+        b = self._bin(t)
+        hi = self.center[idx].copy()
+        lo = hi.copy()
+        for j in range(-self.neighbours, self.neighbours + 1):
+            bj = (b + j) % self.bins
+            np.maximum(hi, self.hi[bj, idx], out=hi)  # -inf in unseen bins: no effect
+            np.minimum(lo, self.lo[bj, idx], out=lo)
+        with np.errstate(invalid="ignore"):
+            out: Bool = (values >= lo) & (values <= hi) & (self.count[idx] > 0)
+        return out
+
+    def learn(self, values: F64, t: F64, mask: Bool, rows: slice | None = None) -> None:
+        """Widen each masked row's bin to its value, after relaxing it towards the level."""
+        idx = self._idx(rows, self.size)
+        b = self._bin(t)
+        x = np.where(mask, values, 0.0)
+        c = self.center[idx]
+        first = mask & (self.count[idx] == 0)
+        c = np.where(first, x, c)
+        d = self.decay
+        hi, lo = self.hi[b, idx], self.lo[b, idx]
+        with np.errstate(invalid="ignore"):
+            new_hi = np.maximum(x, c + d * (hi - c))
+            new_lo = np.minimum(x, c + d * (lo - c))
+        self.hi[b, idx] = np.where(mask, new_hi, hi)
+        self.lo[b, idx] = np.where(mask, new_lo, lo)
+        self.center[idx] = np.where(mask & ~first, c + _CENTER_ALPHA * (x - c), c)
+        self.count[idx] += mask
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of state allocated."""
+        return int(self.hi.nbytes + self.lo.nbytes + self.center.nbytes + self.count.nbytes)

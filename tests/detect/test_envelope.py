@@ -1,0 +1,104 @@
+"""The recurring-pattern envelope and its discount in the ensemble."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from aiops.detect.config import Params
+from aiops.detect.ensemble import Ensemble
+from aiops.detect.envelope import PhaseEnvelope
+
+DAY = 86400.0
+STEP = 300.0  # 5-minute samples, 288 a day
+
+
+def _nightly(days: int, spike_at: int = 24, rng_seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A noisy flat series with a spike to ~10x at the same sample of every day.
+
+    Each day's spike is 5% lower than the day before's (no new extreme).
+    """
+    rng = np.random.default_rng(rng_seed)
+    n = 288 * days
+    t = STEP * np.arange(n)
+    v = 1.0 + 0.05 * rng.normal(size=n)
+    v[spike_at::288] = 10.0 * 0.95 ** np.arange(len(v[spike_at::288]))
+    return t, v
+
+
+def _run(params: Params, t: np.ndarray, v: np.ndarray) -> np.ndarray:
+    ens = Ensemble(params)
+    ens.grow(1)
+    pairs = zip(t, v, strict=True)
+    return np.array([ens.step_scores(np.array([x]), np.array([s]))[0] for s, x in pairs])
+
+
+def test_inside_only_at_the_phase_where_the_value_was_seen() -> None:
+    """A value seen at 02:00 on past days is inside the 02:00 envelope but not at noon."""
+    env = PhaseEnvelope(period=DAY, bins=24, halflife=300.0, neighbours=0)
+    env.grow(2)
+    for day in range(3):
+        for h in range(24):
+            tt = np.full(2, day * DAY + h * 3600.0)
+            env.learn(np.array([9.0 if h == 2 else 1.0, 1.0]), tt, np.array([True, True]))
+    at2 = np.full(2, 3 * DAY + 2 * 3600.0)
+    noon = np.full(2, 3 * DAY + 12 * 3600.0)
+    assert env.inside(np.array([8.0, 8.0]), at2).tolist() == [True, False]
+    assert env.inside(np.array([8.0, 8.0]), noon).tolist() == [False, False]
+
+
+def test_neighbouring_bins_cover_a_job_that_drifts_by_one_bin() -> None:
+    """With neighbours=1 a peak seen at 02:00 covers 03:00; with neighbours=0 it does not."""
+    wide = PhaseEnvelope(period=DAY, bins=24, halflife=300.0, neighbours=1)
+    narrow = PhaseEnvelope(period=DAY, bins=24, halflife=300.0, neighbours=0)
+    for env in (wide, narrow):
+        env.grow(1)
+        for h in range(24):
+            env.learn(np.array([9.0 if h == 2 else 1.0]), np.array([h * 3600.0]),
+                      np.array([True]))
+    at3 = np.array([DAY + 3 * 3600.0])
+    assert wide.inside(np.array([8.0]), at3).tolist() == [True]
+    assert narrow.inside(np.array([8.0]), at3).tolist() == [False]
+
+
+def test_extremes_relax_towards_the_level_when_the_peak_stops() -> None:
+    """After many calm samples in its bin, an old peak no longer counts as seen."""
+    env = PhaseEnvelope(period=DAY, bins=1, halflife=20.0, neighbours=0)
+    env.grow(1)
+    ok = np.array([True])
+    env.learn(np.array([1.0]), np.array([0.0]), ok)
+    env.learn(np.array([9.0]), np.array([1.0]), ok)
+    assert env.inside(np.array([8.0]), np.array([2.0])).tolist() == [True]
+    for i in range(200):
+        env.learn(np.array([1.0]), np.array([3.0 + i]), ok)
+    assert env.inside(np.array([8.0]), np.array([500.0])).tolist() == [False]
+
+
+def test_masked_rows_and_nan_do_not_touch_the_envelope() -> None:
+    """Rows outside the mask (NaN samples) leave their envelope empty."""
+    env = PhaseEnvelope(period=DAY, bins=4, halflife=50.0, neighbours=0)
+    env.grow(2)
+    env.learn(np.array([5.0, np.nan]), np.zeros(2), np.array([True, False]))
+    assert env.inside(np.array([5.0, 5.0]), np.zeros(2)).tolist() == [True, False]
+    assert np.isneginf(env.hi[:, 1]).all() and np.isposinf(env.lo[:, 1]).all()
+
+
+def test_recurring_spike_is_discounted_but_a_new_extreme_keeps_its_score() -> None:
+    """A repeated daily spike scores x discount; a new, bigger one keeps its full score."""
+    t, v = _nightly(days=6)
+    v[-288 + 24] = 30.0  # the last day's spike is three times the usual one
+    base = Params(warmup=30)
+    env = Params(warmup=30, recurring_period=DAY, recurring_bins=24, recurring_discount=0.5)
+    plain, discounted = _run(base, t, v), _run(env, t, v)
+    repeats = np.arange(24 + 288, len(v) - 288, 288)  # days 2..5: the envelope knows it
+    assert (plain[repeats] >= 0.9).all()
+    np.testing.assert_allclose(discounted[repeats], 0.5 * plain[repeats])
+    assert discounted[-288 + 24] == plain[-288 + 24] >= 0.9
+
+
+def test_envelope_off_changes_nothing_and_keeps_the_state_hash() -> None:
+    """With recurring_period 0 scores and the snapshot hash are as without the feature."""
+    t, v = _nightly(days=2)
+    off = Params(warmup=30, recurring_discount=0.5)
+    np.testing.assert_array_equal(_run(off, t, v), _run(Params(warmup=30), t, v))
+    assert off.state_hash() == Params(warmup=30).state_hash()
+    assert Params(recurring_period=DAY).state_hash() != Params().state_hash()
