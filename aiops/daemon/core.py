@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from starlette.routing import BaseRoute
 
-from aiops.actuators.base import Actuator
 from aiops.config import Config
+from aiops.daemon.backends import build_backends
+from aiops.daemon.snapshots import restore, write_atomic
 from aiops.detect.bank import DetectorBank
 from aiops.engines.approvals import approval_routes
 from aiops.engines.clock import Clock
@@ -34,12 +35,11 @@ from aiops.engines.remediate import Remediator
 from aiops.engines.schedule import CronSchedules
 from aiops.engines.scrape import CycleReport, ScrapeEngine
 from aiops.engines.webhook import load_token, webhook_routes
-from aiops.errors import AiopsError, ConfigError
+from aiops.errors import AiopsError
 from aiops.journal import Journal
 from aiops.model import Alert, Signal
 from aiops.runbook import load_runbooks
 from aiops.runbook.match import schedules
-from aiops.sources.base import Source
 from aiops.telemetry.logging import get_logger
 from aiops.telemetry.metrics import Metrics
 from aiops.telemetry.sdnotify import notify, watchdog_interval
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from aiops.actuators.kubernetes_lease import LeaderElector
 
 SNAPSHOT_EVERY = 20  # cycles between detector state snapshots
+DETECTORS, FORECASTS = "detectors.bin", "forecasts.bin"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -59,61 +60,6 @@ class RunOptions:
     stepped: bool = False
     port: int | None = None
     http: bool = True
-
-
-def build_backends(config: Config, state_dir: Path, now: float) -> tuple[Source, Actuator]:
-    """The configured source and actuator (the sandbox is both, sharing one world)."""
-    src_type, act_type = config.source.type, config.actuator.type
-    world: Any = None
-    if src_type == "sandbox" or act_type == "sandbox":
-        from aiops.actuators.sandbox import SandboxActuator
-        from aiops.sim.store import open_world
-        from aiops.sources.sandbox import SandboxSource
-
-        path = state_dir / "sandbox.json" if config.source.sandbox.persist else None
-        world = open_world(config.source.sandbox, path, now)
-    source: Source
-    if src_type == "sandbox":
-        source = SandboxSource(world, state_path(config, state_dir))
-    elif src_type == "prometheus":
-        from aiops.sources.prometheus import PrometheusSource
-
-        source = PrometheusSource(config.source.prometheus, base_dir=Path(config.base_dir))
-    elif src_type == "replay":
-        from aiops.sources.replay import ReplaySource
-
-        assert config.source.replay is not None  # checked by the config model
-        source = ReplaySource(config.resolve(config.source.replay.path))
-    elif src_type == "host":
-        from aiops.sources.host import HostSource
-
-        source = HostSource()
-    else:
-        raise ConfigError(f"source type {src_type!r} is not available yet", field="source.type")
-    actuator: Actuator
-    if act_type == "sandbox":
-        if world is None:
-            raise ConfigError(
-                "the sandbox actuator needs the sandbox source", field="actuator.type"
-            )
-        actuator = SandboxActuator(world, state_path(config, state_dir))
-    elif act_type == "kubernetes":
-        from aiops.actuators.kubernetes import KubernetesActuator
-
-        actuator = KubernetesActuator(config.actuator.kubernetes)
-    elif act_type == "systemd":
-        from aiops.actuators.systemd import SystemdActuator
-
-        actuator = SystemdActuator(config.actuator.systemd)
-    else:
-        from aiops.actuators.record import RecordingActuator
-
-        actuator = RecordingActuator()
-    return source, actuator
-
-
-def state_path(config: Config, state_dir: Path) -> Path | None:
-    return state_dir / "sandbox.json" if config.source.sandbox.persist else None
 
 
 class Daemon:
@@ -437,46 +383,20 @@ class Daemon:
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
 
-    @property
-    def _detector_file(self) -> Path:
-        return self.state_dir / "detectors.bin"
-
     def _snapshot_detectors(self) -> None:
-        _write_atomic(self._detector_file, self.bank.snapshot())
+        write_atomic(self.state_dir / DETECTORS, self.bank.snapshot())
         if self.forecaster is not None:
-            _write_atomic(self._forecast_file, self.forecaster.workloads.snapshot())
-
-    @property
-    def _forecast_file(self) -> Path:
-        return self.state_dir / "forecasts.bin"
+            write_atomic(self.state_dir / FORECASTS, self.forecaster.workloads.snapshot())
 
     def _restore_forecasts(self) -> bool:
-        if self.forecaster is None or not self._forecast_file.exists():
+        if self.forecaster is None:
             return False
-        try:
-            self.forecaster.workloads.restore(self._forecast_file.read_bytes())
-        except (AiopsError, ValueError, KeyError) as exc:
-            self.log.warning("forecasts_fresh", reason=str(exc))
-            return False
-        self.log.info("forecasts_restored", path=str(self._forecast_file))
-        return True
+        return restore(self.state_dir / FORECASTS, self.forecaster.workloads.restore,
+                       what="forecasts", log=self.log)
 
     def _restore_detectors(self) -> bool:
-        if not self._detector_file.exists():
-            return False
-        try:
-            self.bank.restore(self._detector_file.read_bytes())
-        except (AiopsError, ValueError) as exc:
-            self.log.warning("detectors_fresh", reason=str(exc))
-            return False
-        self.log.info("detectors_restored", path=str(self._detector_file))
-        return True
-
-
-def _write_atomic(path: Path, blob: bytes) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(blob)
-    tmp.replace(path)
+        return restore(self.state_dir / DETECTORS, self.bank.restore, what="detectors",
+                       log=self.log)
 
 
 def _now_dt() -> Any:
