@@ -100,49 +100,37 @@ class WorkloadForecasts:
             cap = self.capacity(s.key)
             point = float(model.forecast(self.lead)[-1])
             lower, upper = (float(v[-1]) for v in model.interval(self.lead, self.config.quantile))
-            horizon = self.config.startup + self.config.interval
             if cap is None or cap <= 0 or not math.isfinite(s.demand):
                 why = "capacity per replica unknown" if cap is None or cap <= 0 else "no demand"
-                out.append(
-                    ForecastSignal(
-                        key=s.key,
-                        t=now,
-                        horizon=horizon,
-                        predicted=point,
-                        lower=lower,
-                        upper=upper,
-                        capacity=float("nan"),
-                        desired_replicas=s.current_replicas,
-                        current_replicas=s.current_replicas,
-                        why=f"holding: {why}",
-                    )
+                capacity, desired, reasons = float("nan"), s.current_replicas, f"holding: {why}"
+            else:
+                obs = Observation(
+                    demand=s.demand,
+                    current_replicas=s.current_replicas,
+                    ready_replicas=s.ready_replicas,
+                    capacity_per_replica=cap,
                 )
-                continue
-            obs = Observation(
-                demand=s.demand,
-                current_replicas=s.current_replicas,
-                ready_replicas=s.ready_replicas,
-                capacity_per_replica=cap,
-            )
-            decision, self._states[s.key] = decide(
-                self.spec,
-                self._states.get(s.key, PolicyState()),
-                obs,
-                now=now,
-                forecast_upper=upper if math.isfinite(upper) else None,
-            )
+                decision, self._states[s.key] = decide(
+                    self.spec,
+                    self._states.get(s.key, PolicyState()),
+                    obs,
+                    now=now,
+                    forecast_upper=upper if math.isfinite(upper) else None,
+                )
+                capacity, desired = s.ready_replicas * cap, decision.desired
+                reasons = "; ".join(decision.reasons)
             out.append(
                 ForecastSignal(
                     key=s.key,
                     t=now,
-                    horizon=horizon,
+                    horizon=self.config.startup + self.config.interval,
                     predicted=point,
                     lower=lower,
                     upper=upper,
-                    capacity=s.ready_replicas * cap,
-                    desired_replicas=decision.desired,
+                    capacity=capacity,
+                    desired_replicas=desired,
                     current_replicas=s.current_replicas,
-                    why="; ".join(decision.reasons),
+                    why=reasons,
                 )
             )
         return out
