@@ -56,7 +56,7 @@ class RunOptions:
     """Command-line overrides of the configuration."""
 
     dry_run: bool = False
-    speed: float | None = None  # None: config.loop.speed; float('inf') is never used
+    speed: float | None = None  # None: config.loop.speed
     stepped: bool = False
     port: int | None = None
     http: bool = True

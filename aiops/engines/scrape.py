@@ -72,8 +72,8 @@ class ScrapeEngine:
         for s in samples:
             self.latest[s.key] = s
             if not math.isfinite(s.value):
+                # A gap is scored by nobody, so it neither raises nor ends an episode.
                 self.metrics.samples_skipped.inc()
-                # No data is not "back to normal": keep the episode but emit nothing.
         anomalies = self._anomalies(scores)
         self._export(scores)
         t3 = time.perf_counter()

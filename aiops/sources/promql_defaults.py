@@ -15,6 +15,7 @@ Deployment, ``db-0`` -> ``db`` for a StatefulSet). The sandbox queries read the 
 from __future__ import annotations
 
 from aiops.config.sources import PrometheusQuery
+from aiops.sim.workloads import METRICS
 
 WINDOW = "2m"
 KEEP = ["namespace", "workload", "pod"]
@@ -65,14 +66,7 @@ def kubernetes_queries(window: str = WINDOW) -> list[PrometheusQuery]:
     ]
 
 
-SANDBOX_METRICS = (
-    "cpu_usage",
-    "memory_usage",
-    "latency_p99",
-    "request_rate",
-    "error_rate",
-    "ready_replicas",
-)
+SANDBOX_METRICS = METRICS  # what the sandbox exporter serves, one query each
 
 
 def sandbox_queries(prefix: str = "aiops_sandbox_") -> list[PrometheusQuery]:

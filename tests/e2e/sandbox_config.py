@@ -14,7 +14,8 @@ RUNBOOKS = ROOT / "runbooks" / "sandbox"
 
 
 def sandbox_config(tmp_path: Path, *, faults: str = "default", http: bool = False,
-                   port: int = 0, speed: float = 60.0, forecast: bool = False) -> Path:
+                   port: int = 0, speed: float = 60.0, forecast: bool = False,
+                   runbooks: Path = RUNBOOKS, actuator: dict[str, Any] | None = None) -> Path:
     """The embedded default (config/aiops.yaml) with its state inside ``tmp_path``.
 
     ``forecast=False`` leaves out the predictive scaling of catalog, so a test can
@@ -24,7 +25,9 @@ def sandbox_config(tmp_path: Path, *, faults: str = "default", http: bool = Fals
     data["state_dir"] = str(tmp_path / "state")
     data["source"]["sandbox"]["fault_schedule"] = faults
     data["loop"]["speed"] = speed
-    data["runbooks"]["paths"] = [str(RUNBOOKS)]
+    data["runbooks"]["paths"] = [str(runbooks)]
+    if actuator is not None:
+        data["actuator"] = actuator
     data["http"] = {"enabled": http, "port": port}
     if not forecast:
         data.pop("forecast", None)

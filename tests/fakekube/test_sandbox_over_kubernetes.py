@@ -8,7 +8,6 @@ cluster objects must look the way kubectl would have left them.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +15,13 @@ import pytest
 
 from aiops.config import load_config
 from aiops.daemon import Daemon, RunOptions
+from tests.e2e.sandbox_config import RUNBOOKS, query, sandbox_config
 from tests.fakekube.plugin import fakekube
 from tests.fakekube.sandbox_bridge import SandboxBridge
 from tests.fakekube.server import FakeKube
 
 __all__ = ["fakekube"]
 
-ROOT = Path(__file__).resolve().parents[2]
 TWO_AND_A_HALF_HOURS = 2.5 * 3600
 EXPECTED = {  # fault -> (runbook, workload, action that heals it)
     "cart-memory-leak": ("cart-memory-leak", "cart", "restart"),
@@ -35,30 +34,12 @@ EXPECTED = {  # fault -> (runbook, workload, action that heals it)
 def _config(tmp: Path, url: str) -> Path:
     books = tmp / "runbooks"
     books.mkdir()
-    for src in sorted((ROOT / "runbooks" / "sandbox").glob("*.yaml")):
+    for src in sorted(RUNBOOKS.glob("*.yaml")):
         text = src.read_text()
         assert "kind: SandboxWorkload" in text
         (books / src.name).write_text(text.replace("kind: SandboxWorkload", "kind: Deployment"))
-    cfg = tmp / "aiops.yaml"
-    cfg.write_text(
-        "apiVersion: aiops/v1\nkind: Config\n"
-        f"state_dir: {tmp / 'state'}\n"
-        "source: {type: sandbox, sandbox: {fault_schedule: default}}\n"
-        f"actuator: {{type: kubernetes, kubernetes: {{host: '{url}', backoff: 0.05}}}}\n"
-        "loop: {interval: 15s, speed: 60}\n"
-        f"runbooks: {{paths: [{books}]}}\n"
-        "http: {enabled: false}\n"
-    )
-    return cfg
-
-
-def _query(tmp: Path, sql: str, *args: object) -> list[sqlite3.Row]:
-    db = sqlite3.connect(f"file:{tmp / 'state' / 'journal.sqlite'}?mode=ro", uri=True)
-    db.row_factory = sqlite3.Row
-    try:
-        return db.execute(sql, args).fetchall()
-    finally:
-        db.close()
+    actuator = {"type": "kubernetes", "kubernetes": {"host": url, "backoff": 0.05}}
+    return sandbox_config(tmp, runbooks=books, actuator=actuator)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +75,7 @@ def test_every_fault_is_healed_through_the_kubernetes_api(
         assert fault["healed_at"] is not None, f"{fault_name} was never healed"
         assert fault["healed_at"] - world["created_at"] <= 2 * 3600
         assert by_id[fault["healed_by"]] == (action, workload)
-        incidents = _query(tmp, "SELECT * FROM incidents WHERE runbook = ?", runbook)
+        incidents = query(tmp, "SELECT * FROM incidents WHERE runbook = ?", runbook)
         assert len(incidents) == 1 and incidents[0]["status"] == "resolved"
         assert incidents[0]["target"] == f"Deployment/shop/{workload}"
     assert len(bridge.applied) == len(EXPECTED)
