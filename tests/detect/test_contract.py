@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from aiops.detect.base import Detector
 from aiops.detect.config import Params
 from aiops.detect.detectors import HalfSpaceDetector, RobustDetector
+from aiops.detect.drift import DriftDetector, DriftParams
 
 FEATURES = ("cpu", "memory", "latency")
 WARMUP = 40
@@ -42,6 +43,7 @@ FACTORIES: dict[str, Callable[[], Any]] = {
     "robust-seasonal": robust_seasonal,
     "robust-recurring": robust_recurring,
     "halfspace": halfspace,
+    "drift": lambda: DriftDetector(DriftParams(min_instances=WARMUP)),
 }
 params = pytest.mark.parametrize("make", list(FACTORIES.values()), ids=list(FACTORIES))
 
