@@ -22,7 +22,8 @@ level; a sustained shift of ``s`` spreads is flagged after about
 ``clip=inf`` (:meth:`DriftParams.river`) the bank computes exactly what river does.
 
 On a drift, :class:`Change` also reports the new level: the mean of the values since
-the test's estimated change point (the last minimum of ``up``, or maximum of ``down``).
+the estimated change point, the last zero of Page's (unfaded) CUSUM on the drifting
+side, ``max(0, c + dev - delta)`` (the current value if that CUSUM is at zero).
 :class:`DriftDetector` wraps a bank of one row in river's ``learn_one``/``score_one``
 shape, learning its own spread from successive differences.
 
@@ -56,10 +57,12 @@ I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
 
 # Per-row float state, in this order; counters are kept as int64.
-_FLOAT_FIELDS = ("mean", "up", "down", "up_min", "down_max", "up_sum", "down_sum")
+_FLOAT_FIELDS = (
+    "mean", "up", "down", "up_min", "down_max", "up_cusum", "down_cusum", "up_sum", "down_sum",
+)
 _INT_FIELDS = ("n", "up_count", "down_count")
 # Initial values of a fresh (or reset) row.
-_FLOAT_INIT = np.array([0.0, 0.0, 0.0, np.inf, -np.inf, 0.0, 0.0])
+_FLOAT_INIT = np.array([0.0, 0.0, 0.0, np.inf, -np.inf, 0.0, 0.0, 0.0, 0.0])
 # Scaled deviations are capped here so a tiny spread cannot overflow the sums.
 _DEV_MAX = 1e150
 # sigma of Gaussian noise from successive differences: E|x_t - x_(t-1)| = 2 sigma / sqrt(pi),
@@ -223,7 +226,7 @@ class PageHinkleyBank:
         f = self._f[:, : self.size].copy()
         n = self._i[0, : self.size] + valid
         counts = self._i[1:, : self.size].copy()
-        mean, up, down, up_min, down_max, up_sum, down_sum = f
+        mean, up, down, up_min, down_max, up_cusum, down_cusum, up_sum, down_sum = f
         # Running mean (river's stats.Mean: mean += (1 / n) * (x - mean)), winsorized
         # except on a row's first point.
         lim = np.where(n > 1, p.clip * sc, np.inf)
@@ -237,15 +240,20 @@ class PageHinkleyBank:
         mean[:] = np.where(valid, mean_new, mean)
         up[:] = np.where(valid, up_new, up)
         down[:] = np.where(valid, down_new, down)
-        # Change-point estimate: the sums' last extreme; the level is the mean since then.
-        new_min = valid & (up < up_min)
-        new_max = valid & (down > down_max)
-        up_min[:] = np.where(new_min, up, up_min)
-        down_max[:] = np.where(new_max, down, down_max)
-        up_sum[:] = np.where(new_min, 0.0, up_sum + xs)
-        down_sum[:] = np.where(new_max, 0.0, down_sum + xs)
-        counts[0] = np.where(new_min, 0, counts[0] + valid)
-        counts[1] = np.where(new_max, 0, counts[1] + valid)
+        up_min[:] = np.where(valid, np.minimum(up_min, up), up_min)
+        down_max[:] = np.where(valid, np.maximum(down_max, down), down_max)
+        # Change-point estimate: the last zero of Page's (unfaded) CUSUM on each side;
+        # the new level is the mean of the values since then.
+        up_c = up_cusum + dev - p.delta
+        down_c = down_cusum - dev - p.delta
+        up_zero = valid & (up_c <= 0.0)
+        down_zero = valid & (down_c <= 0.0)
+        up_cusum[:] = np.where(up_zero, 0.0, np.where(valid, up_c, up_cusum))
+        down_cusum[:] = np.where(down_zero, 0.0, np.where(valid, down_c, down_cusum))
+        up_sum[:] = np.where(up_zero, 0.0, up_sum + xs)
+        down_sum[:] = np.where(down_zero, 0.0, down_sum + xs)
+        counts[0] = np.where(up_zero, 0, counts[0] + valid)
+        counts[1] = np.where(down_zero, 0, counts[1] + valid)
         warm = valid & (n >= p.min_instances)
         return _Next(valid=valid, f=f, n=n, counts=counts, up_stat=up - up_min,
                      down_stat=down_max - down, warm=warm)
@@ -277,9 +285,10 @@ class PageHinkleyBank:
         drift = up_hit | down_hit
         go_up = up_hit & (~down_hit | (nxt.up_stat >= nxt.down_stat))
         direction = np.where(drift, np.where(go_up, 1, -1), 0).astype(np.int64)
-        up_sum, down_sum = nxt.f[5], nxt.f[6]
+        total = np.where(go_up, nxt.f[7], nxt.f[8])
+        count = np.where(go_up, nxt.counts[0], nxt.counts[1])
         with np.errstate(invalid="ignore", divide="ignore"):
-            level = np.where(go_up, up_sum / nxt.counts[0], down_sum / nxt.counts[1])
+            level = np.where(count > 0, total / count, np.asarray(values, dtype=np.float64))
         level = np.where(drift, level, np.nan)
         statistic = self._statistic(nxt)
         self._f[:, : self.size] = nxt.f

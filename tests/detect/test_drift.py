@@ -190,6 +190,21 @@ def test_rows_added_later_start_fresh() -> None:
     assert any(got_x) and any(got_y)
 
 
+def test_reset_rows_start_afresh_and_others_carry_on() -> None:
+    """reset() by mask or index makes those rows behave like new ones, leaving the rest."""
+    data = np.stack([shifted(s, n=1600)[0] for s in range(3)])
+    bank = fresh(3)
+    bank_run(bank, data[:, :800])
+    ref = fresh(3)
+    bank_run(ref, data[:, :800])
+    bank.reset(np.array([False, True, False]))
+    bank.reset(np.array([2]))
+    assert [bank.learned(r) for r in range(3)] == [ref.learned(0), 0, 0]
+    got = bank_run(bank, data[:, 800:])
+    assert np.array_equal(got[0], bank_run(ref, data[:, 800:])[0])
+    assert np.array_equal(got[1:], bank_run(fresh(2), data[1:, 800:]))
+
+
 def test_state_round_trip_through_npz_continues_identically() -> None:
     """state() saved as npz (no pickle) and load()ed gives the same flags and state after."""
     data = np.stack([shifted(s, n=2000)[0] for s in range(12)])
