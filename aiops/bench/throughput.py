@@ -2,10 +2,12 @@
 
 The bank is driven through its array API (one aligned value per series per call) at
 several series counts; river's HalfSpaceTrees scores and learns one point at a time on
-the same kind of stream. Figures are ratios against that in-run baseline, so they mean
-the same on a laptop and on a loaded CI box. Memory: tracemalloc's peak while a bank is
-built and run, per series, and the bank's retained size after a stream and after a
-stream ten times longer (it should not grow).
+the same kind of stream. A further row drives the daemon's sample API
+(``update(samples)``, a Score with its explanation per sample) at 10,000 series.
+Figures are ratios against that in-run baseline, so they mean the same on a laptop
+and on a loaded CI box. Memory: tracemalloc's peak while a bank is built and run,
+per series, and the bank's retained size after a stream and after a stream ten times
+longer (it should not grow).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 
 from aiops.config.detect import DetectConfig
 from aiops.detect.bank import DetectorBank
+from aiops.model import Sample, SeriesKey
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -54,6 +57,7 @@ class ThroughputReport:
     bank: tuple[Rate, ...]
     river: Rate
     memory: Memory
+    samples: tuple[Rate, ...] = ()
 
     def ratio(self, series: int) -> float:
         """Bank points/s at ``series`` over river HalfSpaceTrees points/s."""
@@ -90,6 +94,33 @@ def bank_rate(series: int, points: int, *, config: DetectConfig, seed: int = 0) 
         elapsed += time.perf_counter() - start
         done += len(block)
     return Rate(name="bank", series=series, points=steps * series, seconds=elapsed)
+
+
+def sample_rate(series: int, *, config: DetectConfig, steps: int = 5, seed: int = 0) -> Rate:
+    """Samples/s of ``bank.update(samples)`` (one Score per sample) over ``series`` series.
+
+    Keys are new objects every cycle, as a source's parse makes them; building the
+    samples is not timed. The bank is first taken just past warm-up.
+    """
+    rng = np.random.default_rng(seed)
+    names = [(f"metric_{j % 4}", f"w{j // 4:05d}") for j in range(series)]
+
+    def cycle(i: int, row: np.ndarray) -> list[Sample]:
+        return [Sample(key=SeriesKey.of(m, workload=w), t=15.0 * i, value=float(v))
+                for (m, w), v in zip(names, row, strict=True)]
+
+    bank = DetectorBank(config)
+    warm = config.warmup + 2
+    for i, row in enumerate(_stream(rng, warm, series)):
+        bank.update(cycle(i, row))
+    elapsed = 0.0
+    for i, row in enumerate(_stream(rng, steps, series), start=warm):
+        samples = cycle(i, row)
+        start = time.perf_counter()
+        bank.update(samples)
+        elapsed += time.perf_counter() - start
+    return Rate(name="bank.update(samples)", series=series, points=steps * series,
+                seconds=elapsed)
 
 
 def river_rate(points: int, *, seed: int = 0) -> Rate:
@@ -139,6 +170,7 @@ def run(
     series: Sequence[int] = (10, 1_000, 100_000),
     points: int = 3_000_000,
     river_points: int = 10_000,
+    sample_series: Sequence[int] = (10_000,),
 ) -> ThroughputReport:
     """Measure everything the report needs (a few seconds at the defaults)."""
     cfg = config if config is not None else DetectConfig()
@@ -149,4 +181,5 @@ def run(
         bank=rates,
         river=river_rate(river_points),
         memory=memory(1_000, 200, config=cfg),
+        samples=tuple(sample_rate(n, config=cfg) for n in sample_series),
     )

@@ -19,6 +19,8 @@ from typing import Annotated, TextIO
 
 import numpy as np
 import typer
+import yaml
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -141,13 +143,27 @@ def bench_nab(
     ] = None,
     preset_name: PresetOpt = "nab",
     config: ConfigOpt = None,
+    overrides: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="Override one detect setting, KEY=VALUE (repeatable)."),
+    ] = None,
+    sweep: Annotated[
+        str | None,
+        typer.Option(
+            "--sweep",
+            help="Score each value of one setting, KEY=V1,V2,... (sensitivity of the preset).",
+        ),
+    ] = None,
 ) -> None:
     """NAB scores (standard, reward low FP, reward low FN) beside the published ones."""
     data_dir = data if data is not None else _default_nab_dir()
     if not (data_dir / "combined_windows.json").is_file():
         err.print(f"[red]error:[/red] no NAB data at {data_dir} (use --data)", highlight=False)
         raise typer.Exit(2)
-    cfg = _detect_config(config, preset_name)
+    cfg = _override(_detect_config(config, preset_name), overrides or [])
+    if sweep is not None:
+        _nab_sweep(data_dir, cfg, sweep)
+        return
     start = time.perf_counter()
     results = nab_bench.evaluate(data_dir, cfg)
     elapsed = time.perf_counter() - start
@@ -170,6 +186,53 @@ def bench_nab(
         )
 
 
+def _split(item: str, what: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        err.print(f"[red]error:[/red] {what} {item!r}: expected KEY=VALUE", highlight=False)
+        raise typer.Exit(2)
+    return key.strip(), value.strip()
+
+
+def _override(cfg: DetectConfig, items: list[str]) -> DetectConfig:
+    """``cfg`` with KEY=VALUE settings applied (values read as YAML scalars), validated."""
+    if not items:
+        return cfg
+    data = cfg.model_dump()
+    for item in items:
+        key, value = _split(item, "--set")
+        if key not in DetectConfig.model_fields:
+            err.print(f"[red]error:[/red] --set {key}: not a detect setting", highlight=False)
+            raise typer.Exit(2)
+        data[key] = yaml.safe_load(value)
+    try:
+        return DetectConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        err.print(f"[red]error:[/red] --set {where}: {first['msg']}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def _nab_sweep(data_dir: Path, cfg: DetectConfig, spec: str) -> None:
+    """One NAB run per value of one setting: how sharp is the optimum?"""
+    key, values = _split(spec, "--sweep")
+    settings = [_override(cfg, [f"{key}={v}"]) for v in values.split(",") if v.strip()]
+    table = Table(title=f"NAB sensitivity to {key}, {data_dir}")
+    for col in (key, "standard", "reward low FP", "reward low FN", "windows", "FP"):
+        table.add_column(col, justify="right")
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task(f"sweeping {key}", total=len(settings))
+        for s in settings:
+            std, low_fp, low_fn = nab_bench.evaluate(data_dir, s)
+            table.add_row(
+                str(getattr(s, key)), f"{std.normalized:.1f}", f"{low_fp.normalized:.1f}",
+                f"{low_fn.normalized:.1f}", f"{std.tp}/{std.tp + std.fn}", str(std.fp),
+            )
+            progress.advance(task)
+    Console().print(table)
+
+
 @bench_app.command("throughput")
 def bench_throughput(
     preset_name: PresetOpt = "default",
@@ -182,7 +245,7 @@ def bench_throughput(
     for col in ("detector", "series", "points", "points/s", "x river"):
         table.add_column(col, justify="left" if col == "detector" else "right")
     river = report.river.per_second
-    for r in (*report.bank, report.river):
+    for r in (*report.bank, *report.samples, report.river):
         table.add_row(r.name, f"{r.series:,}", f"{r.points:,}", f"{r.per_second:,.0f}",
                       f"{r.per_second / river:,.1f}")
     console = Console()

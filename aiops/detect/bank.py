@@ -186,8 +186,10 @@ class DetectorBank:
         detectors: list[tuple[str, ...]] = [()] * len(batch)
         contributions: list[tuple[tuple[str, float], ...]] = [()] * len(batch)
         why = _why_warm(metrics, values, x[idx], expected, lower, upper, warm)
-        for i in np.flatnonzero(warm & ~(raw < 0.5)).tolist():
-            detectors[i] = _fired(ev.z[:, rows[i]], float(raw[i]))
+        carried = np.flatnonzero(warm & ~(raw < 0.5))  # a score worth naming detectors for
+        if carried.size:
+            for i, names in zip(carried.tolist(), _fired(ev.z[:, idx[carried]]), strict=True):
+                detectors[i] = names
         hot = np.flatnonzero(warm & (score >= _CONTRIB_FLOOR)).tolist()
         if hot:
             shares = _contributions(keys, raw.tolist(), warm, {keys[i].labels for i in hot})
@@ -371,10 +373,39 @@ def _times(t: npt.ArrayLike, size: int) -> npt.NDArray[np.float64]:
     return arr
 
 
-def _fired(z: npt.NDArray[np.float64], raw: float) -> tuple[str, ...]:
-    """Statistics that carry the score (|z| beyond 3, within 30% of the strongest)."""
-    if raw < 0.5:
-        return ()
+def _fired(z: npt.NDArray[np.float64]) -> list[tuple[str, ...]]:
+    """Per column of ``z`` (one row of statistics each), the statistics carrying the score.
+
+    Those with |z| beyond 3 and within 30% of the strongest, strongest first; each
+    column's order and picks are coded as one integer and looked up in a table.
+
+    >>> _fired(np.array([[4.0, 1.0], [-9.0, 0.5], [7.0, 0.2]]))
+    [('level', 'trend'), ()]
+    """
     a = np.abs(z)
-    order = np.argsort(-a)
-    return tuple(STATISTICS[i] for i in order if a[i] > 3.0 and a[i] >= 0.7 * a[order[0]])
+    order = np.argsort(-a, axis=0)  # the sort a single column would get
+    top = np.take_along_axis(a, order[:1], axis=0)
+    keep = np.take_along_axis((a > 3.0) & (a >= 0.7 * top), order, axis=0)
+    n = len(STATISTICS)
+    code = np.zeros(a.shape[1], dtype=np.intp)
+    for j in range(n):
+        code = code * n + order[j]
+    for j in range(n):
+        code = code * 2 + keep[j]
+    picked: list[tuple[str, ...]] = _FIRED_TABLE[code].tolist()
+    return picked
+
+
+def _fired_table() -> npt.NDArray[np.object_]:
+    """Every (order, picks) code mapped to its tuple of statistic names."""
+    n = len(STATISTICS)
+    out = np.empty(n**n * 2**n, dtype=object)
+    for code in range(out.shape[0]):
+        picks, rest = code % 2**n, code // 2**n
+        order = [(rest // n ** (n - 1 - j)) % n for j in range(n)]
+        out[code] = tuple(STATISTICS[order[j]] for j in range(n)
+                          if (picks >> (n - 1 - j)) & 1)
+    return out
+
+
+_FIRED_TABLE = _fired_table()
