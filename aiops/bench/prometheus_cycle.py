@@ -33,6 +33,7 @@ from aiops.bench import realservers
 from aiops.config.detect import DetectConfig
 from aiops.config.sources import PrometheusConfig, PrometheusQuery
 from aiops.detect.bank import DetectorBank
+from aiops.engines.collector import collector_held
 from aiops.engines.exporter import ExpositionServer, render_samples
 from aiops.engines.remediate import Remediator
 from aiops.journal import Journal
@@ -227,7 +228,8 @@ def _measure(
                 stages["query"].append(source.last_timing["query"])
                 stages["parse"].append(source.last_timing["parse"])
                 s0 = time.perf_counter()
-                scores = bank.update(samples)
+                with collector_held():  # as the scrape engine does
+                    scores = bank.update(samples)
                 stages["score"].append(time.perf_counter() - s0)
                 p0 = time.perf_counter()
                 found = [

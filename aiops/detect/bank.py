@@ -22,16 +22,11 @@ True
 
 from __future__ import annotations
 
-import dataclasses
-import gc
 import io
 import json
-from collections import deque
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from itertools import repeat
+from collections.abc import Sequence
 from operator import attrgetter
-from typing import TypeVar, cast
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -39,13 +34,21 @@ import numpy.typing as npt
 from aiops.config.detect import DetectConfig
 from aiops.detect.config import Params
 from aiops.detect.ensemble import Ensemble
-from aiops.detect.robust import KINDS, MAX_ABS, STATISTICS, Evidence, usable
+from aiops.detect.explain import (
+    CONTRIB_FLOOR,
+    KIND_NAMES,
+    build_scores,
+    contributions,
+    fired,
+    take,
+    why_warm,
+)
+from aiops.detect.robust import MAX_ABS, Evidence, usable
 from aiops.errors import PermanentError
 from aiops.model import Labels, Sample, Score, SeriesKey
 
 _SNAPSHOT_VERSION = 1
 _IDENTITY = attrgetter("metric", "labels")
-_T = TypeVar("_T")
 
 
 class DetectorStateChanged(PermanentError):
@@ -119,10 +122,6 @@ class DetectorBank:
         Two samples of one series in one call are scored in turn, oldest first: the
         k-th sample of each series goes in the k-th step.
         """
-        with _gc_paused():
-            return self._update(samples)
-
-    def _update(self, samples: Sequence[Sample]) -> list[Score]:
         ok = [s for s in samples if abs(s.value) <= MAX_ABS]  # NaN and inf fail this too
         self.skipped += len(samples) - len(ok)
         if not ok:
@@ -183,28 +182,28 @@ class DetectorBank:
         code = np.where(warm, ev.kind[idx], 0)
         expected, lower = ev.expected[idx].tolist(), ev.lower[idx].tolist()
         upper = ev.upper[idx].tolist()
-        kinds: list[str] = _KIND_NAMES[code].tolist()
+        kinds: list[str] = KIND_NAMES[code].tolist()
         detectors: list[tuple[str, ...]] = [()] * len(batch)
-        contributions: list[tuple[tuple[str, float], ...]] = [()] * len(batch)
+        shares_of: list[tuple[tuple[str, float], ...]] = [()] * len(batch)
         why = self._why(rows, warm, metrics, values, expected, lower, upper, x[idx])
         carried = np.flatnonzero(warm & ~(raw < 0.5))  # a score worth naming detectors for
         if carried.size:
-            for i, names in zip(carried.tolist(), _fired(ev.z[:, idx[carried]]), strict=True):
+            for i, names in zip(carried.tolist(), fired(ev.z[:, idx[carried]]), strict=True):
                 detectors[i] = names
-        hot = np.flatnonzero(warm & (score >= _CONTRIB_FLOOR)).tolist()
+        hot = np.flatnonzero(warm & (score >= CONTRIB_FLOOR)).tolist()
         if hot:
-            shares = _contributions(keys, raw.tolist(), warm, {keys[i].labels for i in hot})
+            shares = contributions(keys, raw.tolist(), warm, {keys[i].labels for i in hot})
             for i in hot:
-                contributions[i] = shares.get(keys[i].labels, ())
+                shares_of[i] = shares.get(keys[i].labels, ())
         scores = score.tolist()
         for i in np.flatnonzero(code != 0).tolist():
             why[i] += f": {kinds[i]}, score {scores[i]:.2f}"
         for i in np.flatnonzero(~warm).tolist():
             expected[i] = lower[i] = upper[i] = values[i]
-        return _build_scores(
+        return build_scores(
             len(batch), key=keys, t=times, value=values, score=scores, expected=expected,
             lower=lower, upper=upper, warm=warm.tolist(), kind=kinds, detectors=detectors,
-            contributions=contributions, why=why,
+            contributions=shares_of, why=why,
         )
 
     def _why(
@@ -215,14 +214,14 @@ class DetectorBank:
         """Each row's sentence: value against the band when warm, warm-up progress if not."""
         cold = np.flatnonzero(~warm).tolist()
         if not cold:
-            return _why_warm(metrics, values, expected, lower, upper, x)
+            return why_warm(metrics, values, expected, lower, upper, x)
         why = [""] * len(rows)
         for i in cold:
             n = int(self._core.learned(rows[i]))
             why[i] = f"{metrics[i]} warming up ({n}/{self.params.warmup} samples)"
         at = np.flatnonzero(warm)
-        texts = _why_warm(_take(metrics, at), _take(values, at), _take(expected, at),
-                          _take(lower, at), _take(upper, at), x[at])
+        texts = why_warm(take(metrics, at), take(values, at), take(expected, at),
+                          take(lower, at), take(upper, at), x[at])
         for i, text in zip(at.tolist(), texts, strict=True):
             why[i] = text
         return why
@@ -287,106 +286,6 @@ class DetectorBank:
         self.skipped = 0
 
 
-_CONTRIB_FLOOR = 0.5
-
-
-def _contributions(
-    keys: list[SeriesKey], raw: list[float], warm: npt.NDArray[np.bool_], wanted: set[Labels]
-) -> dict[Labels, tuple[tuple[str, float], ...]]:
-    """Per wanted label set (a workload), each metric's share of the workload's evidence.
-
-    Series with the same labels but different metrics form one workload; a metric's
-    share is its raw score over the sum of the workload's raw scores this cycle (top 3).
-    """
-    groups: dict[Labels, list[tuple[str, float]]] = {}
-    for i in np.flatnonzero(warm).tolist():
-        labels = keys[i].labels
-        if labels in wanted:
-            groups.setdefault(labels, []).append((keys[i].metric, raw[i]))
-    out = {}
-    for labels, items in groups.items():
-        total = sum(v for _, v in items)
-        if len(items) > 1 and total > 0:
-            ranked = sorted(((m, v / total) for m, v in items if v > 0), key=lambda kv: -kv[1])
-            out[labels] = tuple(ranked[:3])
-    return out
-
-
-_WHY = "%s %.3g %s expected %.3g (band %.3g-%.3g)"
-_SEP = "\0"
-_WHERE = np.array(["near", "above", "below"], dtype=object)
-_KIND_NAMES = np.array(KINDS, dtype=object)
-
-
-def _take(column: list[_T], positions: npt.NDArray[np.intp]) -> list[_T]:
-    return [column[i] for i in positions.tolist()]
-
-
-def _why_warm(
-    metrics: list[str], values: list[float], expected: list[float], lower: list[float],
-    upper: list[float], x: npt.NDArray[np.float64],
-) -> list[str]:
-    """``"<metric> <value> above|below|near expected <e> (band <lo>-<hi>)"`` per row.
-
-    All rows are formatted in one ``%`` call over one long template (then split), which
-    costs a third of formatting each row on its own. ``x`` holds ``values`` as floats.
-
-    >>> _why_warm(["cpu"], [2.0], [1.0], [0.5], [1.5], np.array([2.0]))
-    ['cpu 2 above expected 1 (band 0.5-1.5)']
-    """
-    n = len(metrics)
-    up = np.asarray(upper)
-    where = _WHERE[np.where(x > up, 1, np.where(x < np.asarray(lower), 2, 0))].tolist()
-    args: list[object] = [None] * (6 * n)
-    args[0::6], args[1::6], args[2::6] = metrics, values, where
-    args[3::6], args[4::6], args[5::6] = expected, lower, upper
-    parts = ((_WHY + _SEP) * n % tuple(args)).split(_SEP)
-    if len(parts) == n + 1:
-        return parts[:n]
-    # A metric name holding the separator: format row by row instead.
-    return [_WHY % tuple(args[6 * i : 6 * i + 6]) for i in range(n)]
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Hold the cyclic garbage collector while a cycle's Scores are built.
-
-    A 10,000-sample cycle allocates 10,000 Scores that outlive the call; with the
-    collector on, that sets off ~14 young passes, a middle one and now and then a full
-    pass over the daemon's heap: about a third of the scoring time, measured. Paused,
-    the same objects cost one young pass afterwards. Nothing becomes garbage any later;
-    a collector someone else turned off stays off.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-_SCORE_FIELDS = frozenset(f.name for f in dataclasses.fields(Score))
-_SCORE_SETTERS = {name: getattr(Score, name).__set__ for name in _SCORE_FIELDS}
-
-
-def _build_scores(n: int, **columns: Sequence[object]) -> list[Score]:
-    """``n`` Scores from one column per field, equal to ``Score(**row)`` for each row.
-
-    The frozen dataclass's ``__init__`` calls ``object.__setattr__`` once per field
-    (about 4 us a Score, the bulk of a 10,000-series cycle); this sets the same slots
-    column by column through the slot descriptors instead, in a third of the time.
-    Every field must be given, so a new field on Score fails here rather than going unset.
-    """
-    if columns.keys() != _SCORE_FIELDS:
-        raise TypeError(f"Score columns {sorted(columns)} != fields {sorted(_SCORE_FIELDS)}")
-    out = list(map(object.__new__, repeat(Score, n)))
-    for name, column in columns.items():
-        deque(map(_SCORE_SETTERS[name], out, column), maxlen=0)
-    return out
-
-
 def _times(t: npt.ArrayLike, size: int) -> npt.NDArray[np.float64]:
     arr = np.asarray(t, dtype=np.float64)
     if arr.ndim == 0:
@@ -394,41 +293,3 @@ def _times(t: npt.ArrayLike, size: int) -> npt.NDArray[np.float64]:
     if arr.shape[0] < size:
         arr = np.concatenate([arr, np.zeros(size - arr.shape[0])])
     return arr
-
-
-def _fired(z: npt.NDArray[np.float64]) -> list[tuple[str, ...]]:
-    """Per column of ``z`` (one row of statistics each), the statistics carrying the score.
-
-    Those with |z| beyond 3 and within 30% of the strongest, strongest first; each
-    column's order and picks are coded as one integer and looked up in a table.
-
-    >>> _fired(np.array([[4.0, 1.0], [-9.0, 0.5], [7.0, 0.2]]))
-    [('level', 'trend'), ()]
-    """
-    a = np.abs(z)
-    order = np.argsort(-a, axis=0)  # the sort a single column would get
-    top = np.take_along_axis(a, order[:1], axis=0)
-    keep = np.take_along_axis((a > 3.0) & (a >= 0.7 * top), order, axis=0)
-    n = len(STATISTICS)
-    code = np.zeros(a.shape[1], dtype=np.intp)
-    for j in range(n):
-        code = code * n + order[j]
-    for j in range(n):
-        code = code * 2 + keep[j]
-    picked: list[tuple[str, ...]] = _FIRED_TABLE[code].tolist()
-    return picked
-
-
-def _fired_table() -> npt.NDArray[np.object_]:
-    """Every (order, picks) code mapped to its tuple of statistic names."""
-    n = len(STATISTICS)
-    out = np.empty(n**n * 2**n, dtype=object)
-    for code in range(out.shape[0]):
-        picks, rest = code % 2**n, code // 2**n
-        order = [(rest // n ** (n - 1 - j)) % n for j in range(n)]
-        out[code] = tuple(STATISTICS[order[j]] for j in range(n)
-                          if (picks >> (n - 1 - j)) & 1)
-    return out
-
-
-_FIRED_TABLE = _fired_table()

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from aiops.detect.base import Bank
+from aiops.engines.collector import collector_held
 from aiops.errors import AiopsError
 from aiops.model import Anomaly, Sample, Score, SeriesKey
 from aiops.sources.base import Source
@@ -67,7 +68,8 @@ class ScrapeEngine:
         except AiopsError as exc:
             return self._failed(now, exc, t0)
         t1 = time.perf_counter()
-        scores = self.bank.update(samples)
+        with collector_held():
+            scores = self.bank.update(samples)
         t2 = time.perf_counter()
         for s in samples:
             self.latest[s.key] = s
@@ -98,8 +100,9 @@ class ScrapeEngine:
         by_t: dict[float, list[Sample]] = {}
         for s in history:
             by_t.setdefault(s.t, []).append(s)
-        for t in sorted(by_t):
-            self.bank.update(by_t[t])
+        with collector_held():
+            for t in sorted(by_t):
+                self.bank.update(by_t[t])
         return len(by_t)
 
     def _failed(self, now: float, exc: AiopsError, t0: float) -> CycleReport:
