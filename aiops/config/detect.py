@@ -134,6 +134,52 @@ class DetectConfig(Section):
         le=1,
         description="Score multiplier for a value inside the envelope (1 = no effect).",
     )
+    repeat_discount: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description=(
+            "Score multiplier for a recurring anomaly (1 = off; needs recurring_period): per "
+            "phase bin, the extremes of values that scored at least repeat_level are kept, and "
+            "a value within repeat_margin of one seen at this phase before (the nightly job's "
+            "spike, slightly higher tonight) is multiplied by this."
+        ),
+    )
+    repeat_level: float = Field(
+        0.8, ge=0, le=1, description="Score from which a value counts as an anomaly to remember."
+    )
+    repeat_margin: float = Field(
+        0.5,
+        ge=0,
+        description=(
+            "How far beyond a remembered anomaly still counts as a repeat, as a share of its "
+            "distance from the long-run level (0.5 = up to 1.5 times as far)."
+        ),
+    )
+    records: bool = Field(
+        False,
+        description=(
+            "Score a warm value beyond the series' whole observed range (a new maximum or "
+            "minimum by more than record_tolerance of the range) at least record_score. Off by "
+            "default: a metric that only grows (a disk filling) sets records all day."
+        ),
+    )
+    record_tolerance: float = Field(
+        0.02, ge=0, description="Share of the observed range a record must exceed it by."
+    )
+    record_score: float = Field(
+        0.99, ge=0, le=1, description="Score given to a range record."
+    )
+    drift_threshold: float = Field(
+        0.0,
+        ge=0,
+        description=(
+            "Page-Hinkley threshold, in spread-samples, for telling a new normal from an "
+            "anomaly (0 = off): when the test confirms a lasting shift while a series is "
+            "anomalous, the series adopts the new level at once instead of after adopt_after "
+            "samples (e.g. 50: a shift of 3 spreads is confirmed in about 20 samples)."
+        ),
+    )
     seasons: list[Season] = Field(
         default_factory=list,
         description=(
@@ -152,10 +198,12 @@ PRESETS: dict[str, dict[str, object]] = {
     "nab": {
         "floor_share": 0.5,
         "scale_alpha": 0.005,
-        "suppress": 200,
+        "suppress": 300,
         "suppress_above": 0.32,
         "recurring_period": "1d",
         "recurring_discount": 0.75,
+        "repeat_discount": 0.2,
+        "records": True,
         "seasons": [
             {"period": "1d", "bins": 24, "alpha": 0.1},
             {"period": "7d", "bins": 336, "alpha": 0.3},
@@ -168,7 +216,7 @@ def preset(name: str) -> DetectConfig:
     """The detector settings of a named preset (KeyError if unknown).
 
     >>> preset("nab").suppress
-    200
+    300
     >>> preset("default") == DetectConfig()
     True
     """

@@ -44,6 +44,13 @@ class Params:
     recurring_neighbours: int = 1
     recurring_halflife: float = 300.0
     recurring_discount: float = 1.0
+    repeat_discount: float = 1.0
+    repeat_level: float = 0.8
+    repeat_margin: float = 0.5
+    records: bool = False
+    record_tolerance: float = 0.02
+    record_score: float = 0.99
+    drift_threshold: float = 0.0
 
     @classmethod
     def from_config(cls, config: DetectConfig) -> Params:
@@ -70,12 +77,28 @@ class Params:
             recurring_neighbours=config.recurring_neighbours,
             recurring_halflife=config.recurring_halflife,
             recurring_discount=config.recurring_discount,
+            repeat_discount=config.repeat_discount,
+            repeat_level=config.repeat_level,
+            repeat_margin=config.repeat_margin,
+            records=config.records,
+            record_tolerance=config.record_tolerance,
+            record_score=config.record_score,
+            drift_threshold=config.drift_threshold,
         )
 
     def state_hash(self) -> str:
         """Short hash of every parameter that shapes learnt state (snapshots carry it)."""
         fields = asdict(self)
-        if self.recurring_period <= 0:  # envelope off: hash as before it existed
-            fields = {k: v for k, v in fields.items() if not k.startswith("recurring_")}
+        # A feature that is off hashes as before it existed (old snapshots stay valid).
+        off = []
+        if self.recurring_period <= 0:
+            off += ["recurring_", "repeat_"]
+        elif self.repeat_discount >= 1.0:
+            off.append("repeat_")
+        if not self.records:
+            off.append("record")
+        if self.drift_threshold <= 0:
+            off.append("drift_")
+        fields = {k: v for k, v in fields.items() if not k.startswith(tuple(off))}
         blob = json.dumps(fields, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]

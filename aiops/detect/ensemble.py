@@ -29,11 +29,14 @@ import numpy as np
 import numpy.typing as npt
 
 from aiops.detect.config import Params
+from aiops.detect.drift import DriftParams, PageHinkleyBank
 from aiops.detect.envelope import PhaseEnvelope
-from aiops.detect.robust import Evidence, RobustCore, blocks, concat, usable
+from aiops.detect.records import RangeRecords
+from aiops.detect.robust import KINDS, Evidence, RobustCore, blocks, concat, usable
 from aiops.detect.seasonal import SeasonalProfile
 
 F64 = npt.NDArray[np.float64]
+Bool = npt.NDArray[np.bool_]
 
 
 class Ensemble:
@@ -54,6 +57,24 @@ class Ensemble:
             if params.recurring_period > 0
             else None
         )
+        # Anomalies that recur at the same phase: the envelope of anomalous values only.
+        self.repeats = (
+            PhaseEnvelope(
+                period=params.recurring_period, bins=params.recurring_bins,
+                halflife=params.recurring_halflife, neighbours=params.recurring_neighbours,
+                margin=params.repeat_margin,
+            )
+            if params.recurring_period > 0 and params.repeat_discount < 1.0
+            else None
+        )
+        self.records = (
+            RangeRecords(tolerance=params.record_tolerance) if params.records else None
+        )
+        self.drift = (
+            PageHinkleyBank(DriftParams(threshold=params.drift_threshold))
+            if params.drift_threshold > 0
+            else None
+        )
         self.quiet = np.zeros(0, dtype=np.int64)
         self.size = 0
 
@@ -65,8 +86,9 @@ class Ensemble:
             core.grow(size)
         for prof in self.profiles:
             prof.grow(size)
-        if self.envelope is not None:
-            self.envelope.grow(size)
+        for extra in (self.envelope, self.repeats, self.records, self.drift):
+            if extra is not None:
+                extra.grow(size)
         self.quiet = np.concatenate([self.quiet, np.zeros(size - self.size, dtype=np.int64)])
         self.size = size
 
@@ -80,7 +102,8 @@ class Ensemble:
         return (
             sum(c.nbytes for c in self.cores)
             + sum(p.nbytes for p in self.profiles)
-            + (self.envelope.nbytes if self.envelope is not None else 0)
+            + sum(e.nbytes for e in (self.envelope, self.repeats, self.records, self.drift)
+                  if e is not None)
             + int(self.quiet.nbytes)
         )
 
@@ -113,6 +136,7 @@ class Ensemble:
         p = self.params
         for core in self.cores:
             core.begin_step()
+        spread0 = np.zeros(self.size) if self.drift is not None else None
         # Rows go in cache-sized blocks. Each view learns by its own verdict: a point a
         # view finds anomalous is not learnt by that view (its seasonal profile
         # included), while views that find it normal keep adapting.
@@ -132,26 +156,69 @@ class Ensemble:
                 if prof is not None:
                     prof.learn(xb, tb, e.valid & (e.raw < p.threshold), rows)
                 evs.append(e)
+            if spread0 is not None:
+                spread0[rows] = (evs[0].upper - evs[0].lower) / 6.0
             ev = evs[0] if len(evs) == 1 else _combine(evs, shifts)
             if self.envelope is not None:
                 ev = self._recurring(ev, xb, tb, rows)
+            record = None
+            if self.records is not None:
+                ev, record = self._record(ev, xb, rows)
             if p.suppress > 0:
-                ev = self._suppress(ev, rows)
+                ev = self._suppress(ev, rows, record)
             sink(rows, ev)
+        if self.drift is not None and spread0 is not None:
+            self._adopt_on_drift(x, spread0)
+
+    def _adopt_on_drift(self, x: F64, spread: F64) -> None:
+        """A lasting shift confirmed by Page-Hinkley ends an anomaly: adopt the new level."""
+        assert self.drift is not None
+        change = self.drift.update(x, scale=spread)
+        rows = np.nonzero(change.drift & (self.cores[0].streaks() > 0))[0]
+        if len(rows):
+            self.cores[0].adopt(rows, change.level[rows])
 
     def _recurring(self, ev: Evidence, x: F64, t: F64, rows: slice) -> Evidence:
         """Discount values the envelope has seen at this phase before, then widen it."""
         assert self.envelope is not None
+        p = self.params
+        center = self.envelope.center[rows].copy()
         seen = self.envelope.inside(x, t, rows) & ev.valid
         self.envelope.learn(x, t, ev.valid, rows)
-        factor = np.where(seen, self.params.recurring_discount, 1.0)
+        factor = np.where(seen, p.recurring_discount, 1.0)
+        ev = replace(ev, score=ev.score * factor, raw=ev.raw * factor)
+        if self.repeats is None:
+            return ev
+        # An anomaly within reach of one seen at this phase before is a repeat.
+        again = self.repeats.inside(x, t, rows, center=center) & ev.valid
+        self.repeats.learn(x, t, ev.valid & (ev.raw >= p.repeat_level), rows, center=center)
+        factor = np.where(again, p.repeat_discount, 1.0)
         return replace(ev, score=ev.score * factor, raw=ev.raw * factor)
 
-    def _suppress(self, ev: Evidence, rows: slice) -> Evidence:
-        """One report per burst: zero the score during a quiet period after a report."""
+    def _record(self, ev: Evidence, x: F64, rows: slice) -> tuple[Evidence, Bool]:
+        """Score a warm value beyond the series' whole range at least ``record_score``.
+
+        Returns the evidence and which rows set a record.
+        """
+        assert self.records is not None
+        new = self.records.check(x, rows) & ev.valid & ev.warm
+        self.records.learn(x, ev.valid, rows)
+        if not new.any():
+            return ev, new
+        raw = np.where(new, np.maximum(ev.raw, self.params.record_score), ev.raw)
+        kind = np.where(new, KINDS.index("record"), ev.kind)
+        return replace(ev, score=np.where(ev.valid, raw, np.nan), raw=raw, kind=kind), new
+
+    def _suppress(self, ev: Evidence, rows: slice, record: Bool | None = None) -> Evidence:
+        """One report per burst: zero the score during a quiet period after a report.
+
+        A range record is news even in a quiet period: it is reported and restarts it.
+        """
         p = self.params
         q = self.quiet[rows]
         quiet = q > 0
+        if record is not None:
+            quiet &= ~record
         score = np.where(quiet & ev.valid, 0.0, ev.score)
         above = p.suppress_above if p.suppress_above > 0 else p.threshold
         reported = ev.valid & (ev.raw >= above) & ~quiet
@@ -171,12 +238,17 @@ class Ensemble:
         for k, prof in enumerate(self.profiles):
             out[f"s{k}.level"] = prof.level[:, : self.size].copy()
             out[f"s{k}.count"] = prof.count[:, : self.size].copy()
-        env = self.envelope
-        if env is not None:
-            out["r.hi"] = env.hi[:, : self.size].copy()
-            out["r.lo"] = env.lo[:, : self.size].copy()
-            out["r.center"] = env.center[: self.size].copy()
-            out["r.count"] = env.count[: self.size].copy()
+        for prefix, env in (("r", self.envelope), ("a", self.repeats)):
+            if env is not None:
+                out[f"{prefix}.hi"] = env.hi[:, : self.size].copy()
+                out[f"{prefix}.lo"] = env.lo[:, : self.size].copy()
+                out[f"{prefix}.center"] = env.center[: self.size].copy()
+                out[f"{prefix}.count"] = env.count[: self.size].copy()
+        if self.records is not None:
+            out["x.lo"] = self.records.lo[: self.size].copy()
+            out["x.hi"] = self.records.hi[: self.size].copy()
+        if self.drift is not None:
+            out.update({f"d.{k}": a for k, a in self.drift.state().items()})
         return out
 
     def load(self, state: dict[str, npt.NDArray[np.generic]]) -> None:
@@ -192,16 +264,27 @@ class Ensemble:
             prof.level = level.copy()
             prof.count = np.asarray(state[f"s{k}.count"], dtype=np.float64).copy()
             prof.size = size
-        env = self.envelope
-        if env is not None:
-            hi = np.asarray(state["r.hi"], dtype=np.float64)
+        for prefix, env in (("r", self.envelope), ("a", self.repeats)):
+            if env is None:
+                continue
+            hi = np.asarray(state[f"{prefix}.hi"], dtype=np.float64)
             if hi.shape != (env.bins, size):
                 raise ValueError("envelope state does not match the configured bins")
             env.hi = hi.copy()
-            env.lo = np.asarray(state["r.lo"], dtype=np.float64).copy()
-            env.center = np.asarray(state["r.center"], dtype=np.float64).copy()
-            env.count = np.asarray(state["r.count"], dtype=np.float64).copy()
+            env.lo = np.asarray(state[f"{prefix}.lo"], dtype=np.float64).copy()
+            env.center = np.asarray(state[f"{prefix}.center"], dtype=np.float64).copy()
+            env.count = np.asarray(state[f"{prefix}.count"], dtype=np.float64).copy()
             env.size = size
+        if self.records is not None:
+            self.records.lo = np.asarray(state["x.lo"], dtype=np.float64).copy()
+            self.records.hi = np.asarray(state["x.hi"], dtype=np.float64).copy()
+            if self.records.lo.shape != (size,):
+                raise ValueError("record state does not match the series")
+            self.records.size = size
+        if self.drift is not None:
+            self.drift.load({n[2:]: a for n, a in state.items() if n.startswith("d.")})
+            if self.drift.size != size:
+                raise ValueError("drift state does not match the series")
         self.quiet = np.asarray(state["quiet"], dtype=np.int64).copy()
         self.size = size
 

@@ -42,10 +42,13 @@ _CENTER_ALPHA = 0.01
 class PhaseEnvelope:
     """Per series, per phase bin: decaying maximum and minimum of the values seen."""
 
-    def __init__(self, *, period: float, bins: int, halflife: float, neighbours: int) -> None:
-        if period <= 0 or bins < 1 or halflife <= 0 or neighbours < 0:
+    def __init__(
+        self, *, period: float, bins: int, halflife: float, neighbours: int, margin: float = 0.0
+    ) -> None:
+        if period <= 0 or bins < 1 or halflife <= 0 or neighbours < 0 or margin < 0:
             raise ValueError("an envelope needs a positive period, bins and half-life")
         self.period = float(period)
+        self.margin = float(margin)
         self.bins = int(bins)
         self.decay = float(0.5 ** (1.0 / halflife))
         self.neighbours = min(int(neighbours), self.bins // 2)
@@ -85,32 +88,58 @@ class PhaseEnvelope:
         r = slice(0, size) if rows is None else rows
         return np.arange(r.start, r.stop)
 
-    def inside(self, values: F64, t: F64, rows: slice | None = None) -> Bool:
+    def inside(
+        self, values: F64, t: F64, rows: slice | None = None, center: F64 | None = None
+    ) -> Bool:
         """Rows whose value lies within the envelope of its phase bin or a neighbour's.
 
         The envelope always contains the long-run level: a value between the level and
-        the most extreme value seen on its side at this phase counts as seen.
+        the most extreme value seen on its side at this phase (stretched by ``margin``
+        of that distance) counts as seen. ``center`` replaces the envelope's own level
+        (an envelope of anomalies borrows the level of all points).
         """
         idx = self._idx(rows, self.size)
         b = self._bin(t)
-        hi = self.center[idx].copy()
-        lo = hi.copy()
+        c = self.center[idx] if center is None else center
+        hi = c.copy()
+        lo = c.copy()
         for j in range(-self.neighbours, self.neighbours + 1):
             bj = (b + j) % self.bins
             np.maximum(hi, self.hi[bj, idx], out=hi)  # -inf in unseen bins: no effect
             np.minimum(lo, self.lo[bj, idx], out=lo)
+        if self.margin > 0:
+            hi = c + (hi - c) * (1.0 + self.margin)
+            lo = c - (c - lo) * (1.0 + self.margin)
         with np.errstate(invalid="ignore"):
             out: Bool = (values >= lo) & (values <= hi) & (self.count[idx] > 0)
         return out
 
-    def learn(self, values: F64, t: F64, mask: Bool, rows: slice | None = None) -> None:
-        """Widen each masked row's bin to its value, after relaxing it towards the level."""
+    def learn(
+        self, values: F64, t: F64, mask: Bool, rows: slice | None = None,
+        center: F64 | None = None,
+    ) -> None:
+        """Widen each masked row's bin to its value, after relaxing it towards the level.
+
+        With ``center`` given, extremes relax towards it and the envelope's own level
+        is left alone.
+        """
         idx = self._idx(rows, self.size)
         b = self._bin(t)
         x = np.where(mask, values, 0.0)
+        if center is not None:
+            self._widen(x, b, idx, mask, center)
+            self.count[idx] += mask
+            return
         c = self.center[idx]
         first = mask & (self.count[idx] == 0)
         c = np.where(first, x, c)
+        self._widen(x, b, idx, mask, c)
+        self.center[idx] = np.where(mask & ~first, c + _CENTER_ALPHA * (x - c), c)
+        self.count[idx] += mask
+
+    def _widen(
+        self, x: F64, b: npt.NDArray[np.intp], idx: npt.NDArray[np.intp], mask: Bool, c: F64
+    ) -> None:
         d = self.decay
         hi, lo = self.hi[b, idx], self.lo[b, idx]
         with np.errstate(invalid="ignore"):
@@ -118,8 +147,6 @@ class PhaseEnvelope:
             new_lo = np.minimum(x, c + d * (lo - c))
         self.hi[b, idx] = np.where(mask, new_hi, hi)
         self.lo[b, idx] = np.where(mask, new_lo, lo)
-        self.center[idx] = np.where(mask & ~first, c + _CENTER_ALPHA * (x - c), c)
-        self.count[idx] += mask
 
     @property
     def nbytes(self) -> int:

@@ -40,7 +40,7 @@ I64 = npt.NDArray[np.int64]
 Bool = npt.NDArray[np.bool_]
 
 STATISTICS = ("spike", "level", "trend")
-KINDS = ("none", "spike", "level-shift", "trend")
+KINDS = ("none", "spike", "level-shift", "trend", "record")
 _LN10 = float(np.log(10.0))
 _LOG3 = float(np.log(3.0))
 _LOG2 = float(np.log(2.0))
@@ -317,6 +317,19 @@ class RobustCore:
             slow[adopt] = fast[adopt]
             streak[adopt] = 0
         self.skipped += int(n_rows - np.count_nonzero(valid))
+
+    def adopt(self, rows: npt.NDArray[np.intp], level: F64) -> None:
+        """Rows ``rows`` (mid-anomaly) take ``level`` as their new normal now."""
+        f = self._f
+        f[0, rows] = level
+        f[1, rows] = level
+        f[2, rows] = level
+        self._i[1, rows] = 0
+
+    def streaks(self) -> I64:
+        """Consecutive anomalous samples per row (a copy)."""
+        out: I64 = self._i[1, : self.size].copy()
+        return out
 
     def step(self, values: F64) -> Evidence:
         """Score every row, then learn it, block by block (cache-sized row ranges)."""

@@ -102,3 +102,56 @@ def test_envelope_off_changes_nothing_and_keeps_the_state_hash() -> None:
     np.testing.assert_array_equal(_run(off, t, v), _run(Params(warmup=30), t, v))
     assert off.state_hash() == Params(warmup=30).state_hash()
     assert Params(recurring_period=DAY).state_hash() != Params().state_hash()
+
+
+def test_margin_stretches_the_envelope_away_from_the_level() -> None:
+    """With margin 0.5, a peak 9 above a level of 1 covers values up to 1 + 1.5 * 8."""
+    env = PhaseEnvelope(period=DAY, bins=1, halflife=300.0, neighbours=0, margin=0.5)
+    env.grow(1)
+    level = np.array([1.0])
+    env.learn(np.array([9.0]), np.array([0.0]), np.array([True]), center=level)
+    assert env.inside(np.array([12.9]), np.array([0.0]), center=level).tolist() == [True]
+    assert env.inside(np.array([13.1]), np.array([0.0]), center=level).tolist() == [False]
+    assert env.center[0] == 0.0  # a borrowed level leaves the own level alone
+
+
+def _growing_nightly(days: int) -> tuple[np.ndarray, np.ndarray]:
+    """A flat noisy series whose 05:00 spike grows 10% a night (a new extreme each time)."""
+    rng = np.random.default_rng(3)
+    n = 288 * days
+    t = STEP * np.arange(n)
+    v = 1.0 + 0.05 * rng.normal(size=n)
+    v[60::288] = 10.0 * 1.1 ** np.arange(len(v[60::288]))
+    return t, v
+
+
+def test_a_growing_nightly_spike_is_a_repeat_though_each_night_is_a_new_extreme() -> None:
+    """The envelope misses a spike 10% above last night's; the repeat memory discounts it."""
+    t, v = _growing_nightly(days=6)
+    env = dict(warmup=30, recurring_period=DAY, recurring_bins=24, recurring_discount=0.75)
+    plain = _run(Params(**env), t, v)
+    repeat = _run(Params(**env, repeat_discount=0.2, repeat_margin=0.5), t, v)
+    nights = np.arange(60 + 288, len(v), 288)
+    assert (plain[nights] >= 0.9).all()  # each night beyond the envelope: full score
+    np.testing.assert_allclose(repeat[nights], 0.2 * plain[nights])
+    assert repeat[60] == plain[60] >= 0.9  # the first night is news
+
+
+def test_a_repeat_needs_a_past_anomaly_at_that_phase_not_just_noise() -> None:
+    """A first spike at a new hour keeps its score although the series had spikes before."""
+    t, v = _growing_nightly(days=5)
+    v[-288 + 150] = 12.0  # 12:30 on the last day: never anomalous at that hour
+    params = Params(warmup=30, recurring_period=DAY, recurring_bins=24, recurring_discount=0.75,
+                    repeat_discount=0.2)
+    scores = _run(params, t, v)
+    assert scores[-288 + 150] >= 0.9
+
+
+def test_repeat_memory_off_keeps_the_state_hash_and_the_scores() -> None:
+    """repeat_discount 1 changes nothing, and snapshots of the envelope stay valid."""
+    t, v = _growing_nightly(days=2)
+    env = dict(warmup=30, recurring_period=DAY, recurring_discount=0.75)
+    off = Params(**env, repeat_level=0.5, repeat_margin=2.0)
+    np.testing.assert_array_equal(_run(off, t, v), _run(Params(**env), t, v))
+    assert off.state_hash() == Params(**env).state_hash()
+    assert Params(**env, repeat_discount=0.2).state_hash() != Params(**env).state_hash()

@@ -1,0 +1,86 @@
+"""Range records: a value beyond everything a series has ever shown.
+
+The statistical views judge a value against a learnt level and spread, and a bursty
+series teaches them little (an anomaly never teaches its spread). A plainer question
+catches what they miss: has this series *ever* gone this high, or this low? Per series
+the tracker keeps the lowest and highest valid value seen (two floats); a value beyond
+that range by more than ``tolerance`` of its width is a record. Numenta's NAB detector
+calls the same idea a spatial anomaly.
+
+Records are frequent while a series is young (its range is still being found), so the
+ensemble only reports them once a series is warm, and the daemon's default preset
+leaves them off: a metric that grows for ever (a disk filling) sets records all day.
+
+>>> import numpy as np
+>>> rec = RangeRecords(tolerance=0.1)
+>>> rec.grow(1)
+>>> for v in (1.0, 3.0, 2.0, 1.5):
+...     _ = rec.step(np.array([v]))
+>>> rec.step(np.array([3.1])).tolist(), rec.step(np.array([3.5])).tolist()
+([False], [True])
+>>> rec.step(np.array([3.6])).tolist()  # 3.5 widened the range: 3.6 is within tolerance
+[False]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+F64 = npt.NDArray[np.float64]
+Bool = npt.NDArray[np.bool_]
+
+
+class RangeRecords:
+    """Per series: lowest and highest value seen; flags values beyond them."""
+
+    def __init__(self, *, tolerance: float) -> None:
+        if tolerance < 0:
+            raise ValueError("record tolerance must be >= 0")
+        self.tolerance = float(tolerance)
+        self.size = 0
+        self.lo = np.zeros(0)
+        self.hi = np.zeros(0)
+
+    def grow(self, size: int) -> None:
+        """Make room for ``size`` series (new ones have seen nothing: +inf/-inf)."""
+        if size <= self.size:
+            return
+        cap = self.lo.shape[0]
+        if size > cap:
+            new_cap = max(size, 2 * cap, 16)
+            lo, hi = np.full(new_cap, np.inf), np.full(new_cap, -np.inf)
+            lo[:cap], hi[:cap] = self.lo, self.hi
+            self.lo, self.hi = lo, hi
+        self.lo[self.size : size] = np.inf
+        self.hi[self.size : size] = -np.inf
+        self.size = size
+
+    def check(self, values: F64, rows: slice | None = None) -> Bool:
+        """Rows whose value lies beyond the range seen so far (by the tolerance)."""
+        r = slice(0, self.size) if rows is None else rows
+        lo, hi = self.lo[r], self.hi[r]
+        with np.errstate(invalid="ignore"):
+            width = hi - lo
+            pad = self.tolerance * width
+            out: Bool = (width > 0) & ((values > hi + pad) | (values < lo - pad))
+        return out
+
+    def learn(self, values: F64, mask: Bool, rows: slice | None = None) -> None:
+        """Widen each masked row's range to include its value."""
+        r = slice(0, self.size) if rows is None else rows
+        x = np.asarray(values, dtype=np.float64)
+        self.lo[r] = np.where(mask, np.fmin(self.lo[r], x), self.lo[r])
+        self.hi[r] = np.where(mask, np.fmax(self.hi[r], x), self.hi[r])
+
+    def step(self, values: F64) -> Bool:
+        """Check every row, then learn its value if it is finite."""
+        x = np.asarray(values, dtype=np.float64)
+        out = self.check(x)
+        self.learn(x, np.isfinite(x))
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of state allocated."""
+        return int(self.lo.nbytes + self.hi.nbytes)
