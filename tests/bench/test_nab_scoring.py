@@ -9,15 +9,18 @@ import numpy as np
 import pytest
 
 from aiops.bench.nab import (
+    PROFILE_ORDER,
     STANDARD,
     NabFile,
     Profile,
+    evaluate,
     load_corpus,
     load_profiles,
     probation_length,
     score_corpus,
     sweep,
 )
+from aiops.config.detect import preset
 
 NAB = Path(__file__).resolve().parents[3] / "shared" / "data" / "nab"
 LOW_FN = Profile(name="reward_low_FN_rate", tp=1.0, fp=0.11, fn=2.0)
@@ -107,3 +110,12 @@ def test_real_corpus_loads_with_windows_on_timestamps() -> None:
     for f in files:
         for lo, hi in f.windows:
             assert 0 <= lo <= hi < len(f.values)
+
+
+def test_nab_preset_meets_the_issue_targets_on_the_shared_corpus() -> None:
+    """Preset nab scores >= 70 / 60 / 75 (standard, low FP, low FN) on the 30 shared files."""
+    std, low_fp, low_fn = evaluate(NAB, preset("nab"))
+    assert (std.profile, low_fp.profile, low_fn.profile) == PROFILE_ORDER
+    assert std.normalized >= 70.0, std
+    assert low_fp.normalized >= 60.0, low_fp
+    assert low_fn.normalized >= 75.0, low_fn
