@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import pickle
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aiops.config.detect import preset
 from aiops.detect.base import Detector
 from aiops.detect.config import Params
 from aiops.detect.detectors import HalfSpaceDetector, RobustDetector
@@ -34,6 +36,15 @@ def robust_recurring() -> Any:
                                  recurring_discount=0.5))
 
 
+def robust_nab() -> Any:
+    """The NAB preset: seasons, envelope, recurring-anomaly memory, records, quiet period."""
+    return RobustDetector(replace(Params.from_config(preset("nab")), warmup=WARMUP))
+
+
+def robust_drift() -> Any:
+    return RobustDetector(Params(warmup=WARMUP, drift_threshold=20.0))
+
+
 def halfspace() -> Any:
     return HalfSpaceDetector(FEATURES, warmup=WARMUP, window_size=50, height=3, seed=3)
 
@@ -42,6 +53,8 @@ FACTORIES: dict[str, Callable[[], Any]] = {
     "robust": robust,
     "robust-seasonal": robust_seasonal,
     "robust-recurring": robust_recurring,
+    "robust-nab": robust_nab,
+    "robust-drift": robust_drift,
     "halfspace": halfspace,
     "drift": lambda: DriftDetector(DriftParams(min_instances=WARMUP)),
 }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aiops.config.detect import DetectConfig
+from aiops.config.detect import DetectConfig, preset
 from aiops.detect.bank import DetectorBank
 from aiops.detect.config import Params
 from aiops.detect.ensemble import Ensemble
@@ -112,3 +112,21 @@ def test_the_bank_explains_a_record_as_one() -> None:
     assert score.kind == "record"
     assert score.score >= 0.99
     assert score.why.endswith(f": record, score {score.score:.2f}")
+
+
+def test_a_nab_preset_bank_snapshot_continues_exactly() -> None:
+    """Every part of the nab preset's state (views, envelopes, records, quiet) survives."""
+    cfg = DetectConfig.model_validate(
+        {**preset("nab").model_dump(), "warmup": 30, "drift_threshold": 20.0}
+    )
+    values = _bursty(2 * 288 + 50, seed=4)
+    a = DetectorBank(cfg)
+    t = 300.0 * np.arange(len(values))
+    for i in range(2 * 288):
+        a.update_arrays(values[i : i + 1], t[i])
+    b = DetectorBank(cfg)
+    b.restore(a.snapshot())
+    for i in range(2 * 288, len(values)):
+        np.testing.assert_array_equal(
+            a.update_arrays(values[i : i + 1], t[i]), b.update_arrays(values[i : i + 1], t[i])
+        )
