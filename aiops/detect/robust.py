@@ -6,8 +6,9 @@ Three statistics per series, each normalized by its own learnt spread:
 * ``level``: a fast EWMA of the value against the baseline (a sustained shift);
 * ``trend``: the fast EWMA against a slow one (a steady drift such as a leak).
 
-Each z-score becomes a two-sided Gaussian tail probability; the smallest, times three
-(Bonferroni), is the evidence. ``score = -log10(p) / decades`` clipped to [0, 1].
+Each z-score becomes a tail probability (Gaussian body, learnt exponential tail: see
+:mod:`aiops.detect.calibration`); the smallest, times three (Bonferroni), is the evidence,
+mapped to a score in [0, 1).
 Points are scored before they are learnt; points scoring at or above the threshold do
 not move the baseline or the spreads. The fast level always follows the data (it is
 the test statistic, not the model), so after ``adopt_after`` consecutive anomalous
@@ -31,8 +32,15 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import log_ndtr
 
+from aiops.detect.calibration import (
+    PRIOR_INV_EXCESS,
+    PRIOR_LOG_RATE,
+    evidence_score,
+    learn_tail,
+    tail_logp,
+    tail_params,
+)
 from aiops.detect.config import Params
 
 F64 = npt.NDArray[np.float64]
@@ -41,9 +49,6 @@ Bool = npt.NDArray[np.bool_]
 
 STATISTICS = ("spike", "level", "trend")
 KINDS = ("none", "spike", "level-shift", "trend", "record")
-_LN10 = float(np.log(10.0))
-_LOG3 = float(np.log(3.0))
-_LOG2 = float(np.log(2.0))
 _BAND_Z = 3.0
 # Per-series float state, in this order; counters are kept as int64.
 _FLOAT_FIELDS = (
@@ -60,22 +65,11 @@ _YOUNG = 64
 # Floors on the three spreads, as shares of the series' long-run spread (learnt from
 # every valid point): bursty or mostly-flat series keep a sense of their usual range.
 _FLOOR_SHAPE = np.array([[1.0], [0.5], [0.5]])
-# Peaks over threshold: beyond |z| = 3 the tail is exponential with a learnt rate of
-# exceedance and mean excess (prior: Gaussian-like), so heavy-tailed or discrete series
-# (error counts) are not judged by a Gaussian tail they do not have.
-_Q = 3.0
-_P_Q = 0.0026997960632601866  # P(|Z| > 3)
-_M0 = 0.5  # prior mean excess over 3 (a Gaussian's is about 0.3: conservative)
-_PRIOR_N = 200.0  # pseudo-points behind the exceedance prior
-_PRIOR_X = 3.0  # pseudo-exceedances behind the mean-excess prior
-_TAIL_WINDOW = 2000.0  # effective memory of the tail estimates, in points
 _TAIL_LEARN = 0.7  # the tail learns from points scoring below this share of the threshold
 # The trend statistic learns its spread from winsorized deviations (at 3 spreads) so a
 # slow ramp cannot inflate its own yardstick as fast as it grows.
 _TREND_CLIP = 3.0
 _G_CLIP = 6.0
-_TREND_RATE_MAX = _P_Q
-_TREND_EXCESS_MAX = _M0
 _INT_FIELDS = ("n", "streak")
 
 
@@ -135,8 +129,8 @@ class RobustCore:
             i[:, :cap] = self._i
             self._f, self._i = f, i
         self._f[:, self.size : size] = 0.0
-        self._f[14:17, self.size : size] = np.log(_P_Q)
-        self._f[17:20, self.size : size] = 1.0 / _M0
+        self._f[14:17, self.size : size] = PRIOR_LOG_RATE
+        self._f[17:20, self.size : size] = PRIOR_INV_EXCESS
         self._i[:, self.size : size] = 0
         self.size = size
 
@@ -213,9 +207,8 @@ class RobustCore:
             z = w.e / w.spread
         z = np.nan_to_num(z, nan=0.0, posinf=_Z_MAX, neginf=-_Z_MAX)
         az = np.abs(z)
-        logp = _tail_logp_fast(az, f[14:17], f[17:20], f[20:23])
-        best = logp.min(axis=0)
-        raw = to_score(-(best + _LOG3) / _LN10, p.decades)
+        logp = tail_logp(az, f[14:17], f[17:20], f[20:23])
+        raw = evidence_score(logp, p.decades)
         raw = np.where(w.warm, raw, 0.0)
         score = np.where(w.valid, raw, np.nan)
         kind = _classify(az, raw, p.threshold * 0.5)
@@ -282,16 +275,13 @@ class RobustCore:
         f[3:6] += e_clipped
         calm = nf * (n >= p.warmup) * (ev.raw < _TAIL_LEARN * p.threshold)
         if calm.any():
-            a_tail = np.maximum(1.0 / _TAIL_WINDOW, inv) * calm
-            az = np.abs(ev.z)
-            f[6:9] += a_tail * ((az > _Q) - f[6:9])
-            f[9:12] += a_tail * (np.maximum(az - _Q, 0.0) - f[9:12])
+            learn_tail(f[6:9], f[9:12], np.abs(ev.z), inv, calm)
         if self._steps % _REFRESH_EVERY == 0:
-            f[14:17], f[17:20], f[20:23] = _tail_params(f[6:9], f[9:12], n)
+            f[14:17], f[17:20], f[20:23] = tail_params(f[6:9], f[9:12], n)
         else:
             young = np.nonzero(n < _YOUNG)[0]
             if len(young):
-                lr, ime, lb = _tail_params(f[6:9, young], f[9:12, young], n[young])
+                lr, ime, lb = tail_params(f[6:9, young], f[9:12, young], n[young])
                 f[14:17, young], f[17:20, young], f[20:23, young] = lr, ime, lb
         mu += a_mu * np.clip(w.e[0], -lim[0], lim[0])
         slow += a_slow * np.clip(xs - slow, -lim[2], lim[2])
@@ -395,48 +385,6 @@ def _floor(f: F64, p: Params) -> F64:
     base = p.min_rel_scale * np.abs(f[0]) + 1e-12
     out: F64 = base + p.floor_share * _FLOOR_SHAPE * np.sqrt(f[13])
     return out
-
-
-def to_score(decades: F64, scale: float) -> F64:
-    """Map evidence in decades (-log10 p) to [0, 1): linear to 0.9, then saturating.
-
-    Monotone, so ranking by score is ranking by evidence even far beyond 0.9.
-
-    >>> [round(float(v), 3) for v in to_score(np.array([-1.0, 4.0, 7.2, 8.0, 40.0]), 8.0)]
-    [0.0, 0.5, 0.9, 0.91, 0.998]
-    """
-    out: F64 = np.maximum(decades, 0.0) / scale
-    high = out > 0.9
-    if high.any():
-        out[high] = 0.9 + 0.1 * (1.0 - np.exp(0.9 - out[high]))
-    return out
-
-
-# log(2 Q(a)) on [0, 3] at 0.001 steps: the Gaussian body without a special function.
-_GRID = 1000.0
-_LOG2Q = _LOG2 + log_ndtr(-np.arange(0.0, _Q + 2.0 / _GRID, 1.0 / _GRID))
-
-
-def _tail_logp_fast(az: F64, lrate: F64, ime: F64, lbody: F64) -> F64:
-    """Log tail probability from cached tail parameters (no special functions)."""
-    idx = np.minimum(az * _GRID + 0.5, _Q * _GRID).astype(np.intp)
-    body = _LOG2Q[idx]
-    body += lbody
-    tail = lrate - (az - _Q) * ime
-    out: F64 = np.where(az > _Q, tail, body)
-    np.minimum(out, 0.0, out=out)
-    return out
-
-
-def _tail_params(exc: F64, excess: F64, n: I64) -> tuple[F64, F64, F64]:
-    """Log exceedance rate, inverse mean excess and body offset from the tail state."""
-    w = np.minimum(np.maximum(n - 0.0, 0.0), _TAIL_WINDOW)
-    rate = (w * exc + _PRIOR_N * _P_Q) / (w + _PRIOR_N)
-    mean_excess = (w * excess + _PRIOR_X * _M0) / (w * exc + _PRIOR_X)
-    rate[2] = np.minimum(rate[2], _TREND_RATE_MAX)
-    mean_excess[2] = np.minimum(mean_excess[2], _TREND_EXCESS_MAX)
-    lrate = np.log(rate)
-    return lrate, 1.0 / mean_excess, lrate - np.log(_P_Q)
 
 
 def _classify(a: F64, raw: F64, floor: float) -> I64:
