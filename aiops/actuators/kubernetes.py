@@ -19,6 +19,8 @@ write carries the ``resourceVersion`` it was computed from. A retry re-reads fir
 409, a 429/5xx, or a lost response never applies an action twice. Dry-run sends the same
 requests with ``dryRun=All`` and returns the would-be object diff in ``Outcome.after``.
 Each applied or refused action leaves a core/v1 Event on the target naming the incident.
+The requests themselves (which client method, which RBAC verb) are in
+:mod:`aiops.actuators.kubernetes_workloads`.
 """
 
 from __future__ import annotations
@@ -36,9 +38,9 @@ from aiops.actuators.kubernetes_api import (
     JSON_PATCH,
     MERGE_PATCH,
     STRATEGIC_MERGE_PATCH,
-    Call,
     KubeApi,
 )
+from aiops.actuators.kubernetes_workloads import Workloads
 from aiops.config.actuators import KubernetesConfig
 from aiops.errors import PermanentError, TemporaryError
 from aiops.model import Action, Outcome, OutcomeStatus, Target, TargetState
@@ -59,6 +61,7 @@ class KubernetesActuator:
     ) -> None:
         self.cfg = config
         self.api = KubeApi(config)
+        self.workloads = Workloads(self.api, field_manager=config.field_manager)
         self._sleep = sleep
         self._instance = socket.gethostname()
 
@@ -119,67 +122,6 @@ class KubernetesActuator:
                     self._sleep(min(self.cfg.max_backoff, delay))
                 attempt += 1
 
-    def _call(self, kind: str, verb: str, target: Target, sub: str = "") -> Call:
-        resource = {"Deployment": "deployments", "StatefulSet": "statefulsets"}[kind] + sub
-        return Call(
-            verb=verb, group="apps", resource=resource, namespace=target.namespace, name=target.name
-        )
-
-    def _read(self, target: Target) -> Obj:
-        fn = (
-            self.api.apps.read_namespaced_deployment
-            if target.kind == "Deployment"
-            else self.api.apps.read_namespaced_stateful_set
-        )
-        return self.api.do(
-            self._call(target.kind, "get", target), fn, target.name, target.namespace
-        )
-
-    def _patch(self, target: Target, body: Any, ctype: str, dry: bool, sub: str = "") -> Obj:
-        apps = self.api.apps
-        fns = {
-            ("Deployment", ""): apps.patch_namespaced_deployment,
-            ("StatefulSet", ""): apps.patch_namespaced_stateful_set,
-            ("Deployment", "/scale"): apps.patch_namespaced_deployment_scale,
-            ("StatefulSet", "/scale"): apps.patch_namespaced_stateful_set_scale,
-        }
-        return self.api.do(
-            self._call(target.kind, "patch", target, sub),
-            fns[(target.kind, sub)],
-            target.name,
-            target.namespace,
-            body,
-            dry_run="All" if dry else None,
-            field_manager=self.cfg.field_manager,
-            _content_type=ctype,
-        )
-
-    def _replicasets(self, dep: Obj, target: Target) -> list[Obj]:
-        call = Call(verb="list", group="apps", resource="replicasets", namespace=target.namespace)
-        listed = self.api.do(
-            call,
-            self.api.apps.list_namespaced_replica_set,
-            target.namespace,
-            label_selector=ro.selector_string(dep),
-        )
-        return [rs for rs in listed.get("items", []) if ro.owned_by(rs, dep)]
-
-    def _hpa_for(self, target: Target) -> Obj | None:
-        call = Call(
-            verb="list",
-            group="autoscaling",
-            resource="horizontalpodautoscalers",
-            namespace=target.namespace,
-        )
-        listed = self.api.do(
-            call, self.api.autoscaling.list_namespaced_horizontal_pod_autoscaler, target.namespace
-        )
-        for hpa in listed.get("items", []):
-            ref = hpa.get("spec", {}).get("scaleTargetRef", {})
-            if ref.get("kind") == target.kind and ref.get("name") == target.name:
-                return dict(hpa)
-        return None
-
     def _already(self, action: Action, attempt: int, *objs: Obj | None) -> Outcome | None:
         for obj in objs:
             if obj is not None and action.id in ro.applied_ids(obj):
@@ -216,9 +158,9 @@ class KubernetesActuator:
             raise PermanentError(
                 f"scale needs an absolute non-negative 'replicas', got {replicas!r}"
             )
-        obj = self._read(target)
+        obj = self.workloads.read(target)
         via_hpa = bool(action.params.get("via_hpa", self.cfg.scale_via_hpa))
-        hpa = self._hpa_for(target) if via_hpa else None
+        hpa = self.workloads.hpa_for(target) if via_hpa else None
         done = self._already(action, attempt, obj, hpa)
         if done is not None:
             return done
@@ -228,11 +170,11 @@ class KubernetesActuator:
             "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
             "spec": {"replicas": replicas},
         }
-        scale = self._patch(target, body, MERGE_PATCH, dry, "/scale")
+        scale = self.workloads.patch(target, body, MERGE_PATCH, dry, "/scale")
         after = copy.deepcopy(obj)
         after["spec"]["replicas"] = scale.get("spec", {}).get("replicas", replicas)
         if not dry:
-            after = self._patch(
+            after = self.workloads.patch(
                 target,
                 {"metadata": {"annotations": ro.id_annotations(obj, action.id, now)}},
                 MERGE_PATCH,
@@ -261,23 +203,7 @@ class KubernetesActuator:
             },
             "spec": new_spec,
         }
-        call = Call(
-            verb="patch",
-            group="autoscaling",
-            resource="horizontalpodautoscalers",
-            namespace=meta["namespace"],
-            name=meta["name"],
-        )
-        after = self.api.do(
-            call,
-            self.api.autoscaling.patch_namespaced_horizontal_pod_autoscaler,
-            meta["name"],
-            meta["namespace"],
-            body,
-            dry_run="All" if action.dry_run else None,
-            field_manager=self.cfg.field_manager,
-            _content_type=MERGE_PATCH,
-        )
+        after = self.workloads.patch_hpa(hpa, body, action.dry_run)
         message = (
             f"set HPA {meta['name']} minReplicas from {low} to {new_min}{note} for {action.target}"
         )
@@ -285,7 +211,7 @@ class KubernetesActuator:
 
     def _restart(self, action: Action, now: float, attempt: int) -> Outcome:
         target = action.target
-        obj = self._read(target)
+        obj = self.workloads.read(target)
         done = self._already(action, attempt, obj)
         if done is not None:
             return done
@@ -301,14 +227,14 @@ class KubernetesActuator:
             },
             "spec": {"template": {"metadata": {"annotations": {ro.RESTARTED_AT: stamp}}}},
         }
-        after = self._patch(target, body, STRATEGIC_MERGE_PATCH, action.dry_run)
+        after = self.workloads.patch(target, body, STRATEGIC_MERGE_PATCH, action.dry_run)
         return self._result(action, f"restart {target} (restartedAt {stamp})", obj, after)
 
     def _rollback(self, action: Action, now: float, attempt: int) -> Outcome:
         target = action.target
         if target.kind != "Deployment":
             raise PermanentError(f"rollback supports Deployments only, not {target.kind}")
-        dep = self._read(target)
+        dep = self.workloads.read(target)
         done = self._already(action, attempt, dep)
         if done is not None:
             return done
@@ -316,7 +242,7 @@ class KubernetesActuator:
             raise PermanentError(
                 f"you cannot rollback a paused deployment {target}; resume it first"
             )
-        rss = self._replicasets(dep, target)
+        rss = self.workloads.replicasets(dep, target)
         previous = ro.previous_replicaset(rss)
         if previous is None:
             raise PermanentError(f"no rollout history found for deployment {target}")
@@ -344,7 +270,7 @@ class KubernetesActuator:
             ro.ROLLED_BACK_TO: str(to_rev),
             **ro.id_annotations(dep, action.id, now),
         }
-        after = self._patch(
+        after = self.workloads.patch(
             target, ro.rollback_patch(dep, previous, extra), JSON_PATCH, action.dry_run
         )
         return self._result(
@@ -356,7 +282,7 @@ class KubernetesActuator:
 
     def _delete_pod(self, action: Action, now: float, attempt: int) -> Outcome:
         target, dry = action.target, action.dry_run
-        obj = self._read(target)
+        obj = self.workloads.read(target)
         done = self._already(action, attempt, obj)
         if done is not None:
             return done
@@ -364,13 +290,7 @@ class KubernetesActuator:
         if pending.startswith(action.id + ":"):
             pod_name = pending[len(action.id) + 1 :]
         else:
-            call = Call(verb="list", group="", resource="pods", namespace=target.namespace)
-            pods = self.api.do(
-                call,
-                self.api.core.list_namespaced_pod,
-                target.namespace,
-                label_selector=ro.selector_string(obj),
-            ).get("items", [])
+            pods = self.workloads.pods(obj, target)
             names = [p["metadata"]["name"] for p in pods]
             wanted = action.params.get("pod")
             if wanted is not None and wanted not in names:
@@ -379,7 +299,7 @@ class KubernetesActuator:
                 raise PermanentError(f"{target} has no pods to delete")
             pod_name = str(wanted or min(pods, key=ro.pod_health)["metadata"]["name"])
             if not dry:
-                self._patch(
+                self.workloads.patch(
                     target,
                     {
                         "metadata": {
@@ -390,17 +310,8 @@ class KubernetesActuator:
                     MERGE_PATCH,
                     False,
                 )
-        call = Call(
-            verb="delete", group="", resource="pods", namespace=target.namespace, name=pod_name
-        )
         try:
-            self.api.do(
-                call,
-                self.api.core.delete_namespaced_pod,
-                pod_name,
-                target.namespace,
-                dry_run="All" if dry else None,
-            )
+            self.workloads.delete_pod(target, pod_name, dry)
         except PermanentError as e:
             if not str(e).startswith("not found"):  # already gone is what we wanted
                 raise
@@ -409,20 +320,21 @@ class KubernetesActuator:
             notes: dict[str, Any] = {
                 **ro.id_annotations(obj, action.id, now), ro.PENDING_ACTION: None
             }
-            after = self._patch(target, {"metadata": {"annotations": notes}}, MERGE_PATCH, False)
+            body = {"metadata": {"annotations": notes}}
+            after = self.workloads.patch(target, body, MERGE_PATCH, False)
         outcome = self._result(action, f"delete pod {pod_name} of {target}", obj, after)
         return dataclasses.replace(outcome, after={**outcome.after, "deleted_pod": pod_name})
 
     # ---- observe & events --------------------------------------------------------------
     def _observe(self, target: Target) -> TargetState:
         try:
-            obj = self._read(target)
+            obj = self.workloads.read(target)
         except PermanentError as e:
             if str(e).startswith("not found"):
                 return TargetState(target=target, exists=False, details={"error": str(e)})
             raise
-        rss = self._replicasets(obj, target) if target.kind == "Deployment" else None
-        return st.target_state(target, obj, self._hpa_for(target), rss)
+        rss = self.workloads.replicasets(obj, target) if target.kind == "Deployment" else None
+        return st.target_state(target, obj, self.workloads.hpa_for(target), rss)
 
     def _event(self, action: Action, now: float, message: str, *, warning: bool = False) -> str:
         """Record a core/v1 Event on the target; returns a note if that failed."""
@@ -430,21 +342,11 @@ class KubernetesActuator:
             return ""
         target = action.target
         body = st.event_body(action, now, message, warning=warning, instance=self._instance)
-        call = Call(verb="create", group="", resource="events", namespace=target.namespace)
         try:
-            self._retrying(lambda _a: self._create_event(call, target.namespace, body))
+            self._retrying(lambda _a: self.workloads.create_event(target.namespace, body))
         except (TemporaryError, PermanentError) as e:
             return f"event not recorded: {e}"
         return ""
-
-    def _create_event(self, call: Call, namespace: str, body: Obj) -> None:
-        try:
-            self.api.do(call, self.api.core.create_namespaced_event, namespace, body)
-        except TemporaryError as e:
-            if "already exists" in str(e):
-                return
-            raise
-
 
 def _check_target(target: Target) -> None:
     if target.kind not in KINDS:
