@@ -2,13 +2,13 @@
 events, actions and every guard's state, so a restart forgets nothing.
 
 One connection shared by the daemon's threads behind a lock; every write is its own
-transaction and is durable when the call returns (accepted webhooks included).
+transaction and is durable when the call returns (accepted webhooks included). The tables
+are in :mod:`aiops.journal.ddl`, the row encoding in :mod:`aiops.journal.rows`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 import threading
 import uuid
@@ -18,45 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from aiops.journal.ddl import migrate
-from aiops.journal.views import (
-    OPEN_STATUSES,
-    ActionView,
-    EventView,
-    IncidentView,
-    step_from_dict,
-    step_to_dict,
+from aiops.journal.rows import (
+    action_from_row,
+    alert_from_row,
+    dumps,
+    event_from_row,
+    incident_from_row,
+    outcome_json,
+    signal_columns,
 )
-from aiops.model import Alert, Anomaly, ForecastSignal, Outcome, Plan, Signal, Target
+from aiops.journal.views import OPEN_STATUSES, ActionView, EventView, IncidentView, step_to_dict
+from aiops.model import Alert, Outcome, Plan, Signal, Target
 
 MUTATING = ("scale", "restart", "rollback", "delete_pod")
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, default=str, sort_keys=True)
-
-
-def signal_payload(signal: Signal) -> dict[str, Any]:
-    """A JSON summary of a signal for the journal."""
-    if isinstance(signal, Anomaly):
-        s = signal.score
-        return {
-            "series": str(s.key), "value": s.value, "score": s.score, "expected": s.expected,
-            "lower": s.lower, "upper": s.upper, "since": signal.since, "why": s.why,
-            "detectors": list(s.detectors),
-        }
-    if isinstance(signal, Alert):
-        return {
-            "fingerprint": signal.fingerprint, "status": signal.status,
-            "annotations": dict(signal.annotations), "startsAt": signal.starts_at,
-            "endsAt": signal.ends_at, "generatorURL": signal.generator_url,
-        }
-    if isinstance(signal, ForecastSignal):
-        return {
-            "series": str(signal.key), "horizon": signal.horizon, "predicted": signal.predicted,
-            "capacity": signal.capacity, "desired_replicas": signal.desired_replicas,
-            "current_replicas": signal.current_replicas, "why": signal.why,
-        }
-    return {"runbook": signal.runbook, "requested_by": signal.requested_by}
 
 
 class Journal:
@@ -104,21 +78,10 @@ class Journal:
     # -- signals -----------------------------------------------------------------------
 
     def _insert_signal(self, db: sqlite3.Connection, signal: Signal, now: float) -> bool:
-        labels: Mapping[str, str]
-        name = fingerprint = status = ""
-        if isinstance(signal, Alert):
-            labels, name = signal.labels, signal.name
-            fingerprint, status = signal.fingerprint, signal.status
-        elif isinstance(signal, Anomaly | ForecastSignal):
-            labels = signal.labels
-            name = labels.get("metric", "")
-        else:
-            labels, name = signal.labels, signal.runbook
         cur = db.execute(
             "INSERT OR IGNORE INTO signals (dedup_key, kind, t, received_at, name, fingerprint,"
             " status, labels, payload) VALUES (?,?,?,?,?,?,?,?,?)",
-            (signal.dedup_key, str(signal.kind), signal.t, now, name, fingerprint, status,
-             _dumps(dict(labels)), _dumps(signal_payload(signal))),
+            signal_columns(signal, now),
         )
         return cur.rowcount == 1
 
@@ -162,15 +125,7 @@ class Journal:
         rows = self._query(
             "SELECT * FROM signals WHERE kind = 'alert' AND handled_at IS NULL ORDER BY id"
             " LIMIT ?", (limit,))
-        out: list[Alert] = []
-        for r in rows:
-            p = json.loads(r["payload"])
-            out.append(Alert(
-                fingerprint=r["fingerprint"], status=r["status"], labels=json.loads(r["labels"]),
-                annotations=p.get("annotations") or {}, starts_at=p.get("startsAt", ""),
-                ends_at=p.get("endsAt", ""), generator_url=p.get("generatorURL", ""), t=r["t"],
-            ))
-        return out
+        return [alert_from_row(r) for r in rows]
 
     def firing_alerts(self) -> frozenset[str]:
         """Alertnames whose latest recorded status (per fingerprint) is firing."""
@@ -192,8 +147,8 @@ class Journal:
                 " target_name, status, mode, opened_at, phase_since, signal_key, labels,"
                 " reasons, steps) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (iid, plan.runbook, str(t), t.kind, t.namespace, t.name, status, mode, now, now,
-                 plan.signal_key, _dumps(dict(plan.labels)), _dumps(list(plan.reasons)),
-                 _dumps([step_to_dict(s) for s in plan.steps])),
+                 plan.signal_key, dumps(dict(plan.labels)), dumps(list(plan.reasons)),
+                 dumps([step_to_dict(s) for s in plan.steps])),
             )
         got = self.incident(iid)
         assert got is not None
@@ -210,23 +165,9 @@ class Journal:
         with self._tx() as db:
             db.execute(f"UPDATE incidents SET {cols} WHERE id = ?", (*fields.values(), incident_id))
 
-    def _incident(self, r: sqlite3.Row) -> IncidentView:
-        return IncidentView(
-            id=r["id"], runbook=r["runbook"],
-            target=Target(kind=r["target_kind"], namespace=r["target_namespace"],
-                          name=r["target_name"]),
-            status=r["status"], mode=r["mode"], opened_at=r["opened_at"],
-            closed_at=r["closed_at"], step=r["step"], phase=r["phase"],
-            phase_since=r["phase_since"], attempts=r["attempts"], next_try_at=r["next_try_at"],
-            signal_key=r["signal_key"], labels=json.loads(r["labels"]),
-            reasons=tuple(json.loads(r["reasons"])),
-            steps=tuple(step_from_dict(s) for s in json.loads(r["steps"])),
-            approval_expires_at=r["approval_expires_at"], approver=r["approver"],
-        )
-
     def incident(self, incident_id: str) -> IncidentView | None:
         rows = self._query("SELECT * FROM incidents WHERE id = ?", (incident_id,))
-        return self._incident(rows[0]) if rows else None
+        return incident_from_row(rows[0]) if rows else None
 
     def incidents(self, limit: int = 100, status: str | None = None) -> list[IncidentView]:
         """Most recent incidents first; ``status='open'`` selects the unfinished ones."""
@@ -241,14 +182,14 @@ class Journal:
         else:
             rows = self._query(
                 "SELECT * FROM incidents ORDER BY opened_at DESC, rowid DESC LIMIT ?", (limit,))
-        return [self._incident(r) for r in rows]
+        return [incident_from_row(r) for r in rows]
 
     def open_incidents(self) -> list[IncidentView]:
         """Unfinished incidents, oldest first (the order the engine advances them)."""
         rows = self._query(
             "SELECT * FROM incidents WHERE status IN (?, ?) ORDER BY opened_at, rowid",
             OPEN_STATUSES)
-        return [self._incident(r) for r in rows]
+        return [incident_from_row(r) for r in rows]
 
     def running_on(self, target: Target) -> str | None:
         """Id of an open incident on ``target`` (any runbook), if any."""
@@ -283,31 +224,25 @@ class Journal:
             cur = db.execute(
                 "INSERT INTO events (t, incident, runbook, target, kind, reason, detail)"
                 " VALUES (?,?,?,?,?,?,?)",
-                (t, incident, runbook, target, kind, reason, _dumps(dict(detail or {}))),
+                (t, incident, runbook, target, kind, reason, dumps(dict(detail or {}))),
             )
             return int(cur.lastrowid or 0)
-
-    def _event(self, r: sqlite3.Row) -> EventView:
-        return EventView(
-            id=r["id"], t=r["t"], kind=r["kind"], reason=r["reason"], incident=r["incident"],
-            runbook=r["runbook"], target=r["target"], detail=json.loads(r["detail"]),
-        )
 
     def timeline(self, incident_id: str) -> list[EventView]:
         """Every event of one incident, in order."""
         rows = self._query("SELECT * FROM events WHERE incident = ? ORDER BY id", (incident_id,))
-        return [self._event(r) for r in rows]
+        return [event_from_row(r) for r in rows]
 
     def events(self, limit: int = 200) -> list[EventView]:
         """Most recent events of all incidents and decisions, newest first."""
         rows = self._query("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,))
-        return [self._event(r) for r in rows]
+        return [event_from_row(r) for r in rows]
 
     def last_event(self, runbook: str, target: str) -> EventView | None:
         rows = self._query(
             "SELECT * FROM events WHERE runbook = ? AND target = ? ORDER BY id DESC LIMIT 1",
             (runbook, target))
-        return self._event(rows[0]) if rows else None
+        return event_from_row(rows[0]) if rows else None
 
     # -- actions -----------------------------------------------------------------------
 
@@ -315,13 +250,7 @@ class Journal:
         rows = self._query("SELECT * FROM actions WHERE id = ?", (action_id,))
         if not rows:
             return None
-        r = rows[0]
-        return ActionView(
-            id=r["id"], incident=r["incident"], step=r["step"], kind=r["kind"],
-            target=r["target"], status=r["status"], dry_run=bool(r["dry_run"]),
-            started_at=r["started_at"], finished_at=r["finished_at"],
-            params=json.loads(r["params"]), outcome=json.loads(r["outcome"]),
-        )
+        return action_from_row(rows[0])
 
     def action_started(
         self, *, action_id: str, incident: str, step: int, kind: str, target: Target,
@@ -334,21 +263,16 @@ class Journal:
                 " started_at, params) VALUES (?,?,?,?,?,'started',?,?,?) ON CONFLICT(id) DO"
                 " UPDATE SET params = excluded.params",
                 (action_id, incident, step, kind, str(target), int(dry_run), now,
-                 _dumps(dict(params))),
+                 dumps(dict(params))),
             )
 
     def action_finished(self, action_id: str, outcome: Outcome, *, now: float) -> None:
         """Record an action's outcome (done if ``outcome.ok``, failed otherwise)."""
         status = "done" if outcome.ok else "failed"
-        body = {
-            "status": str(outcome.status), "message": outcome.message,
-            "retry_after": outcome.retry_after, "before": dict(outcome.before),
-            "after": dict(outcome.after),
-        }
         with self._tx() as db:
             db.execute(
                 "UPDATE actions SET status = ?, finished_at = ?, outcome = ? WHERE id = ?",
-                (status, now, _dumps(body), action_id),
+                (status, now, outcome_json(outcome), action_id),
             )
 
     def actions_since(self, target: Target, kind: str, since: float) -> int:
