@@ -18,6 +18,63 @@ class Season(Section):
     alpha: float = Field(0.1, gt=0, lt=1, description="EWMA weight of each phase's level.")
 
 
+class JointSection(Section):
+    """The joint (multivariate) view: river HalfSpaceTrees on each workload's vector."""
+
+    enabled: bool = Field(
+        False,
+        description=(
+            "Score each workload's joint vector of `metrics` (series sharing one label set) "
+            "with HalfSpaceTrees, as series `joint{<workload labels>}`. Off by default."
+        ),
+    )
+    metrics: list[str] = Field(
+        default_factory=lambda: ["cpu_usage", "memory_usage", "latency_p99"],
+        min_length=2,
+        description=(
+            "Metrics forming the vector; a workload is scored in a cycle only when every one "
+            "has a finite sample (incomplete vectors are skipped and counted)."
+        ),
+    )
+    warmup: int = Field(
+        100, ge=2, description="Vectors buffered to learn each metric's range before the trees."
+    )
+    window_size: int = Field(
+        100, ge=10, description="HalfSpaceTrees reference window (vectors); scores start after one."
+    )
+    n_trees: int = Field(
+        100,
+        ge=1,
+        le=500,
+        description=(
+            "HalfSpaceTrees trees per workload (fewer are faster but noisier: 25 trees "
+            "flag a normal vector several times as often)."
+        ),
+    )
+    height: int = Field(6, ge=1, le=12, description="Height of each tree.")
+    calibration: int = Field(
+        256,
+        ge=32,
+        description=(
+            "Recent raw scores per workload whose upper tail calibrates the raw "
+            "HalfSpaceTrees score into a tail probability (32 needed before scoring)."
+        ),
+    )
+    decades: float = Field(
+        3.0,
+        gt=0,
+        description=(
+            "Calibrated score 1.0 means a tail probability of 10^-decades (beyond the 90th "
+            "percentile of recent raw scores the tail is fitted as exponential)."
+        ),
+    )
+    max_workloads: int = Field(
+        1000,
+        ge=1,
+        description="Workloads tracked at most; further ones are ignored and counted.",
+    )
+
+
 class DetectConfig(Section):
     """Streaming anomaly detection settings, the same for every series."""
 
@@ -186,6 +243,10 @@ class DetectConfig(Section):
             "Seasonal baselines scored alongside the raw value (each costs bins x 16 bytes "
             "per series); e.g. [{period: 1d, bins: 24}, {period: 7d, bins: 336, alpha: 0.3}]."
         ),
+    )
+    joint: JointSection = Field(
+        default_factory=JointSection,
+        description="Joint (multivariate) HalfSpaceTrees view per workload (opt-in).",
     )
 
 

@@ -27,6 +27,7 @@ from aiops.config import Config
 from aiops.daemon.backends import build_backends
 from aiops.daemon.snapshots import restore, write_atomic
 from aiops.detect.bank import DetectorBank
+from aiops.detect.joint import JointBank
 from aiops.engines.approvals import approval_routes
 from aiops.engines.clock import Clock
 from aiops.engines.forecast import ForecastEngine
@@ -91,6 +92,7 @@ class Daemon:
             metrics=self.metrics,
             signal_floor=config.detect.signal_floor,
             log=get_logger("scrape"),
+            joint=JointBank(config.detect),
         )
         self.remediator = Remediator(
             runbooks=self.runbooks,
@@ -137,7 +139,9 @@ class Daemon:
         now = self.clock.now()
         self._warm_forecasts(now)
         span = self.config.loop.backfill
-        if self._restored or span <= 0:
+        # The joint bank is never snapshotted: it rebuilds from history even after a restore.
+        joint_only = self._restored and self.scrape.joint is not None
+        if (self._restored and not joint_only) or span <= 0:
             return 0
         try:
             history = self.source.backfill(now - span, now)
@@ -145,7 +149,7 @@ class Daemon:
             self.log.warning("backfill_failed", error=str(exc))
             return 0
         with self._lock:
-            points = self.scrape.warm(history)
+            points = self.scrape.warm(history, joint_only=joint_only)
         if points:
             self.log.info("detectors_warmed", samples=len(history), timestamps=points)
         return points

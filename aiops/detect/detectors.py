@@ -105,25 +105,34 @@ class HalfSpaceDetector:
         self.skipped = 0
         self._buffer: list[dict[str, float]] = []
         self._usual: dict[str, float] = {}
+        self._scale: dict[str, tuple[float, float]] = {k: (0.0, 1.0) for k in self.features}
         self._hst: Any = None
 
     def _vector(self, x: Mapping[str, float]) -> dict[str, float]:
-        return {k: float(x[k]) for k in self.features}
+        """The features of ``x``, each scaled to [0, 1] over its limits once learnt.
+
+        river picks each split's feature with weight proportional to its limits' width,
+        so unscaled features (memory in bytes beside cpu in cores) would be split on
+        almost only the widest one.
+        """
+        return {k: (float(x[k]) - lo) / span for k, (lo, span) in self._scale.items()}
 
     def _build(self) -> None:
         from river.anomaly import HalfSpaceTrees
 
-        limits: dict[Any, tuple[float, float]] = {}
         for k in self.features:
             col = np.array([v[k] for v in self._buffer])
             lo, hi = float(col.min()), float(col.max())
             pad = max(0.5 * (hi - lo), 1e-9 * max(abs(lo), abs(hi), 1.0))
-            limits[k] = (lo - pad, hi + pad)
-            self._usual[k] = float(np.median(col))
+            self._scale[k] = (lo - pad, hi - lo + 2 * pad)
+        self._usual = {
+            k: float(np.median([self._vector(v)[k] for v in self._buffer])) for k in self.features
+        }
+        limits: dict[Any, tuple[float, float]] = {k: (0.0, 1.0) for k in self.features}
         self._hst = HalfSpaceTrees(n_trees=self.n_trees, height=self.height,
                                    window_size=self.window_size, limits=limits, seed=self.seed)
         for v in self._buffer:
-            self._hst.learn_one(v)
+            self._hst.learn_one(self._vector(v))
         self._buffer = []
 
     def score_one(self, x: Mapping[str, float]) -> float:
@@ -137,13 +146,12 @@ class HalfSpaceDetector:
         if not _finite(x, self.features):
             self.skipped += 1
             return
-        v = self._vector(x)
         if self._hst is None:
-            self._buffer.append(v)
+            self._buffer.append({k: float(x[k]) for k in self.features})
             if len(self._buffer) >= self.warmup:
                 self._build()
             return
-        self._hst.learn_one(v)
+        self._hst.learn_one(self._vector(x))
 
     def contributions(self, x: Mapping[str, float]) -> tuple[tuple[str, float], ...]:
         """Share of the score each metric carries, largest first (empty when warming up)."""

@@ -4,6 +4,11 @@ One :meth:`ScrapeEngine.cycle` per interval. It never acts: it returns the signa
 for the remediation side and keeps the latest sample of every series for verification.
 A failed pull marks the source down and emits nothing, so no action is ever taken on
 missing data; samples without a finite value are skipped and counted.
+
+With ``detect.joint.enabled``, a :class:`~aiops.detect.joint.JointBank` also scores
+each workload's cpu/memory/latency vector; its ``joint{<workload labels>}`` Scores
+become Anomaly signals and gauges exactly like per-series ones. It holds river trees
+(not snapshotted), so :meth:`ScrapeEngine.warm` rebuilds it from history.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from aiops.detect.base import Bank
+from aiops.detect.joint import JointBank
 from aiops.engines.collector import collector_held
 from aiops.errors import AiopsError
 from aiops.model import Anomaly, Sample, Score, SeriesKey
@@ -47,9 +53,12 @@ class ScrapeEngine:
         metrics: Metrics,
         signal_floor: float,
         log: structlog.typing.FilteringBoundLogger,
+        joint: JointBank | None = None,
     ) -> None:
         self.source = source
         self.bank = bank
+        self.joint = joint if joint is not None and joint.enabled else None
+        self._overflow_logged = False
         self.metrics = metrics
         self.signal_floor = signal_floor
         self.log = log
@@ -70,6 +79,8 @@ class ScrapeEngine:
         t1 = time.perf_counter()
         with collector_held():
             scores = self.bank.update(samples)
+            if self.joint is not None:
+                scores += self._joint(samples, now)
         t2 = time.perf_counter()
         for s in samples:
             self.latest[s.key] = s
@@ -95,15 +106,33 @@ class ScrapeEngine:
             anomalies=tuple(anomalies), stages=stages,
         )
 
-    def warm(self, history: Sequence[Sample]) -> int:
-        """Feed recorded history to the detectors, oldest first, emitting nothing."""
+    def warm(self, history: Sequence[Sample], *, joint_only: bool = False) -> int:
+        """Feed recorded history to the detectors, oldest first, emitting nothing.
+
+        ``joint_only`` feeds only the joint bank (the per-series bank was restored
+        from its snapshot, the joint bank never is).
+        """
         by_t: dict[float, list[Sample]] = {}
         for s in history:
             by_t.setdefault(s.t, []).append(s)
         with collector_held():
             for t in sorted(by_t):
-                self.bank.update(by_t[t])
+                if not joint_only:
+                    self.bank.update(by_t[t])
+                if self.joint is not None:
+                    self._joint(by_t[t], t)
         return len(by_t)
+
+    def _joint(self, samples: Sequence[Sample], now: float) -> list[Score]:
+        assert self.joint is not None
+        out = self.joint.update(samples, now)
+        if self.joint.overflow and not self._overflow_logged:
+            self._overflow_logged = True
+            self.log.warning(
+                "joint_workloads_capped", max_workloads=self.joint.joint.max_workloads,
+                note="further workloads are not scored jointly (count: joint.overflow)",
+            )
+        return out
 
     def _failed(self, now: float, exc: AiopsError, t0: float) -> CycleReport:
         if self.source_up or not self.last_error:
