@@ -6,7 +6,7 @@ learnt exceedance rate and mean excess, shrunk toward a Gaussian-like prior, so
 heavy-tailed or discrete series (error counts) are not judged by a Gaussian tail they do
 not have; the body is rescaled to meet the learnt tail at 3. The evidence of a row is
 the smallest of its statistics' tail probabilities times three (Bonferroni), in decades
-(``-log10 p``), mapped to a score in [0, 1) by :func:`to_score`.
+(``-log10 p``), mapped to a score in [0, 1] by :func:`to_score`.
 
 Arrays are ``(statistics, rows)``: one row of tail state per statistic, the last one the
 trend, whose tail is capped at the prior (a slow ramp must not teach it to shrug).
@@ -94,7 +94,7 @@ def evidence_score(logp: F64, decades: float) -> F64:
 
 
 def to_score(decades: F64, scale: float) -> F64:
-    """Map evidence in decades (-log10 p) to [0, 1): linear to 0.9, then saturating.
+    """Map evidence in decades (-log10 p) to [0, 1]: linear to 0.9, then saturating to 1.
 
     Monotone, so ranking by score is ranking by evidence even far beyond 0.9.
 
