@@ -15,17 +15,22 @@ Decisions:
   one (by ``t``) is used.
 * **Calibration.** HalfSpaceTrees' raw score is ``1 - mass / max mass``: bounded,
   high (0.5-0.9) for normal points and saturating for outliers, so not a probability.
-  Each workload keeps the last ``calibration`` values of ``m = -log10(1 - raw)`` (the
-  log of the mass share) of learnt vectors. Beyond their 90th percentile ``q`` the
-  tail is taken as exponential (peaks over threshold, mean excess ``e``), so a new
-  ``m`` has tail probability ``p = 0.1 * exp(-(m - q) / e)`` and the score is
-  ``-log10(p) / decades`` clipped to [0, 1]. HalfSpaceTrees' mass estimates cannot
+  Each workload keeps its last ``calibration`` values of ``m = -log10(1 - raw)`` (the
+  log of the mass share). Beyond their 90th percentile ``q`` the tail is taken as
+  exponential (peaks over threshold, scale ``e``), so a new ``m`` has tail
+  probability ``p = 0.1 * exp(-(m - q) / e)`` and the score is ``-log10(p) / decades``
+  clipped to [0, 1]. HalfSpaceTrees' mass estimates cannot
   tell apart tails much finer than its window, hence ``decades = 3`` by default:
-  score 0.9 means about one vector in 500. On i.i.d. correlated test data about 0.5%
+  score 0.9 means about one vector in 500. On i.i.d. correlated test data 0.2-1.4%
   of normal cycles still reach 0.9; one reason the view is opt-in.
-* **Learning.** A vector scoring at or above ``detect.threshold`` is not learnt until
-  more than ``detect.adopt_after`` consecutive vectors have (a lasting change becomes
-  the new normal, as in the bank).
+* **Learning.** A vector scoring at or above ``detect.threshold`` is neither learnt
+  by the trees nor added to the calibration window until more than
+  ``detect.adopt_after`` consecutive vectors have been (a lasting change becomes the
+  new normal, as in the bank). So a lasting joint change stays flagged for about
+  ``adopt_after`` cycles and ``for:`` triggers can see it; letting anomalous raw
+  scores into the window instead made a held outlier fade within 1-3 cycles. The
+  window's tail scale is the median excess over ``ln 2``, so one saturated outlier in
+  it does not stretch the whole tail.
 * **Warm-up.** ``warmup`` vectors to learn each metric's range, one HalfSpaceTrees
   window, then 32 calibration scores: until then Scores have ``warm=False``, score 0.
 * **The Score.** Key ``SeriesKey(metric="joint", labels=<workload labels>)``,
@@ -186,7 +191,10 @@ class JointBank:
             arr = np.fromiter(wl.raws, dtype=np.float64)
             knee = float(np.quantile(arr, 1.0 - _TAIL))
             excess = arr[arr > knee] - knee
-            wl._tail = (knee, max(float(excess.mean()) if excess.size else 0.0, _EXCESS_FLOOR))
+            # The exponential's mean from the median excess (median = mean * ln 2): one
+            # saturated outlier in the window does not stretch the whole tail.
+            scale = float(np.median(excess)) / math.log(2.0) if excess.size else 0.0
+            wl._tail = (knee, max(scale, _EXCESS_FLOOR))
         knee, mean_excess = wl._tail
         beyond = _log_mass(raw) - knee
         if beyond <= 0:

@@ -146,3 +146,20 @@ def test_max_workloads_caps_memory_and_counts_the_rest() -> None:
         out = bank.update(cycle)
         assert sorted(s.key.label("workload") for s in out) == ["a", "b"]
     assert len(bank) == 2 and bank.overflow == 3
+
+
+def test_lasting_joint_change_is_flagged_then_adopted() -> None:
+    """A held joint change stays >= 0.9 for most of adopt_after cycles, then becomes normal."""
+    rng = np.random.default_rng(0)
+    bank = JointBank(ON)
+    start = bank.warm_after + 100
+    for i in range(start):
+        bank.update(normal(rng, 15.0 * i))
+    scores = []
+    for k in range(ON.adopt_after + 60):
+        cpu, mem, lat = (v * (1 + 0.01 * rng.normal()) for v in JOINT_OUTLIER)
+        [s] = bank.update(vector(15.0 * (start + k), cpu, mem, lat))
+        scores.append(s.score)
+    held = scores[: ON.adopt_after]
+    assert sum(sc >= 0.9 for sc in held) >= 0.8 * len(held)
+    assert max(scores[-20:]) < 0.9
