@@ -5,8 +5,11 @@ View 0 scores the raw value; each configured season (e.g. a day in 24 bins, a we
 is the strongest view's; its band and explanation come from that view (seasonal
 bands are shifted by the profile level). Each view learns by its own verdict: a point
 a view finds anomalous is not learnt by that view (nor by its seasonal profile), while
-views that find it normal keep adapting. Optionally, after a reported
-crossing the ensemble stays quiet for ``suppress`` samples (one report per burst).
+views that find it normal keep adapting. Optional stages, each off by default: the
+recurring-pattern envelope and the recurring-anomaly memory discount what was seen at
+this phase before; range records raise a value beyond anything the series has shown;
+a quiet period of ``suppress`` samples after a report (one report per burst, which a
+record breaks through); Page-Hinkley adoption of a confirmed new level.
 
 >>> import numpy as np
 >>> ens = Ensemble(Params(warmup=5, seasons=((86400.0, 24, 0.2),)))
@@ -182,12 +185,12 @@ class Ensemble:
         """Discount values the envelope has seen at this phase before, then widen it."""
         assert self.envelope is not None
         p = self.params
-        center = self.envelope.center[rows].copy()
+        center = self.envelope.center[rows].copy() if self.repeats is not None else None
         seen = self.envelope.inside(x, t, rows) & ev.valid
         self.envelope.learn(x, t, ev.valid, rows)
         factor = np.where(seen, p.recurring_discount, 1.0)
         ev = replace(ev, score=ev.score * factor, raw=ev.raw * factor)
-        if self.repeats is None:
+        if self.repeats is None or center is None:
             return ev
         # An anomaly within reach of one seen at this phase before is a repeat.
         again = self.repeats.inside(x, t, rows, center=center) & ev.valid
