@@ -56,3 +56,35 @@ def test_bench_nab_defaults_to_shared_data_and_fails_clearly_without_it(tmp_path
         capture_output=True, text=True, timeout=60, check=False, cwd=work,
     )
     assert r.returncode == 2 and "no NAB data" in r.stderr
+
+
+def _bench(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aiops", "bench", "nab", "--data", str(tmp_path / "nab"), *args],
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+    )
+
+
+def test_sweep_scores_each_value_of_one_setting(tmp_path: Path) -> None:
+    """--sweep prints one row per value; a detector that never warms up finds nothing."""
+    make_corpus(tmp_path / "nab")
+    r = _bench(tmp_path, "--sweep", "warmup=30,5000")
+    assert r.returncode == 0, r.stderr
+    rows = [line for line in r.stdout.splitlines() if line.startswith("│")]
+    assert len(rows) == 2
+    assert rows[0].split("│")[1].strip() == "30" and "2/2" in rows[0]
+    assert rows[1].split("│")[1].strip() == "5000" and "0/2" in rows[1]
+
+
+def test_set_overrides_a_setting_and_rejects_bad_ones_clearly(tmp_path: Path) -> None:
+    """--set changes the run; an unknown key or a bad value exits 2 naming it."""
+    make_corpus(tmp_path / "nab")
+    cold = _bench(tmp_path, "--set", "warmup=5000")
+    assert cold.returncode == 0, cold.stderr
+    assert "windows found 0/2" in cold.stdout
+    unknown = _bench(tmp_path, "--set", "nope=1")
+    assert unknown.returncode == 2 and "--set nope: not a detect setting" in unknown.stderr
+    bad = _bench(tmp_path, "--set", "suppress=-3")
+    assert bad.returncode == 2 and "--set suppress" in bad.stderr
+    shape = _bench(tmp_path, "--sweep", "suppress")
+    assert shape.returncode == 2 and "expected KEY=VALUE" in shape.stderr
