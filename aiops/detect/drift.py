@@ -51,6 +51,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aiops.detect.robust import MAX_ABS, usable
+from aiops.detect.rows import with_room
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -161,14 +162,7 @@ class PageHinkleyBank:
         """Make room for ``size`` series; new rows start empty (warming up)."""
         if size <= self.size:
             return
-        cap = self._f.shape[1]
-        if size > cap:
-            new_cap = max(size, 2 * cap, 16)
-            f = np.zeros((len(_FLOAT_FIELDS), new_cap))
-            i = np.zeros((len(_INT_FIELDS), new_cap), dtype=np.int64)
-            f[:, :cap] = self._f
-            i[:, :cap] = self._i
-            self._f, self._i = f, i
+        self._f, self._i = with_room(self._f, size), with_room(self._i, size)
         self._f[:, self.size : size] = _FLOAT_INIT[:, None]
         self._i[:, self.size : size] = 0
         self.size = size

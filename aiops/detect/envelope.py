@@ -32,6 +32,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from aiops.detect.rows import with_room
+
 F64 = npt.NDArray[np.float64]
 Bool = npt.NDArray[np.bool_]
 
@@ -62,16 +64,8 @@ class PhaseEnvelope:
         """Make room for ``size`` series (new ones have an empty envelope)."""
         if size <= self.size:
             return
-        cap = self.center.shape[0]
-        if size > cap:
-            new_cap = max(size, 2 * cap, 16)
-            hi = np.full((self.bins, new_cap), -np.inf)
-            lo = np.full((self.bins, new_cap), np.inf)
-            center = np.zeros(new_cap)
-            count = np.zeros(new_cap)
-            hi[:, :cap], lo[:, :cap] = self.hi, self.lo
-            center[:cap], count[:cap] = self.center, self.count
-            self.hi, self.lo, self.center, self.count = hi, lo, center, count
+        self.hi, self.lo = with_room(self.hi, size), with_room(self.lo, size)
+        self.center, self.count = with_room(self.center, size), with_room(self.count, size)
         self.hi[:, self.size : size] = -np.inf
         self.lo[:, self.size : size] = np.inf
         self.center[self.size : size] = 0.0

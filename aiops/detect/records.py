@@ -27,6 +27,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from aiops.detect.rows import with_room
+
 F64 = npt.NDArray[np.float64]
 Bool = npt.NDArray[np.bool_]
 
@@ -46,12 +48,7 @@ class RangeRecords:
         """Make room for ``size`` series (new ones have seen nothing: +inf/-inf)."""
         if size <= self.size:
             return
-        cap = self.lo.shape[0]
-        if size > cap:
-            new_cap = max(size, 2 * cap, 16)
-            lo, hi = np.full(new_cap, np.inf), np.full(new_cap, -np.inf)
-            lo[:cap], hi[:cap] = self.lo, self.hi
-            self.lo, self.hi = lo, hi
+        self.lo, self.hi = with_room(self.lo, size), with_room(self.hi, size)
         self.lo[self.size : size] = np.inf
         self.hi[self.size : size] = -np.inf
         self.size = size

@@ -42,6 +42,7 @@ from aiops.detect.calibration import (
     tail_params,
 )
 from aiops.detect.config import Params
+from aiops.detect.rows import with_room
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -120,14 +121,7 @@ class RobustCore:
         """Make room for ``size`` series; new rows start empty (warming up)."""
         if size <= self.size:
             return
-        cap = self._f.shape[1]
-        if size > cap:
-            new_cap = max(size, 2 * cap, 16)
-            f = np.zeros((len(_FLOAT_FIELDS), new_cap))
-            i = np.zeros((len(_INT_FIELDS), new_cap), dtype=np.int64)
-            f[:, :cap] = self._f
-            i[:, :cap] = self._i
-            self._f, self._i = f, i
+        self._f, self._i = with_room(self._f, size), with_room(self._i, size)
         self._f[:, self.size : size] = 0.0
         self._f[14:17, self.size : size] = PRIOR_LOG_RATE
         self._f[17:20, self.size : size] = PRIOR_INV_EXCESS

@@ -21,6 +21,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from aiops.detect.rows import with_room
+
 F64 = npt.NDArray[np.float64]
 Bool = npt.NDArray[np.bool_]
 
@@ -42,14 +44,7 @@ class SeasonalProfile:
         """Make room for ``size`` series (new ones start with empty profiles)."""
         if size <= self.size:
             return
-        cap = self.level.shape[1]
-        if size > cap:
-            new_cap = max(size, 2 * cap, 16)
-            level = np.zeros((self.bins, new_cap))
-            count = np.zeros((self.bins, new_cap))
-            level[:, :cap] = self.level
-            count[:, :cap] = self.count
-            self.level, self.count = level, count
+        self.level, self.count = with_room(self.level, size), with_room(self.count, size)
         self.level[:, self.size : size] = 0.0
         self.count[:, self.size : size] = 0.0
         self.size = size
