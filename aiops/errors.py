@@ -25,6 +25,18 @@ class PermanentError(AiopsError):
     """A failure that retrying will not fix (forbidden, not found, invalid)."""
 
 
+class Forbidden(PermanentError):
+    """The caller is known but may not do this (HTTP 403): e.g. not an approver."""
+
+
+class NotFound(PermanentError):
+    """The thing asked for does not exist (HTTP 404)."""
+
+
+class Conflict(PermanentError):
+    """The thing exists but is not in a state that allows this (HTTP 409)."""
+
+
 class SourceUnavailable(TemporaryError):
     """A metrics source could not be reached or answered with an error."""
 
