@@ -44,14 +44,28 @@ class OnOutcome(Strict):
     inconclusive: OnChoice = "escalate"
 
 
+#: Steps safe to re-run when a crash left their outcome unknown, unless the runbook says
+#: otherwise: a wait changes nothing, a notification carries an Idempotency-Key header.
+IDEMPOTENT_BY_DEFAULT = frozenset({"wait", "notify", "webhook"})
+
+
 class StepBase(Strict):
     """Fields every step has."""
 
     name: str | None = Field(None, description="Label shown in timelines.")
     verify: Verify | None = None
-    retry: int = Field(0, ge=0, le=10, description="Retries after a temporary error.")
+    retry: int = Field(
+        3, ge=0, le=20,
+        description="Retries after a temporary error (scheduled by the engine, never a sleep).",
+    )
     timeout: Duration | None = Field(None, gt=0, description="Give up after this long.")
     on: OnOutcome = Field(default_factory=OnOutcome)
+    idempotent: bool | None = Field(
+        None,
+        description="Safe to run twice: re-run when a crash left the outcome unknown and the "
+        "actuator cannot read the world back. Default: true for wait/notify/webhook, false "
+        "for command; Kubernetes, systemd and sandbox steps are reconciled by reading back.",
+    )
 
 
 def _delta(v: Any) -> Any:
