@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiops.statedir import write_atomic
+
 
 @dataclass
 class Clock:
@@ -64,6 +66,4 @@ class Clock:
 
     def save(self, state_file: Path) -> None:
         """Remember where the clock is, atomically, for :meth:`resume`."""
-        tmp = state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"now": self.now()}))
-        tmp.replace(state_file)
+        write_atomic(state_file, json.dumps({"now": self.now()}).encode())

@@ -1,131 +1,169 @@
 """The journal: SQLite (WAL, ``synchronous=FULL``) holding signals, incidents, timeline
 events, actions and every guard's state, so a restart forgets nothing.
 
-One connection shared by the daemon's threads behind a lock; every write is its own
-transaction and is durable when the call returns (accepted webhooks included). The tables
-are in :mod:`aiops.journal.ddl`, the row encoding in :mod:`aiops.journal.rows`.
+One connection shared by the daemon's threads behind a lock. Writes happen only inside
+:meth:`Journal.transaction` (see :mod:`aiops.journal.tx`): durable when it returns, or
+rolled back whole. An existing file that is empty, foreign or corrupt is refused
+(:mod:`aiops.journal.check`) instead of being silently replaced. The tables are in
+:mod:`aiops.journal.ddl`, the row encoding in :mod:`aiops.journal.rows`.
 """
 
 from __future__ import annotations
 
-import hashlib
+import shutil
 import sqlite3
 import threading
-import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from aiops.journal.ddl import migrate
+from aiops.errors import TemporaryError
+from aiops.journal.check import JournalUnusable, ensure_usable
+from aiops.journal.ddl import HOLDING, migrate
 from aiops.journal.rows import (
     action_from_row,
     alert_from_row,
-    dumps,
     event_from_row,
     incident_from_row,
-    outcome_json,
-    signal_columns,
 )
-from aiops.journal.views import OPEN_STATUSES, ActionView, EventView, IncidentView, step_to_dict
-from aiops.model import Alert, Outcome, Plan, Signal, Target
+from aiops.journal.tx import Tx
+from aiops.journal.views import OPEN_STATUSES, ActionView, EventView, IncidentView
+from aiops.model import Alert, Target
+from aiops.runbook.lifecycle import Status
 
 MUTATING = ("scale", "restart", "rollback", "delete_pod")
+#: Below this much free disk under the journal, :meth:`Journal.probe` fails.
+MIN_FREE_BYTES = 16 * 1024 * 1024
+#: SQLite pages that must stay free under ``max_page_count`` for the probe to pass.
+MIN_FREE_PAGES = 64
+
+
+class JournalWriteError(TemporaryError):
+    """A journal transaction failed (disk full, I/O error, locked): nothing was written."""
 
 
 class Journal:
     """Everything that happened and why, in one SQLite file."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, max_page_count: int | None = None) -> None:
         self.path = Path(path)
-        if str(path) != ":memory:":
+        memory = str(path) == ":memory:"
+        if not memory:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_usable(self.path)
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            str(path), check_same_thread=False, isolation_level=None, timeout=30.0
-        )
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        self._local = threading.local()
+        self.last_write_error: str = ""
+        try:
+            self._db = sqlite3.connect(
+                str(path), check_same_thread=False, isolation_level=None, timeout=30.0
+            )
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            if max_page_count is not None:  # fault injection: a journal that fills up
+                self._db.execute(f"PRAGMA max_page_count = {int(max_page_count)}")
+            with self.transaction() as tx:
+                migrate(tx._db, str(self.path))
+        except (sqlite3.DatabaseError, ValueError) as exc:
+            raise JournalUnusable(self.path, str(exc)) from None
 
-    # -- plumbing ----------------------------------------------------------------------
-
-    def _migrate(self) -> None:
-        with self._tx() as db:
-            migrate(db, self.path)
+    # -- transactions ------------------------------------------------------------------
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Tx]:
+        """One atomic unit of writes; nested calls join the outer transaction.
+
+        Raises :class:`JournalWriteError` (temporary) when SQLite cannot write.
+        """
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            outer = getattr(self._local, "tx", None)
+            if outer is not None:
+                yield outer
+                return
+            tx = Tx(self._db)
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                self.last_write_error = str(exc)
+                raise JournalWriteError(f"journal: cannot begin a transaction: {exc}") from None
+            self._local.tx = tx
+            try:
+                yield tx
+                self._db.execute("COMMIT")
+            except BaseException as exc:
+                if self._db.in_transaction:
+                    with suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    self.last_write_error = str(exc)
+                    raise JournalWriteError(f"journal write failed: {exc}") from None
                 raise
-            self._db.execute("COMMIT")
+            finally:
+                self._local.tx = None
+            self.last_write_error = ""
+
+    def probe(self, now: float) -> None:
+        """Prove the journal takes writes, with room to spare; raise if it does not.
+
+        Commits a small write (an I/O error, a read-only file or a full WAL fails it) and
+        checks headroom: free disk under the journal and free pages under SQLite's
+        ``max_page_count``. Raises :class:`JournalWriteError`.
+        """
+        with self.transaction() as tx:
+            tx._x("INSERT INTO meta (key, value) VALUES ('probe', ?) ON CONFLICT (key)"
+                  " DO UPDATE SET value = excluded.value", (f"{now:.3f}",))
+        with self._lock:
+            pages = int(self._db.execute("PRAGMA page_count").fetchone()[0])
+            limit = int(self._db.execute("PRAGMA max_page_count").fetchone()[0])
+            free = int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
+        if limit - pages + free < MIN_FREE_PAGES:
+            raise JournalWriteError(
+                f"journal full: {limit - pages + free} free pages left of {limit}")
+        if str(self.path) != ":memory:":
+            try:
+                room = shutil.disk_usage(self.path.parent).free
+            except OSError as exc:
+                raise JournalWriteError(f"cannot stat {self.path.parent}: {exc}") from None
+            if room < MIN_FREE_BYTES:
+                raise JournalWriteError(
+                    f"disk nearly full: {room // 1024} KiB free under {self.path.parent}")
 
     def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return list(self._db.execute(sql, tuple(args)))
 
+    def _blob(self, digest: str) -> str:
+        rows = self._query("SELECT body FROM blobs WHERE hash = ?", (digest,))
+        return str(rows[0]["body"]) if rows else "{}"
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    # -- signals -----------------------------------------------------------------------
-
-    def _insert_signal(self, db: sqlite3.Connection, signal: Signal, now: float) -> bool:
-        cur = db.execute(
-            "INSERT OR IGNORE INTO signals (dedup_key, kind, t, received_at, name, fingerprint,"
-            " status, labels, payload) VALUES (?,?,?,?,?,?,?,?,?)",
-            signal_columns(signal, now),
-        )
-        return cur.rowcount == 1
-
-    def record_signal(self, signal: Signal, now: float) -> bool:
-        """Store a signal; ``False`` if one with the same dedup key was already stored."""
-        with self._tx() as db:
-            return self._insert_signal(db, signal, now)
-
-    def record_alerts(self, alerts: Iterable[Alert], now: float) -> tuple[int, int]:
-        """Store a webhook's alerts in one durable transaction: (new, duplicates)."""
-        new = dup = 0
-        with self._tx() as db:
-            for a in alerts:
-                if self._insert_signal(db, a, now):
-                    new += 1
-                else:
-                    dup += 1
-        return new, dup
+    # -- convenience writes (one transaction each) -------------------------------------
 
     def record_new_alerts(self, alerts: Iterable[Alert], now: float) -> list[Alert]:
-        """Like :meth:`record_alerts` (one durable transaction) but return the new alerts."""
-        with self._tx() as db:
-            return [a for a in alerts if self._insert_signal(db, a, now)]
+        """Store a webhook's alerts in one durable transaction; return the new ones."""
+        with self.transaction() as tx:
+            return tx.record_alerts(alerts, now)
 
-    def claim_signal(self, signal: Signal, now: float) -> bool:
-        """Store ``signal`` if new and mark it handled; ``False`` if it was handled before.
+    def record_alerts(self, alerts: Iterable[Alert], now: float) -> tuple[int, int]:
+        """Like :meth:`record_new_alerts`, counted: (new, duplicates)."""
+        items = list(alerts)
+        new = len(self.record_new_alerts(items, now))
+        return new, len(items) - new
 
-        The webhook stores alerts durably before answering Alertmanager; the engine then
-        claims each one exactly once, whichever path (hand-off or recovery) sees it first.
-        """
-        with self._tx() as db:
-            self._insert_signal(db, signal, now)
-            cur = db.execute(
-                "UPDATE signals SET handled_at = ? WHERE dedup_key = ? AND handled_at IS NULL",
-                (now, signal.dedup_key),
-            )
-            return cur.rowcount == 1
+    # -- signals -----------------------------------------------------------------------
 
     def unhandled_alerts(self, limit: int = 1000) -> list[Alert]:
-        """Alerts stored (e.g. by the webhook) that the engine has not claimed yet."""
+        """Alerts stored (by the webhook) that no decision has handled yet, oldest first."""
         rows = self._query(
             "SELECT * FROM signals WHERE kind = 'alert' AND handled_at IS NULL ORDER BY id"
             " LIMIT ?", (limit,))
-        return [alert_from_row(r) for r in rows]
+        return [alert_from_row(r, self._blob) for r in rows]
 
     def firing_alerts(self) -> frozenset[str]:
         """Alertnames whose latest recorded status (per fingerprint) is firing."""
@@ -137,65 +175,48 @@ class Journal:
 
     # -- incidents ---------------------------------------------------------------------
 
-    def open_incident(self, plan: Plan, *, now: float, status: str, mode: str) -> IncidentView:
-        """Start an incident that runs ``plan`` (status running or awaiting-approval)."""
-        t = plan.target
-        with self._tx() as db:
-            iid = _incident_id(db, plan)
-            db.execute(
-                "INSERT INTO incidents (id, runbook, target, target_kind, target_namespace,"
-                " target_name, status, mode, opened_at, phase_since, signal_key, labels,"
-                " reasons, steps) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (iid, plan.runbook, str(t), t.kind, t.namespace, t.name, status, mode, now, now,
-                 plan.signal_key, dumps(dict(plan.labels)), dumps(list(plan.reasons)),
-                 dumps([step_to_dict(s) for s in plan.steps])),
-            )
-        got = self.incident(iid)
-        assert got is not None
-        return got
-
-    def update_incident(self, incident_id: str, **fields: Any) -> None:
-        """Set columns of an incident (status, step, phase, phase_since, attempts, ...)."""
-        allowed = {"status", "closed_at", "step", "phase", "phase_since", "attempts",
-                   "next_try_at", "acted", "approval_expires_at", "approver"}
-        bad = set(fields) - allowed
-        if bad:
-            raise ValueError(f"cannot update {sorted(bad)}")
-        cols = ", ".join(f"{k} = ?" for k in fields)
-        with self._tx() as db:
-            db.execute(f"UPDATE incidents SET {cols} WHERE id = ?", (*fields.values(), incident_id))
-
     def incident(self, incident_id: str) -> IncidentView | None:
         rows = self._query("SELECT * FROM incidents WHERE id = ?", (incident_id,))
-        return incident_from_row(rows[0]) if rows else None
+        return incident_from_row(rows[0], self._blob) if rows else None
 
-    def incidents(self, limit: int = 100, status: str | None = None) -> list[IncidentView]:
+    def incidents(self, limit: int = 100, status: str | None = None,
+                  runbook: str | None = None) -> list[IncidentView]:
         """Most recent incidents first; ``status='open'`` selects the unfinished ones."""
+        where, args = [], []
         if status == "open":
-            rows = self._query(
-                "SELECT * FROM incidents WHERE status IN (?, ?) ORDER BY opened_at DESC, rowid"
-                " DESC LIMIT ?", (*OPEN_STATUSES, limit))
+            where.append(f"status IN ({','.join('?' * len(OPEN_STATUSES))})")
+            args += list(OPEN_STATUSES)
         elif status is not None:
-            rows = self._query(
-                "SELECT * FROM incidents WHERE status = ? ORDER BY opened_at DESC, rowid DESC"
-                " LIMIT ?", (status, limit))
-        else:
-            rows = self._query(
-                "SELECT * FROM incidents ORDER BY opened_at DESC, rowid DESC LIMIT ?", (limit,))
-        return [incident_from_row(r) for r in rows]
+            where.append("status = ?")
+            args.append(status)
+        if runbook is not None:
+            where.append("runbook = ?")
+            args.append(runbook)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._query(f"SELECT * FROM incidents{clause} ORDER BY opened_at DESC,"
+                           " rowid DESC LIMIT ?", (*args, limit))
+        return [incident_from_row(r, self._blob) for r in rows]
 
     def open_incidents(self) -> list[IncidentView]:
-        """Unfinished incidents, oldest first (the order the engine advances them)."""
+        """Unfinished incidents (queued included), oldest first: the order they advance."""
         rows = self._query(
-            "SELECT * FROM incidents WHERE status IN (?, ?) ORDER BY opened_at, rowid",
-            OPEN_STATUSES)
-        return [incident_from_row(r) for r in rows]
+            f"SELECT * FROM incidents WHERE status IN ({','.join('?' * len(OPEN_STATUSES))})"
+            " ORDER BY opened_at, rowid", OPEN_STATUSES)
+        return [incident_from_row(r, self._blob) for r in rows]
 
-    def running_on(self, target: Target) -> str | None:
-        """Id of an open incident on ``target`` (any runbook), if any."""
+    def holding(self, target: Target) -> str | None:
+        """Id of the incident holding ``target`` (running, awaiting approval or needing
+        attention), if any."""
         rows = self._query(
-            "SELECT id FROM incidents WHERE target = ? AND status IN (?, ?) LIMIT 1",
-            (str(target), *OPEN_STATUSES))
+            f"SELECT id FROM incidents WHERE target = ? AND status IN {HOLDING} LIMIT 1",
+            (str(target),))
+        return str(rows[0]["id"]) if rows else None
+
+    running_on = holding
+
+    def queued_for(self, runbook: str, target: Target) -> str | None:
+        rows = self._query("SELECT id FROM incidents WHERE runbook = ? AND target = ? AND"
+                           " status = ? LIMIT 1", (runbook, str(target), Status.QUEUED.value))
         return str(rows[0]["id"]) if rows else None
 
     def last_closed_at(self, runbook: str, target: Target) -> float | None:
@@ -213,20 +234,12 @@ class Journal:
             " AND opened_at > ? ORDER BY opened_at", (runbook, str(target), since))
         return tuple(float(r["opened_at"]) for r in rows)
 
-    # -- events ------------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        """Incidents by status."""
+        rows = self._query("SELECT status, COUNT(*) AS n FROM incidents GROUP BY status")
+        return {str(r["status"]): int(r["n"]) for r in rows}
 
-    def add_event(
-        self, *, t: float, kind: str, reason: str, incident: str | None = None,
-        runbook: str = "", target: str = "", detail: Mapping[str, Any] | None = None,
-    ) -> int:
-        """Append a timeline event; returns its id."""
-        with self._tx() as db:
-            cur = db.execute(
-                "INSERT INTO events (t, incident, runbook, target, kind, reason, detail)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (t, incident, runbook, target, kind, reason, dumps(dict(detail or {}))),
-            )
-            return int(cur.lastrowid or 0)
+    # -- events ------------------------------------------------------------------------
 
     def timeline(self, incident_id: str) -> list[EventView]:
         """Every event of one incident, in order."""
@@ -248,32 +261,12 @@ class Journal:
 
     def action(self, action_id: str) -> ActionView | None:
         rows = self._query("SELECT * FROM actions WHERE id = ?", (action_id,))
-        if not rows:
-            return None
-        return action_from_row(rows[0])
+        return action_from_row(rows[0]) if rows else None
 
-    def action_started(
-        self, *, action_id: str, incident: str, step: int, kind: str, target: Target,
-        params: Mapping[str, Any], dry_run: bool, now: float,
-    ) -> None:
-        """Durably note an action is about to be applied (before ``apply`` is called)."""
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO actions (id, incident, step, kind, target, status, dry_run,"
-                " started_at, params) VALUES (?,?,?,?,?,'started',?,?,?) ON CONFLICT(id) DO"
-                " UPDATE SET params = excluded.params",
-                (action_id, incident, step, kind, str(target), int(dry_run), now,
-                 dumps(dict(params))),
-            )
-
-    def action_finished(self, action_id: str, outcome: Outcome, *, now: float) -> None:
-        """Record an action's outcome (done if ``outcome.ok``, failed otherwise)."""
-        status = "done" if outcome.ok else "failed"
-        with self._tx() as db:
-            db.execute(
-                "UPDATE actions SET status = ?, finished_at = ?, outcome = ? WHERE id = ?",
-                (status, now, outcome_json(outcome), action_id),
-            )
+    def actions_of(self, incident_id: str) -> list[ActionView]:
+        rows = self._query("SELECT * FROM actions WHERE incident = ? ORDER BY step, id",
+                           (incident_id,))
+        return [action_from_row(r) for r in rows]
 
     def actions_since(self, target: Target, kind: str, since: float) -> int:
         """Actions of ``kind`` really applied to ``target`` since ``since``."""
@@ -294,25 +287,28 @@ class Journal:
 
     def prune(self, before: float) -> int:
         """Forget what finished before ``before``: closed incidents with their events and
-        actions, handled signals, free-standing events. Open incidents are always kept.
-        Returns the number of rows deleted."""
-        with self._tx() as db:
+        actions, handled signals, free-standing events, unreferenced blobs. Open incidents
+        are always kept. Returns the number of rows deleted."""
+        with self.transaction() as tx:
+            x = tx._x
             old = "SELECT id FROM incidents WHERE closed_at IS NOT NULL AND closed_at < ?"
-            n = db.execute(f"DELETE FROM events WHERE incident IN ({old})", (before,)).rowcount
-            n += db.execute(f"DELETE FROM actions WHERE incident IN ({old})", (before,)).rowcount
-            n += db.execute("DELETE FROM incidents WHERE closed_at IS NOT NULL AND closed_at < ?",
-                            (before,)).rowcount
-            n += db.execute("DELETE FROM events WHERE incident IS NULL AND t < ?",
-                            (before,)).rowcount
-            n += db.execute(
-                "DELETE FROM signals WHERE received_at < ? AND (kind != 'alert' OR handled_at"
-                " IS NOT NULL)", (before,)).rowcount
+            n = x(f"DELETE FROM events WHERE incident IN ({old})", (before,)).rowcount
+            n += x(f"DELETE FROM actions WHERE incident IN ({old})", (before,)).rowcount
+            n += x("DELETE FROM incidents WHERE closed_at IS NOT NULL AND closed_at < ?",
+                   (before,)).rowcount
+            n += x("DELETE FROM events WHERE incident IS NULL AND t < ?", (before,)).rowcount
+            n += x("DELETE FROM signals WHERE received_at < ? AND handled_at IS NOT NULL",
+                   (before,)).rowcount
+            n += x("DELETE FROM blobs WHERE '@' || hash NOT IN (SELECT labels FROM signals)"
+                   " AND '@' || hash NOT IN (SELECT labels FROM incidents)").rowcount
         return n
 
     # -- JSON for the HTTP API and the CLI ---------------------------------------------
 
-    def incidents_json(self, limit: int, status: str | None) -> list[dict[str, Any]]:
-        return [i.to_dict() for i in self.incidents(limit=limit, status=status)]
+    def incidents_json(self, limit: int, status: str | None,
+                       runbook: str | None = None) -> list[dict[str, Any]]:
+        return [i.to_dict() for i in self.incidents(limit=limit, status=status,
+                                                    runbook=runbook)]
 
     def incident_json(self, incident_id: str) -> dict[str, Any] | None:
         inc = self.incident(incident_id)
@@ -320,24 +316,5 @@ class Journal:
             return None
         d = inc.to_dict()
         d["timeline"] = [e.to_dict() for e in self.timeline(incident_id)]
-        rows = self._query("SELECT id FROM actions WHERE incident = ? ORDER BY step", (inc.id,))
-        d["actions"] = [a.to_dict() for r in rows if (a := self.action(r["id"])) is not None]
+        d["actions"] = [a.to_dict() for a in self.actions_of(inc.id)]
         return d
-
-
-def _incident_id(db: sqlite3.Connection, plan: Plan) -> str:
-    """A deterministic id: replicas that see the same signal name the incident alike.
-
-    Derived from the runbook, target and signal, so a standby taking over the Lease
-    computes the same incident, hence the same action ids, and idempotent actuators turn
-    a repeat into a no-op. A later incident from the same signal gets a numbered suffix.
-    """
-    if not plan.signal_key:
-        return "inc-" + uuid.uuid4().hex[:10]
-    digest = hashlib.sha256(f"{plan.runbook}|{plan.target}|{plan.signal_key}".encode())
-    base = "inc-" + digest.hexdigest()[:10]
-    iid, n = base, 1
-    while db.execute("SELECT 1 FROM incidents WHERE id = ?", (iid,)).fetchone():
-        n += 1
-        iid = f"{base}-{n}"
-    return iid
