@@ -44,14 +44,17 @@ class KubernetesConfig(Section):
         True, description="When an HPA targets the workload, scale by raising its minReplicas."
     )
     request_timeout: Duration = Field(10.0, description="Per-request timeout.")
-    retries: int = Field(5, ge=0, description="Retries on 409/429/5xx before giving up.")
+    retries: int = Field(
+        5, ge=0, description="Ignored (kept so old configs load): the actuator makes one attempt "
+        "per call and the engine schedules retries (each step's `retry`).")
     events: bool = Field(True, description="Emit a Kubernetes Event for every action.")
     hpa_raise_max: bool = Field(
         False,
         description="When scaling via an HPA above its maxReplicas, raise maxReplicas too "
         "(default: clamp minReplicas to maxReplicas and say so in the outcome).",
     )
-    backoff: Duration = Field(0.5, description="First retry delay; doubles per retry.")
+    backoff: Duration = Field(
+        0.5, description="Retry hint (retry_after) for a temporary failure without Retry-After.")
     max_backoff: Duration = Field(
         30.0, description="Longest single retry delay, also the cap on a server's Retry-After."
     )
