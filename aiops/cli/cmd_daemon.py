@@ -15,6 +15,7 @@ from rich.table import Table
 from aiops.cli.app import app
 from aiops.config import Config, format_duration, load_config, parse_duration
 from aiops.errors import AiopsError, ConfigError, ConfigErrors
+from aiops.journal.check import JournalUnusable
 
 DEFAULT_CONFIG = Path("config/aiops.yaml")
 ConfigOpt = Annotated[
@@ -69,6 +70,11 @@ def run(
         str, typer.Option("--log-format", help="console (humans) or json (machines).")
     ] = "console",
     port: Annotated[int | None, typer.Option(help="HTTP port, overriding the config.")] = None,
+    new_journal: Annotated[bool, typer.Option(
+        "--new-journal",
+        help="If the journal file is refused (empty, foreign, corrupt), move it aside and "
+        "start a new one. Its history, cooldowns, run windows and approvals are then lost.",
+    )] = False,
 ) -> None:
     """Run the daemon: poll, detect, decide, heal. Stops cleanly on SIGTERM/SIGINT."""
     from aiops.daemon import Daemon, RunOptions
@@ -88,9 +94,10 @@ def run(
         raise typer.BadParameter("--speed max needs --for DURATION", param_hint="--speed")
     try:
         daemon = Daemon(
-            cfg, RunOptions(dry_run=dry_run, speed=spd, stepped=stepped or once, port=port)
+            cfg, RunOptions(dry_run=dry_run, speed=spd, stepped=stepped or once, port=port,
+                            new_journal=new_journal)
         )
-    except (ConfigError, ConfigErrors) as exc:
+    except (ConfigError, ConfigErrors, JournalUnusable) as exc:
         _fail(exc)
     if once:
         report = daemon.run_once()
@@ -142,7 +149,10 @@ def incidents(
     if not path.exists():
         err.print(f"no journal at {path}: the daemon has not run with this config yet")
         raise typer.Exit(1)
-    journal = Journal(path)
+    try:
+        journal = Journal(path)
+    except JournalUnusable as exc:
+        _fail(exc)
     try:
         rows = journal.incidents_json(limit, None)
         details = [journal.incident_json(r["id"]) or r for r in rows] if timeline else rows

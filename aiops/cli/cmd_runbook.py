@@ -258,7 +258,7 @@ def explain(
               f"({doc['mode']}) is [cyan]{doc['status']}[/cyan]", markup=True)
     out.print("why it ran:")
     for r in doc["reasons"]:
-        out.print(f"  - {r}", soft_wrap=True)
+        out.print(f"  - {r['message']}  [{r['code']}]", soft_wrap=True, markup=False)
     out.print("plan:")
     for s in doc["steps"]:
         marker = "->" if s["index"] == doc["step"] and doc["phase"] != "closed" else "  "

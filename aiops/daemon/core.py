@@ -10,6 +10,7 @@ back for a given span of simulated time.
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import signal
 import threading
@@ -25,7 +26,8 @@ from starlette.routing import BaseRoute
 
 from aiops.config import Config
 from aiops.daemon.backends import build_backends
-from aiops.daemon.snapshots import restore, write_atomic
+from aiops.daemon.health import Heartbeats, Limits, journal_check, loop_check, remediation_check
+from aiops.daemon.snapshots import restore
 from aiops.detect.bank import DetectorBank
 from aiops.detect.joint import JointBank
 from aiops.engines.approvals import approval_routes
@@ -37,19 +39,23 @@ from aiops.engines.schedule import CronSchedules
 from aiops.engines.scrape import CycleReport, ScrapeEngine
 from aiops.engines.webhook import load_token, webhook_routes
 from aiops.errors import AiopsError
-from aiops.journal import Journal
+from aiops.journal import Journal, JournalUnusable, move_aside
 from aiops.model import Alert, Signal
 from aiops.runbook import load_runbooks
 from aiops.runbook.match import schedules
+from aiops.statedir import StateDir
 from aiops.telemetry.logging import get_logger
-from aiops.telemetry.metrics import Metrics
+from aiops.telemetry.metrics import Metrics, RunbookLabels
 from aiops.telemetry.sdnotify import notify, watchdog_interval
 
 if TYPE_CHECKING:
     from aiops.actuators.kubernetes_lease import LeaderElector
 
 SNAPSHOT_EVERY = 20  # cycles between detector state snapshots
-DETECTORS, FORECASTS = "detectors.bin", "forecasts.bin"
+#: Real seconds between journal write probes (readiness).
+PROBE_EVERY = 5.0
+#: A loop that keeps crashing logs its traceback at most this often (real seconds).
+CRASH_LOG_EVERY = 60.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -61,6 +67,22 @@ class RunOptions:
     stepped: bool = False
     port: int | None = None
     http: bool = True
+    new_journal: bool = False  # move a refused journal aside and start a new one
+
+
+def open_journal(state: StateDir, *, new_journal: bool, now: float,
+                 log: Any = None) -> Journal:
+    """The journal in ``state``; a refused file is moved aside only when asked to."""
+    try:
+        return Journal(state.journal)
+    except JournalUnusable as exc:
+        if not new_journal:
+            raise
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+        moved = move_aside(state.journal, stamp=stamp)
+        if log is not None:
+            log.warning("journal_replaced", problem=exc.problem, moved_to=str(moved))
+        return Journal(state.journal)
 
 
 class Daemon:
@@ -76,14 +98,16 @@ class Daemon:
         self.config = config
         self.options = options or RunOptions()
         self.log = get_logger("daemon")
-        self.state_dir = config.resolve(config.state_dir)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state = StateDir(config.resolve(config.state_dir))
+        self.state_dir = self.state.root
         speed = None if self.options.stepped else (self.options.speed or config.loop.speed)
-        self.clock = Clock.resume(self.state_dir / "clock.json", speed=speed, wall=time.time())
+        self.clock = Clock.resume(self.state.path(StateDir.CLOCK), speed=speed, wall=time.time())
         self.metrics = Metrics()
         self.runbooks = load_runbooks([config.resolve(p) for p in config.runbooks.paths])
-        self.journal = Journal(self.state_dir / "journal.sqlite")
-        self.source, self.actuator = build_backends(config, self.state_dir, self.clock.now())
+        self.journal = open_journal(self.state, new_journal=self.options.new_journal,
+                                    now=time.time(), log=self.log)
+        self.backends = build_backends(config, self.state, self.clock.now())
+        self.source, self.actuator = self.backends.source, self.backends.actuator
         self.bank = DetectorBank(config.detect)
         self._restored = self._restore_detectors()
         self.scrape = ScrapeEngine(
@@ -97,7 +121,7 @@ class Daemon:
         self.remediator = Remediator(
             runbooks=self.runbooks,
             journal=self.journal,
-            actuator=self.actuator,
+            executors=self.backends.executors,
             metrics=self.metrics,
             log=get_logger("remediate"),
             mode_override=config.mode,
@@ -118,6 +142,16 @@ class Daemon:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._cycles = 0
+        self.beats = Heartbeats()
+        self._started = time.monotonic()
+        self._probed_at: float | None = None
+        self._crash_logged: dict[str, tuple[str, float]] = {}
+        self.metrics.prime(
+            runbooks=[RunbookLabels(name=rb.name, mode=config.mode or rb.spec.mode,
+                                    actions=tuple(sorted({s.action for s in rb.spec.steps})))
+                      for rb in self.runbooks],
+            source=self.source.name)
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
         self.last_report: CycleReport | None = None
         self.http: HttpServer | None = None
         self._token = (
@@ -140,7 +174,7 @@ class Daemon:
         self._warm_forecasts(now)
         span = self.config.loop.backfill
         # The joint bank is never snapshotted: it rebuilds from history even after a restore.
-        joint_only = self._restored and self.scrape.joint is not None
+        joint_only = self._restored and self.scrape.rebuilds_from_history
         if (self._restored and not joint_only) or span <= 0:
             return 0
         try:
@@ -178,44 +212,74 @@ class Daemon:
             for anomaly in report.anomalies:
                 self.signals.put(anomaly)
             if self.forecaster is not None and report.ok:
-                for forecast in self.forecaster.cycle(now, self.scrape.latest):
+                for forecast in self.forecaster.cycle(now, self.scrape.latest_samples()):
                     self.signals.put(forecast)
             self.last_report = report
             self._cycles += 1
             if self._cycles % SNAPSHOT_EVERY == 0:
                 self._snapshot_detectors()
-            self.clock.save(self.state_dir / "clock.json")
+            self.clock.save(self.state.path(StateDir.CLOCK))
             self.metrics.last_cycle.set(time.time())
+            self.beats.beat("poll_ok", time.monotonic())
             return report
 
     def remediate(self) -> None:
         """Plan queued signals, then advance every running incident (leader only)."""
-        with self._lock:
-            now = self.clock.now()
-            due = self.schedules.due(now)
-            if not self._leading:
-                # A standby scores but never acts; the leader sees the same signals.
-                while not self.signals.empty():
-                    self.signals.get_nowait()
-                return
-            for tick in due:
-                self.signals.put(tick)
-            while True:
-                try:
-                    sig = self.signals.get_nowait()
-                except queue.Empty:
-                    break
+        self.beats.beat("remediate_running_since", time.monotonic())
+        try:
+            with self._lock:
+                self._remediate()
+        finally:
+            self.beats.beat("remediate_running_since", None)
+        self.beats.beat("remediate_ok", time.monotonic())
+        self.probe_journal()
+
+    def _remediate(self) -> None:
+        now = self.clock.now()
+        due = self.schedules.due(now)
+        if not self._leading:
+            # A standby scores but never acts; the leader sees the same signals.
+            while not self.signals.empty():
+                self.signals.get_nowait()
+            return
+        for tick in due:
+            self.signals.put(tick)
+        while True:
+            try:
+                sig = self.signals.get_nowait()
+            except queue.Empty:
+                break
+            try:
                 self.remediator.handle(sig, now)
-            latest = self.scrape.latest if self.scrape.source_up else {}
-            self.remediator.tick(now, latest)
+            except AiopsError:
+                # Not handled (e.g. the journal is full): alerts stay unhandled in the
+                # journal, anomalies are raised again next cycle. Keep the rest queued.
+                self.signals.put(sig)
+                raise
+        self.remediator.tick(now, self.scrape.latest_samples())
+
+    def probe_journal(self, *, force: bool = False) -> None:
+        """Check every few seconds that the journal takes writes (for ``/readyz``)."""
+        mono = time.monotonic()
+        if not force and self._probed_at is not None and mono - self._probed_at < PROBE_EVERY:
+            return
+        self._probed_at = mono
+        try:
+            self.journal.probe(self.clock.now())
+        except AiopsError as exc:
+            self.beats.beat("journal_error", str(exc))
+            self.metrics.journal_errors.inc()
+            return
+        self.beats.beat("journal_error", "")
+        self.beats.beat("journal_ok", mono)
 
     def submit(self, signal_: Signal) -> None:
         """Queue a signal from another thread (webhook, API)."""
         self.signals.put(signal_)
 
     def _on_alerts(self, alerts: Sequence[Alert], _now: float) -> None:
-        for alert in alerts:
-            self.signals.put(alert)
+        """The webhook stored new alerts: the next remediate tick takes them from the
+        journal (the journal, not this process's memory, is the queue)."""
 
     def cycle(self) -> CycleReport:
         report = self.poll()
@@ -226,6 +290,7 @@ class Daemon:
 
     def health(self) -> Health:
         checks: dict[str, str] = {}
+        mono = time.monotonic()
         report = self.last_report
         if report is None:
             checks["source"] = "no cycle yet"
@@ -233,6 +298,14 @@ class Daemon:
             checks["source"] = "ok"
         else:
             checks["source"] = f"down: {self.scrape.last_error}"
+        limits = Limits(poll_every=max(self.clock.real_seconds(self.config.loop.interval), 0.01),
+                        remediate_every=min(max(self.clock.real_seconds(
+                            self.config.loop.interval), 0.01), 1.0),
+                        journal_every=PROBE_EVERY)
+        checks["journal"] = journal_check(self.beats, self._started, mono, limits)
+        checks["loop"] = loop_check("poll cycle", self.beats.poll_ok, self._started, mono,
+                                    limits.poll_stale)
+        checks["remediation"] = remediation_check(self.beats, self._started, mono, limits)
         checks["scheduler"] = "stopping" if self._stop.is_set() else "ok"
         if self.elector is not None:
             checks["leader"] = "ok" if self._leading else "standby"
@@ -358,23 +431,35 @@ class Daemon:
             self.elector.close()
         with self._lock:
             self._snapshot_detectors()
-            self.clock.save(self.state_dir / "clock.json")
-            self.source.close()
-            self.actuator.close()
+            self.clock.save(self.state.path(StateDir.CLOCK))
+            self.backends.close()
             self.journal.close()
 
     # -- internals ---------------------------------------------------------------------
 
     def _guarded(self, fn: Callable[[], object]) -> Callable[[], None]:
+        job = fn.__name__
+
         def run() -> None:
             try:
                 fn()
-            except AiopsError as exc:
-                self.log.error("cycle_failed", job=fn.__name__, error=str(exc))
-            except Exception:
-                self.log.exception("cycle_crashed", job=fn.__name__)
+            except Exception as exc:
+                self.metrics.crashed.labels(job).inc()
+                self._log_crash(job, exc)
 
         return run
+
+    def _log_crash(self, job: str, exc: Exception) -> None:
+        """Log a crashed loop, but a crash repeating every cycle only once a minute."""
+        key, mono = f"{type(exc).__name__}: {exc}", time.monotonic()
+        last = self._crash_logged.get(job)
+        if last is not None and last[0] == key and mono - last[1] < CRASH_LOG_EVERY:
+            return
+        self._crash_logged[job] = (key, mono)
+        if isinstance(exc, AiopsError):
+            self.log.error("cycle_failed", job=job, error=str(exc))
+        else:
+            self.log.exception("cycle_crashed", job=job)
 
     def _install_signal_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -388,19 +473,19 @@ class Daemon:
         signal.signal(signal.SIGINT, handler)
 
     def _snapshot_detectors(self) -> None:
-        write_atomic(self.state_dir / DETECTORS, self.bank.snapshot())
+        self.state.write(StateDir.DETECTORS, self.bank.snapshot())
         if self.forecaster is not None:
-            write_atomic(self.state_dir / FORECASTS, self.forecaster.workloads.snapshot())
+            self.state.write(StateDir.FORECASTS, self.forecaster.snapshot())
 
     def _restore_forecasts(self) -> bool:
         if self.forecaster is None:
             return False
-        return restore(self.state_dir / FORECASTS, self.forecaster.workloads.restore,
+        return restore(self.state.path(StateDir.FORECASTS), self.forecaster.restore,
                        what="forecasts", log=self.log)
 
     def _restore_detectors(self) -> bool:
-        return restore(self.state_dir / DETECTORS, self.bank.restore, what="detectors",
-                       log=self.log)
+        return restore(self.state.path(StateDir.DETECTORS), self.bank.restore,
+                       what="detectors", log=self.log)
 
 
 def _now_dt() -> Any:

@@ -41,6 +41,14 @@ class ForecastEngine:
         self.workloads = WorkloadForecasts(config)
         self.last: float | None = None
 
+    def snapshot(self) -> bytes:
+        """The forecasters' state, for the state directory."""
+        return self.workloads.snapshot()
+
+    def restore(self, blob: bytes) -> None:
+        """Continue from :meth:`snapshot` (raises if taken under another configuration)."""
+        self.workloads.restore(blob)
+
     def selected(self, key: SeriesKey) -> bool:
         """Whether ``key`` is a demand series this engine forecasts."""
         if key.metric != self.config.metric or not key.label(self.config.name_label):

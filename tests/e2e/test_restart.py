@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiops.config import load_config
 from aiops.daemon import Daemon, RunOptions
-from aiops.model import Anomaly, Decision, Score, SeriesKey
+from aiops.model import Anomaly, Decision, ReasonCode, Score, SeriesKey
 from tests.e2e.sandbox_config import query, sandbox_config, world_state
 
 SPEED = 240.0
@@ -91,4 +91,4 @@ def test_sigkill_mid_runbook_repeats_nothing_and_honours_cooldown(tmp_path: Path
     finally:
         daemon.close()
     assert [p.decision for p in plans] == [Decision.SKIP]
-    assert "cooldown" in plans[0].reasons[-1], plans[0].reasons
+    assert plans[0].reason.code is ReasonCode.COOLDOWN, plans[0].reasons
