@@ -40,7 +40,7 @@ from aiops.engines.scrape import CycleReport, ScrapeEngine
 from aiops.engines.webhook import load_token, webhook_routes
 from aiops.errors import AiopsError
 from aiops.journal import Journal, JournalUnusable, move_aside
-from aiops.model import Alert, Signal
+from aiops.model import Alert, ManualSignal, Signal
 from aiops.runbook import load_runbooks
 from aiops.runbook.match import schedules
 from aiops.statedir import StateDir
@@ -252,11 +252,23 @@ class Daemon:
             try:
                 self.remediator.handle(sig, now)
             except AiopsError:
-                # Not handled (e.g. the journal is full): alerts stay unhandled in the
-                # journal, anomalies are raised again next cycle. Keep the rest queued.
-                self.signals.put(sig)
+                # Not handled (e.g. the journal is full). Alerts wait unhandled in the
+                # journal and anomalies and forecasts are raised again by the next cycle,
+                # so only one-off signals (schedules, manual runs) are kept for later.
+                self._requeue_one_offs(sig)
                 raise
         self.remediator.tick(now, self.scrape.latest_samples())
+
+    def _requeue_one_offs(self, failed: Signal) -> None:
+        pending = [failed]
+        while True:
+            try:
+                pending.append(self.signals.get_nowait())
+            except queue.Empty:
+                break
+        for sig in pending:
+            if isinstance(sig, ManualSignal):
+                self.signals.put(sig)
 
     def probe_journal(self, *, force: bool = False) -> None:
         """Check every few seconds that the journal takes writes (for ``/readyz``)."""
