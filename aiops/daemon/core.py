@@ -128,6 +128,7 @@ class Daemon:
             dry_run=self.options.dry_run,
             changes_per_hour=config.guards.changes_per_hour,
             deny_namespaces=config.guards.deny_namespaces,
+            allow_namespaces=config.guards.allow_namespaces,
         )
         self.forecaster: ForecastEngine | None = None
         self._forecast_restored = False

@@ -83,6 +83,7 @@ class Remediator:
         *,
         changes_per_hour: int | None = None,
         deny_namespaces: Sequence[str] = ("kube-system",),
+        allow_namespaces: Sequence[str] = (),
         retention: float = RETENTION,
     ) -> None:
         self.runbooks = {rb.name: rb for rb in runbooks}
@@ -97,7 +98,8 @@ class Remediator:
         self._pruned_at: float | None = None
         self.facts = FactsReader(journal=journal, actuator=executors.workloads, log=log,
                                  changes_per_hour=changes_per_hour,
-                                 deny_namespaces=deny_namespaces)
+                                 deny_namespaces=deny_namespaces,
+                                 allow_namespaces=allow_namespaces)
         self.steps = StepRunner(journal=journal, executors=executors, facts=self.facts,
                                 metrics=metrics, log=log, runbooks=self.runbooks)
 
