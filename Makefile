@@ -4,7 +4,6 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
-DEBS := prometheus prometheus-alertmanager
 ARGS ?= --speed 60
 
 .PHONY: run test lint bench venv debs clean help
@@ -21,12 +20,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create the virtualenv and install aiops with its dev tools
 
-debs:  ## install the Debian packages the tests use (Prometheus, Alertmanager)
-	@missing=""; for b in prometheus prometheus-alertmanager; do command -v $$b >/dev/null || missing="yes"; done; \
+debs:  ## install the Debian packages the tests use (Prometheus, Alertmanager, kubectl)
+	@missing=""; \
+	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
+	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
+	command -v kubectl >/dev/null || missing="$$missing kubernetes-client"; \
 	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBS); \
-	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBS); fi; \
-	fi
+	  echo "==> [debs] installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi; \
+	else echo "==> [debs] prometheus, alertmanager and kubectl already installed"; fi
 
 run: $(STAMP)  ## start the daemon on the embedded sandbox (ARGS="--speed 60")
 	$(VENV)/bin/aiops run $(ARGS)
