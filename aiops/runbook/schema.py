@@ -298,9 +298,28 @@ class Runbook(Strict):
         return self.metadata.name
 
 
+# Fields whose before-validators accept more than their Python type says: the schema must
+# accept what a person may write ("+2"), not only what the model stores (2).
+_WRITTEN_FORMS: dict[tuple[str, str], dict[str, Any]] = {
+    ("ScaleWith", "delta"): {"anyOf": [
+        {"type": "integer"},
+        {"type": "string", "pattern": r"^\s*[+-]?[0-9]+\s*$"},
+        {"type": "null"},
+    ]},
+}
+
+
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema editors use to validate and autocomplete runbooks."""
+    """The JSON Schema editors use to validate and autocomplete runbooks.
+
+    Every shipped runbook validates against it (durations such as ``2m`` are strings or
+    numbers, see :data:`aiops.config.durations.DURATION_JSON_SCHEMA`).
+    """
     schema = Runbook.model_json_schema(by_alias=True)
+    for (model, field), forms in _WRITTEN_FORMS.items():
+        prop = schema.get("$defs", {}).get(model, {}).get("properties", {}).get(field)
+        if prop is not None:
+            prop.update(forms)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "aiops Runbook (aiops/v1)"
     return schema
