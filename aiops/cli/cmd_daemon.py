@@ -1,19 +1,15 @@
-"""``aiops run``, ``aiops check`` and ``aiops incidents``: the daemon and its journal."""
+"""``aiops run`` and ``aiops check``: the daemon and its configuration."""
 
 from __future__ import annotations
 
-import json
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, NoReturn
+from typing import Annotated, Literal, NoReturn
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from aiops.cli.app import app
-from aiops.config import Config, format_duration, load_config, parse_duration
+from aiops.config import Config, load_config, parse_duration
 from aiops.errors import AiopsError, ConfigError, ConfigErrors
 
 DEFAULT_CONFIG = Path("config/aiops.yaml")
@@ -117,66 +113,3 @@ def check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
         f" {len(books)} runbook(s): {', '.join(sorted(b.name for b in books))}",
         highlight=False,
     )
-
-
-def _ts(value: object) -> str:
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S")
-    return "" if value is None else str(value)
-
-
-@app.command()
-def incidents(
-    config: ConfigOpt = DEFAULT_CONFIG,
-    limit: Annotated[int, typer.Option(help="Most recent incidents to show.")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-    timeline: Annotated[
-        bool, typer.Option("--timeline/--no-timeline", help="Show each incident's timeline.")
-    ] = True,
-) -> None:
-    """Print the journal as a timeline: signal, score, why it matched, actions, verification."""
-    from aiops.journal import Journal
-
-    cfg = _load(config)
-    path = cfg.resolve(cfg.state_dir) / "journal.sqlite"
-    if not path.exists():
-        err.print(f"no journal at {path}: the daemon has not run with this config yet")
-        raise typer.Exit(1)
-    journal = Journal(path)
-    try:
-        rows = journal.incidents_json(limit, None)
-        details = [journal.incident_json(r["id"]) or r for r in rows] if timeline else rows
-    finally:
-        journal.close()
-    if as_json:
-        sys.stdout.write(json.dumps(details, indent=2, default=str) + "\n")
-        return
-    _print_incidents(details, timeline=timeline)
-
-
-def _print_incidents(rows: list[dict[str, Any]], *, timeline: bool) -> None:
-    console = Console()
-    if not rows:
-        console.print("no incidents")
-        return
-    for row in reversed(rows):
-        opened, closed = row.get("opened_at"), row.get("closed_at")
-        took = ""
-        if isinstance(opened, int | float) and isinstance(closed, int | float):
-            took = f" in {format_duration(closed - opened)}"
-        console.print(
-            f"[bold]{row.get('id')}[/bold]  {row.get('runbook')} → {row.get('target')}  "
-            f"[cyan]{row.get('status')}[/cyan]{took}  opened {_ts(opened)}",
-            highlight=False,
-        )
-        events = row.get("timeline") or row.get("events") or []
-        if not timeline or not events:
-            continue
-        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-        table.add_column("time")
-        table.add_column("event")
-        table.add_column("detail", overflow="fold")
-        for ev in events:
-            table.add_row(_ts(ev.get("t")), str(ev.get("kind", "")), str(ev.get("reason", "")))
-        console.print(table)
-        console.print()
