@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from aiops.config.suggest import hint
 from aiops.errors import ConfigError, ConfigErrors
 
 PathPart = str | int
@@ -117,7 +118,15 @@ def dotted(path: Sequence[PathPart]) -> str:
     return out
 
 
-def validation_errors(exc: ValidationError, doc: Located) -> list[ConfigError]:
+def unknown_field(model: type[BaseModel] | None, data: Any, loc: Sequence[PathPart]) -> str:
+    """The message for an unknown key: with the closest allowed key, or where it belongs."""
+    found = hint(model.model_json_schema(by_alias=True), data, loc) if model else None
+    return f"unknown field; {found}" if found else "unknown field"
+
+
+def validation_errors(
+    exc: ValidationError, doc: Located, model: type[BaseModel] | None = None
+) -> list[ConfigError]:
     """Translate a pydantic error into located :class:`ConfigError` values."""
     errors: list[ConfigError] = []
     for err in exc.errors(include_url=False):
@@ -126,7 +135,7 @@ def validation_errors(exc: ValidationError, doc: Located) -> list[ConfigError]:
         line, column = doc.where(loc, value=not on_key)
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown field"
+            msg = unknown_field(model, doc.data, loc)
         elif err["type"] == "missing":
             msg = "field required"
         errors.append(
@@ -146,7 +155,7 @@ def validate(model: type[M], doc: Located) -> M:
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
-        errors = validation_errors(exc, doc)
+        errors = validation_errors(exc, doc, model)
         if len(errors) == 1:
             raise errors[0] from None
         raise ConfigErrors(errors) from None

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from aiops.config.yamlsource import Located, dotted, parse_yaml_documents
+from aiops.config.yamlsource import Located, dotted, parse_yaml_documents, unknown_field
 from aiops.errors import ConfigError, ConfigErrors
 from aiops.runbook.schema import ACTIONS, Runbook
 
@@ -42,7 +42,7 @@ def _errors(exc: ValidationError, doc: Located, data: Any) -> list[ConfigError]:
         loc = _user_path(err["loc"], data)
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown field"
+            msg = unknown_field(Runbook, data, loc)
         elif err["type"] == "missing":
             msg = "field required"
         elif err["type"] == "union_tag_invalid":
