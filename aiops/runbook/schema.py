@@ -36,7 +36,8 @@ from aiops.runbook.steps import (
     Verify,
     WaitStep,
 )
-from aiops.runbook.templating import check_expression, check_template
+from aiops.runbook.template_position import locate
+from aiops.runbook.templating import TemplateError, check_expression, check_template
 
 __all__ = [
     "ACTIONS", "MUTATING", "CommandStep", "DeletePodStep", "Guards", "NotifyStep",
@@ -158,7 +159,10 @@ class TargetSpec(Strict):
     @field_validator("namespace", "name")
     @classmethod
     def _template(cls, v: str) -> str:
-        check_template(v)
+        try:
+            check_template(v)
+        except TemplateError as exc:
+            raise locate(exc, v) from None  # the error points at the character
         return v
 
 
@@ -268,7 +272,10 @@ class Spec(Strict):
     @classmethod
     def _when(cls, v: str | None) -> str | None:
         if v is not None:
-            check_expression(v)
+            try:
+                check_expression(v)
+            except TemplateError as exc:
+                raise locate(exc, v, expression=True) from None
         return v
 
 
