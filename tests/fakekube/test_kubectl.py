@@ -130,22 +130,11 @@ def test_rollout_undo_to_revision_and_history(fakekube: FakeKube, kubectl: Kubec
     assert "skipped rollback" in same.stdout + same.stderr
 
 
-def test_rollout_status_waits_for_the_rollout(fakekube: FakeKube, kubectl: Kubectl) -> None:
-    """rollout status watches until updated replicas are available, then reports success."""
-    fakekube.create("deployments", deployment("web"))
-    fakekube.controller.rollout_seconds = 1.0
-    kubectl.run("rollout", "restart", "deployment/web")
-    out = kubectl.run("rollout", "status", "deployment/web", "--timeout=30s").stdout
-    assert "Waiting for deployment \"web\" rollout to finish" in out
-    assert out.strip().endswith('deployment "web" successfully rolled out')
-    watches = [r for r in fakekube.log if r.query.get("watch") == "true"]
-    assert watches and watches[0].query["fieldSelector"] == "metadata.name=web"
-
-
-def test_rollout_status_ends_when_the_watch_sees_the_change(
+def test_rollout_status_watches_until_the_rollout_finishes(
     fakekube: FakeKube, kubectl: Kubectl
 ) -> None:
-    """A rollout finishing while kubectl watches is seen through a MODIFIED event."""
+    """rollout status waits on a watch (field selector on the name) and ends when a
+    MODIFIED event shows the updated replicas available."""
     fakekube.create("deployments", deployment("web"))
     fakekube.controller.rollout_seconds = 600.0  # only the test finishes it
     kubectl.run("rollout", "restart", "deployment/web")
@@ -153,7 +142,7 @@ def test_rollout_status_ends_when_the_watch_sees_the_change(
     result: list[str] = []
 
     def watch() -> None:
-        result.append(kubectl.run("rollout", "status", "deployment/web", "--timeout=30s").stdout)
+        result.append(kubectl.run("rollout", "status", "deployment/web", "--timeout=60s").stdout)
         done.set()
 
     thread = threading.Thread(target=watch, daemon=True)
@@ -164,8 +153,12 @@ def test_rollout_status_ends_when_the_watch_sees_the_change(
     assert not done.is_set()
     with fakekube.store.lock:
         fakekube.controller.finish_rollouts()
-    assert done.wait(30)
-    assert "successfully rolled out" in result[0]
+    assert done.wait(60)
+    out = result[0]
+    assert 'Waiting for deployment "web" rollout to finish' in out
+    assert out.strip().endswith('deployment "web" successfully rolled out')
+    watches = [r for r in fakekube.log if r.query.get("watch") == "true"]
+    assert {r.query["fieldSelector"] for r in watches} == {"metadata.name=web"}
 
 
 def _patch(kubectl: Kubectl, kind: str, patch: Any, *extra: str) -> str:
