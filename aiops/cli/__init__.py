@@ -11,7 +11,7 @@ from aiops.cli.app import app
 def main() -> None:
     """Entry point of the ``aiops`` console script."""
     _load_commands()
-    app()
+    app(prog_name="aiops")  # also under `python -m aiops` (usage lines, completion)
 
 
 def _load_commands() -> None:
@@ -20,5 +20,6 @@ def _load_commands() -> None:
     import aiops.cli.cmd_daemon
     import aiops.cli.cmd_detect
     import aiops.cli.cmd_exporter
+    import aiops.cli.cmd_incidents
     import aiops.cli.cmd_journal
     import aiops.cli.cmd_runbook  # noqa: F401
