@@ -20,7 +20,7 @@ from aiops.actuators.command import CommandActuator
 from aiops.actuators.webhook import WebhookActuator
 from aiops.config.durations import format_duration
 from aiops.engines.remediate_steps import StepRunner
-from aiops.errors import AiopsError, PermanentError
+from aiops.errors import AiopsError, Forbidden, NotFound, PermanentError
 from aiops.journal import IncidentView, Journal
 from aiops.model import Alert, Decision, Plan, Sample, SeriesKey, Signal, Target, TargetState
 from aiops.runbook.guards import HOUR, GuardFacts, check_guards
@@ -64,7 +64,7 @@ def approve_incident(
     """
     inc = journal.incident(incident_id)
     if inc is None:
-        raise PermanentError(f"no incident {incident_id!r}")
+        raise NotFound(f"no incident {incident_id!r}")
     target = str(inc.target)
     if inc.status != "awaiting-approval":
         raise PermanentError(f"incident {incident_id} is {inc.status}, not awaiting approval")
@@ -79,7 +79,7 @@ def approve_incident(
         journal.add_event(t=now, kind="approval-denied",
                           reason=f"{approver} is not an approver of {inc.runbook}",
                           incident=inc.id, runbook=inc.runbook, target=target)
-        raise PermanentError(f"{approver!r} may not approve runbook {inc.runbook}")
+        raise Forbidden(f"{approver!r} may not approve runbook {inc.runbook}")
     journal.update_incident(inc.id, status="running", phase_since=now, approver=approver)
     journal.add_event(t=now, kind="approved", reason=f"approved by {approver}",
                       incident=inc.id, runbook=inc.runbook, target=target)
