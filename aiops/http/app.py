@@ -2,9 +2,9 @@
 
 :func:`build_app` mounts endpoints only (never raw Starlette routes), so each one passes
 the edge's checks by construction, and wraps the whole app in :class:`Gate`, which
-answers 503 (with ``Retry-After``) when more than ``max_in_flight`` requests are being
-handled or, on a standby replica, to any POST, and cuts off any body past the largest
-cap as a backstop to the per-route limit.
+answers 431 to a request head over ``max_header_bytes``, 503 (with ``Retry-After``) when
+more than ``max_in_flight`` requests are being handled or, on a standby replica, to any
+POST, and cuts off any body past the largest cap as a backstop to the per-route limit.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aiops.config.server import HttpLimits
@@ -46,7 +47,8 @@ def build_app(
     largest = max([bounds.max_small_body_bytes, *(e.max_body or 0 for e in endpoints)])
     # The backstop sits past every route's own cap (plus a chunk), so routes answer 413 first.
     return Gate(Starlette(routes=routes), max_in_flight=bounds.max_in_flight,
-                max_body=2 * largest + 65_536, standby=standby, stats=stats)
+                max_body=2 * largest + 65_536, standby=standby, stats=stats,
+                max_header_bytes=bounds.max_header_bytes)
 
 
 async def _answer(send: Send, status: int, reason: str, *, retry_after: int | None = None,
@@ -63,16 +65,23 @@ async def _answer(send: Send, status: int, reason: str, *, retry_after: int | No
 
 
 class Gate:
-    """Pure ASGI wrapper: in-flight cap, standby refusal, body backstop."""
+    """Pure ASGI wrapper: head size, standby refusal, in-flight cap, body backstop."""
 
     def __init__(self, app: ASGIApp, *, max_in_flight: int, max_body: int,
-                 standby: Callable[[], bool] | None, stats: HttpStats) -> None:
+                 standby: Callable[[], bool] | None, stats: HttpStats,
+                 max_header_bytes: int = 16_384) -> None:
         self.app = app
+        self.max_header_bytes = max_header_bytes
         self.max_in_flight = max_in_flight
         self.max_body = max_body
         self.standby = standby
         self.stats = stats
         self.in_flight = 0
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        """The routes served (every one mounted from an endpoint)."""
+        return list(getattr(self.app, "routes", []))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,6 +89,12 @@ class Gate:
             return
         path = scope.get("path", "")
         post = scope.get("method") == "POST"
+        head = len(scope.get("raw_path", b"")) + sum(len(k) + len(v) for k, v in scope["headers"])
+        if head > self.max_header_bytes:
+            self.stats.refused.labels("gate", "header_size").inc()
+            await _answer(send, 431, f"request head over {self.max_header_bytes} bytes",
+                          close=True)
+            return
         if post and self.standby is not None and self.standby():
             self.stats.refused.labels("standby", "standby").inc()
             await _answer(send, 503, "standby replica: not the leader, retry", retry_after=5,

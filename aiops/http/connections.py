@@ -10,6 +10,8 @@ file descriptors forever. :class:`ConnectionGuard` keeps, per server:
   waiter, so ``/healthz`` keeps answering under a slowloris;
 - a header timeout: a connection that has not sent a complete request head within
   ``header_timeout`` of opening (or of its previous response) is closed;
+- a head size cap: more than ``max_header_bytes`` without a complete request head is
+  answered 431 and closed (h11's own limit only applies to heads arriving in pieces);
 - a keep-alive budget: after ``max_requests`` responses the connection is closed.
 
 :func:`guarded_protocol` returns uvicorn's h11 protocol class extended with these hooks.
@@ -25,6 +27,8 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from aiops.http.stats import HttpStats
 
+TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\n"
+             b"content-length: 0\r\n\r\n")
 FULL = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
         b"retry-after: 1\r\nconnection: close\r\ncontent-length: 40\r\n\r\n"
         b'{"error": "too many connections, retry"}')
@@ -34,8 +38,9 @@ class ConnectionGuard:
     """Shared bookkeeping of one server's connections (event-loop thread only)."""
 
     def __init__(self, *, max_connections: int, header_timeout: float, max_requests: int,
-                 stats: HttpStats) -> None:
+                 stats: HttpStats, max_header_bytes: int = 16_384) -> None:
         self.max_connections = max_connections
+        self.max_header_bytes = max_header_bytes
         self.header_timeout = header_timeout
         self.max_requests = max_requests
         self.stats = stats
@@ -81,6 +86,7 @@ class GuardedH11Protocol(H11Protocol):
         super().__init__(*args, **kwargs)
         self._timer: asyncio.TimerHandle | None = None
         self._served = 0
+        self._head = 0  # bytes received while waiting for the request head
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -92,6 +98,7 @@ class GuardedH11Protocol(H11Protocol):
 
     def _await_headers(self) -> None:
         self._cancel_timer()
+        self._head = 0
         self.guard.awaiting_headers(self)
         self._timer = self.loop.call_later(self.guard.header_timeout, self._headers_late)
 
@@ -110,10 +117,16 @@ class GuardedH11Protocol(H11Protocol):
 
     def data_received(self, data: bytes) -> None:
         before = self.cycle
+        waiting = self._timer is not None
         super().data_received(data)
         if self.cycle is not before and self._request_under_way():
             self._cancel_timer()
             self.guard.busy(self)
+        elif waiting and not self.transport.is_closing():
+            self._head += len(data)
+            if self._head > self.guard.max_header_bytes:
+                self.transport.write(TOO_LARGE)
+                self.guard.shed(self, "header_size")
 
     def on_response_complete(self) -> None:
         super().on_response_complete()

@@ -15,6 +15,8 @@ import logging
 import resource
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 
@@ -30,16 +32,18 @@ FD_RESERVE = 256
 class RateLimit(logging.Filter):
     """Let at most ``burst`` records of one message through per ``period`` seconds."""
 
-    def __init__(self, burst: int = 5, period: float = 60.0) -> None:
+    def __init__(self, burst: int = 5, period: float = 60.0,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.burst = burst
         self.period = period
+        self._monotonic = monotonic
         self._seen: dict[str, tuple[float, int, int]] = {}
         self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
         key = f"{record.name}:{record.msg}"[:200]
-        now = time.monotonic()
+        now = self._monotonic()
         with self._lock:
             start, passed, dropped = self._seen.get(key, (now, 0, 0))
             if now - start >= self.period:
@@ -93,6 +97,7 @@ class HttpServer:
         self.guard = ConnectionGuard(
             max_connections=cap, header_timeout=bounds.header_timeout,
             max_requests=bounds.max_requests_per_connection, stats=stats or HttpStats(None),
+            max_header_bytes=bounds.max_header_bytes,
         )
         rate_limit_server_logs()
         config = uvicorn.Config(
@@ -103,6 +108,7 @@ class HttpServer:
             h11_max_incomplete_event_size=bounds.max_header_bytes,
             timeout_graceful_shutdown=3, server_header=False,
         )
+        self._app = app
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="aiops-http", daemon=True)
 
@@ -113,6 +119,11 @@ class HttpServer:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("HTTP server failed to start (port in use?)")
             time.sleep(0.01)
+
+    @property
+    def routes(self) -> list[Any]:
+        """The app's routes (for tests and benchmarks that attack each one)."""
+        return list(getattr(self._app, "routes", []))
 
     @property
     def port(self) -> int:

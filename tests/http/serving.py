@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 from aiops.config.server import HttpLimits
 from aiops.http import Health, HttpServer, Principal, Principals, build_app
 from aiops.http.endpoint import Endpoint
+from aiops.http.stats import HttpStats
 
 TOKENS = {"alice": "alice-token-0123456789", "bob": "bob-token-0123456789",
           "am": "am-token-0123456789", "viewer": "viewer-token-0123456789"}
@@ -55,7 +56,8 @@ def serve(endpoints: Sequence[Endpoint], *, table: Principals | None = None,
           limits: HttpLimits | None = None, registry: Any = None) -> Iterator[HttpServer]:
     """Run ``endpoints`` on 127.0.0.1 (free port) for the duration of the block."""
     app = build_app(endpoints=endpoints, principals=table, limits=limits, registry=registry)
-    server = HttpServer(app, host="127.0.0.1", port=0, limits=limits)
+    server = HttpServer(app, host="127.0.0.1", port=0, limits=limits,
+                        stats=HttpStats.of(registry))
     server.start()
     try:
         yield server
