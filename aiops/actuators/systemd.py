@@ -50,7 +50,7 @@ def unit_name(name: str) -> str:
     >>> unit_name("nginx"), unit_name("backup.timer")
     ('nginx.service', 'backup.timer')
     """
-    if not name or name.startswith("-") or not _UNIT.match(name):
+    if not name or name.startswith("-") or not _UNIT.fullmatch(name):
         raise PermanentError(f"invalid systemd unit name {name!r}")
     return name if name.endswith(_SUFFIXES) else f"{name}.service"
 

@@ -83,7 +83,7 @@ class HttpLimits(Section):
         10_000, ge=1, description="Requests served on one keep-alive connection before close."
     )
     max_header_bytes: int = Field(
-        16_384, ge=1024, description="Largest request line plus headers (400)."
+        16_384, ge=1024, description="Largest request line plus headers (431)."
     )
     max_small_body_bytes: int = Field(
         16_384, ge=256, description="Largest body of routes other than /v1/alerts (413)."

@@ -21,6 +21,7 @@ from aiops.model import (
     Target,
 )
 from aiops.runbook.schema import Runbook, Trigger
+from aiops.runbook.targets import target_problem
 from aiops.runbook.templating import TemplateError, render
 
 
@@ -177,6 +178,8 @@ def explain_match(runbook: Runbook, signal: Signal, now: float) -> Match | str:
         if not name:
             return f"target: name {spec.name!r} rendered empty"
         target = Target(kind=spec.kind, namespace=ns, name=name)
+        if (invalid := target_problem(target)) is not None:
+            return f"target: {invalid}"
         return Match(
             runbook=runbook,
             signal=signal,
