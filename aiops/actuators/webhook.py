@@ -64,7 +64,8 @@ class WebhookActuator:
                 f"POST {url} -> {code}",
                 retry_after=float(retry) if retry.isdigit() else 10.0,
             )
-        raise PermanentError(redact(f"POST {url} -> {code}: {resp.text[:200]}", secrets))
+        # redact before truncating: a cut-off secret would no longer match
+        raise PermanentError(f"POST {url} -> {code}: " + redact(resp.text, secrets)[:200])
 
     def close(self) -> None:
         self._client.close()

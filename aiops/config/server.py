@@ -63,15 +63,17 @@ class HttpLimits(Section):
     """Bounds on every connection, request and body; each answered with a 4xx or 503."""
 
     max_connections: int = Field(
-        1024, ge=8,
-        description="Open connections; at the cap the oldest one still sending its headers "
-        "is closed, or the new one gets 503.",
+        10_000, ge=8,
+        description="Open connections (kept under half the file-descriptor limit); at the cap "
+        "the oldest one still sending its headers is closed, or the new one gets 503.",
     )
     max_in_flight: int = Field(
         64, ge=1, description="Requests handled at once; more get 503 with Retry-After."
     )
     header_timeout: Duration = Field(
-        10.0, gt=0, description="Time a connection may take to send a request's headers."
+        10.0, gt=0,
+        description="Time a connection may take to send a request's headers (each connection "
+        "gets 80-120% of it, so a flood opened at once is not shed at once).",
     )
     body_timeout: Duration = Field(
         30.0, gt=0, description="Time a request may take to send its whole body (408)."

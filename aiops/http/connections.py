@@ -9,7 +9,8 @@ file descriptors forever. :class:`ConnectionGuard` keeps, per server:
   gets ``503`` and is closed. A probe that sends its request at once is never the oldest
   waiter, so ``/healthz`` keeps answering under a slowloris;
 - a header timeout: a connection that has not sent a complete request head within
-  ``header_timeout`` of opening (or of its previous response) is closed;
+  ``header_timeout`` (+-20%, so connections opened together are not shed together) of
+  opening, or of its previous response, is closed;
 - a head size cap: more than ``max_header_bytes`` without a complete request head is
   answered 431 and closed (h11's own limit only applies to heads arriving in pieces);
 - a keep-alive budget: after ``max_requests`` responses the connection is closed.
@@ -20,6 +21,7 @@ file descriptors forever. :class:`ConnectionGuard` keeps, per server:
 from __future__ import annotations
 
 import asyncio
+import random
 from collections import OrderedDict
 from typing import Any, ClassVar
 
@@ -29,6 +31,7 @@ from aiops.http.stats import HttpStats
 
 TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\n"
              b"content-length: 0\r\n\r\n")
+_JITTER = random.Random()  # its own generator: the process-wide one is left alone
 FULL = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
         b"retry-after: 1\r\nconnection: close\r\ncontent-length: 40\r\n\r\n"
         b'{"error": "too many connections, retry"}')
@@ -100,7 +103,8 @@ class GuardedH11Protocol(H11Protocol):
         self._cancel_timer()
         self._head = 0
         self.guard.awaiting_headers(self)
-        self._timer = self.loop.call_later(self.guard.header_timeout, self._headers_late)
+        jitter = 0.8 + 0.4 * _JITTER.random()  # a flood opened at once is shed over a spread
+        self._timer = self.loop.call_later(self.guard.header_timeout * jitter, self._headers_late)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:

@@ -92,7 +92,7 @@ class HttpServer:
         fds = raise_fd_limit()
         cap = min(bounds.max_connections, max(8, (fds - FD_RESERVE) // 2))
         if cap < bounds.max_connections:
-            get_logger("http").warning("http_connection_cap_lowered", cap=cap, fd_limit=fds,
+            get_logger("http").info("http_connection_cap_lowered", cap=cap, fd_limit=fds,
                                        configured=bounds.max_connections)
         self.guard = ConnectionGuard(
             max_connections=cap, header_timeout=bounds.header_timeout,
