@@ -10,7 +10,9 @@ The order of checks is the contract:
    ``max_label_value_bytes`` or an alert larger than ``max_alert_bytes`` gets **400**
    naming the field (``alerts[0].labels.pod``);
 3. the alerts are stored in the journal in one durable transaction (dedup by fingerprint +
-   startsAt + status); if that fails the answer is **503** so Alertmanager retries;
+   startsAt + status), shared with the requests that arrived meanwhile (group commit,
+   :mod:`aiops.http.group_commit`); if that fails the answer is **503** so Alertmanager
+   retries;
 4. only then **200**, and the alerts the journal had not seen before are handed to
    ``on_alerts`` (the remediation engine): a retried delivery is acknowledged again but
    never handed over twice.
@@ -21,7 +23,6 @@ but a counter.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
@@ -30,6 +31,7 @@ from starlette.responses import JSONResponse, Response
 
 from aiops.config.server import HttpLimits
 from aiops.http.endpoint import Call, Endpoint, error
+from aiops.http.group_commit import GroupCommit
 from aiops.http.limits import Refusal
 from aiops.model import Alert
 from aiops.sources.alertmanager import WebhookError, webhook_from_json
@@ -63,6 +65,7 @@ def alert_endpoints(
     """The webhook endpoint, to pass to :func:`aiops.http.app.build_app`."""
     log = get_logger("webhook")
     bounds = limits or HttpLimits()
+    commit = GroupCommit(lambda alerts, now: journal.record_new_alerts(alerts, now))
 
     def count(result: str, n: int = 1) -> None:
         if metrics is not None and n:
@@ -84,7 +87,7 @@ def alert_endpoints(
         except WebhookError as exc:
             raise Refusal(400, exc.reason, field=exc.field) from None
         try:
-            fresh = await asyncio.to_thread(journal.record_new_alerts, hook.alerts, now)
+            fresh = await commit.record(hook.alerts, now)
         except Exception as exc:  # the journal is down: make Alertmanager retry
             count("journal_error")
             log.error("webhook journal write failed", error=str(exc)[:300])
