@@ -3,8 +3,9 @@
 Semantic checks (warnings unless noted): steps no path can reach, verify/trigger
 metrics no source emits, target templates naming labels the trigger does not
 guarantee, scale steps with no ceiling, approve mode with nobody allowed to approve
-(fine), a ``when`` that names an unknown variable, or a notify header holding a literal
-credential (use a secret reference). Pure: the caller reads the files.
+(fine), a ``when`` that names an unknown variable, a notify header holding a literal
+credential (use a secret reference), or a target namespace taken from alert labels with
+no ``guards.allow_namespaces``. Pure: the caller reads the files.
 
 >>> text = '''
 ... apiVersion: aiops/v1
@@ -109,6 +110,12 @@ def lint_runbook(
             add(("spec", "target"),
                 f"template reads labels.{label}, which {trig.kind} triggers do not guarantee"
                 f" (they carry: {', '.join(sorted(have))})")
+    from_labels = any(n.startswith("labels.") for n in referenced_names(spec.target.namespace))
+    if from_labels and any(t.alert is not None for t in spec.triggers) and \
+            not spec.guards.allow_namespaces:
+        add(("spec", "target", "namespace"),
+            "the namespace comes from alert labels, which whoever sends the alert chooses: "
+            "set guards.allow_namespaces")
     if spec.when is not None:
         names = {n.split(".", 1)[0] for n in referenced_names(spec.when)}
         for name in sorted(names - WHEN_NAMES):

@@ -101,3 +101,24 @@ def test_a_label_cannot_become_an_option(argv: str, allow: str, value: str, ok: 
         assert p.decision is Decision.RUN
     else:
         assert p.decision is Decision.SKIP and "argv[" in p.reasons[-1]
+
+
+LABEL_NAMESPACE = """
+apiVersion: aiops/v1
+kind: Runbook
+metadata: {name: from-labels}
+spec:
+  triggers: [{alert: {alertname: Boom}}]
+  target: {kind: Deployment, namespace: '{{ labels.namespace }}', name: web}
+  GUARDS
+  steps: [{action: restart}]
+"""
+
+
+def test_lint_warns_when_alert_labels_choose_the_namespace_unguarded() -> None:
+    """A namespace templated from alert labels needs guards.allow_namespaces (lint warns)."""
+    text = LABEL_NAMESPACE.replace("  GUARDS\n", "")
+    found = [f for f in lint_text(text, file="r.yaml") if "allow_namespaces" in f.message]
+    assert len(found) == 1 and found[0].field == "spec.target.namespace"
+    guarded = LABEL_NAMESPACE.replace("GUARDS", "guards: {allow_namespaces: [shop]}")
+    assert not [f for f in lint_text(guarded, file="r.yaml") if "allow_namespaces" in f.message]
