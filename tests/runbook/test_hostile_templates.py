@@ -25,9 +25,9 @@ CTX = {"labels": {"namespace": "shop", "workload": "cart", "big": "x" * 4000}}
         ("{{ '{:>999999999}'.format(1) }}", "width or precision"),
         ("{{ labels.big.replace('', labels.big) }}", "replace would produce"),
         ("{% macro f(s) %}{{ f(s ~ s) }}{% endmacro %}{{ f(labels.big) }}", "characters"),
-        ("{% set x %}{% for i in range(9000) %}{{ labels.big }}{% endfor %}{% endset %}{{ x }}",
+        ("{% set x %}{% for i in range(20) %}{{ labels.big }}{% endfor %}{% endset %}{{ x }}",
          "block output"),
-        ("{% for i in range(9000) %}{{ labels.big }}{% endfor %}", "output past"),
+        ("{% for i in range(20) %}{{ labels.big }}{% endfor %}", "output past"),
         ("{{ range(10**6) | list }}", "range of"),
         ("{{ labels.update({'namespace': 'kube-system'}) }}", "unsafe"),
         ("{{ labels.__class__.__mro__ }}", "unsafe"),
@@ -64,7 +64,7 @@ def test_a_bound_reached_in_one_evaluation_does_not_leak_into_the_next() -> None
     for _ in range(3):
         with pytest.raises(TemplateError):
             render(heavy, CTX)
-        assert render("{% for i in range(5000) %}.{% endfor %}", CTX) == "." * 5000
+        assert render("{% for i in range(2000) %}.{% endfor %}", CTX) == "." * 2000
 
 
 HOSTILE_WHEN = """
