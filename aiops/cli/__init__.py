@@ -16,6 +16,7 @@ def main() -> None:
 
 def _load_commands() -> None:
     # Imported for their registration side effect; one line per command module.
+    import aiops.cli.cmd_attack
     import aiops.cli.cmd_autoscale
     import aiops.cli.cmd_daemon
     import aiops.cli.cmd_detect
