@@ -30,6 +30,7 @@ The same harness drives Kubernetes steps against a fake API server in the test s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import sqlite3
@@ -72,6 +73,9 @@ class Scenario(Protocol):
     alertnames: tuple[str, ...]
     #: Runbooks whose steps may run twice (idempotent); a re-run elsewhere is doubled.
     idempotent: frozenset[str]
+
+    def target(self, j: int) -> tuple[str, str]:
+        """The (namespace, name) of the Deployment alert ``j`` is about."""
 
     def runbooks(self) -> Mapping[str, str]: ...
 
@@ -125,6 +129,9 @@ class CommandScenario:
         self.script.write_text(SCRIPT)
         self.script.chmod(0o755)
 
+    def target(self, j: int) -> tuple[str, str]:
+        return "chaos", f"chaos-{j:03d}"
+
     def runbooks(self) -> Mapping[str, str]:
         common = {"script": json.dumps(str(self.script)), "dir": json.dumps(str(self.dir))}
         return {
@@ -171,7 +178,8 @@ class ChaosReport:
     reruns: int
     incidents: int
     unknown_at_kill: tuple[str, ...] = ()
-    attention_actions: tuple[str, ...] = ()
+    #: Every incident at the end: id -> (runbook, status).
+    final: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
 
     def render(self) -> str:
@@ -279,7 +287,7 @@ def run_chaos(
     rng = random.Random(seed)
     total = alerts if alerts is not None else 3 * kills
     feed = bodies(load_template(template), alerts=total, alertnames=scenario.alertnames,
-                  namespace="chaos", rng=rng)
+                  target=scenario.target, rng=rng)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     args = ["run", "--config", str(_config(workdir, scenario, port)), "--log-format", "json"]
@@ -298,10 +306,13 @@ def run_chaos(
     unknown: list[str] = []
     strikes = 0
     lives: list[Life] = []
+    timeline: list[tuple[float, float]] = []  # per life: seconds to HTTP, then to the kill
     try:
         for k in range(kills + 1):
+            began = time.monotonic()
             life = spawn()
             _wait("HTTP to answer", lambda: _http_up(url), life, LIFE_LIMIT)
+            up = time.monotonic()
             if k == kills:  # the last life: everything delivered, handled, settled
                 sender.release(feed[len(feed) * k // max(kills, 1):])
                 _wait("every alert acknowledged and handled",
@@ -318,14 +329,16 @@ def run_chaos(
                 time.sleep(rng.uniform(0.1, 1.5))
             life.kill()
             unknown += _started(journal)
+            timeline.append((round(up - began, 2), round(time.monotonic() - up, 2)))
     finally:
         sender.stop()
         for one in lives:
             if one.alive():
                 one.kill()
         launcher.close()
-    return _count(scenario, journal, sender.acked, seed=seed, kills=kills, targeted=strikes,
-                  alerts=total, unknown=unknown)
+    report = _count(scenario, journal, sender.acked, seed=seed, kills=kills,
+                    targeted=strikes, alerts=total, unknown=unknown)
+    return dataclasses.replace(report, details={**report.details, "lives": timeline})
 
 
 def _count(scenario: Scenario, path: Path, acked: Sequence[Body], *, seed: int, kills: int,
@@ -338,8 +351,7 @@ def _count(scenario: Scenario, path: Path, acked: Sequence[Body], *, seed: int, 
                     if e.kind == "skipped"}
         unhandled = {a.dedup_key for a in journal.unhandled_alerts(limit=10**6)}
         runbook_of = {i.id: i.runbook for i in incidents}
-        attention = [i for i in incidents if i.status.value == "needs-attention"]
-        attention_actions = tuple(a.id for i in attention for a in journal.actions_of(i.id))
+        final = {i.id: (i.runbook, i.status.value) for i in incidents}
     finally:
         journal.close()
     keys = [k for b in acked for k in b.keys]
@@ -356,8 +368,9 @@ def _count(scenario: Scenario, path: Path, acked: Sequence[Body], *, seed: int, 
     return ChaosReport(
         scenario=scenario.name, seed=seed, kills=kills, targeted=targeted, alerts=alerts,
         acked=len(set(keys)), applied=sum(1 for e in effects.values() if e.applied),
-        doubled=len(doubled), lost=len(set(lost)), needs_attention=len(attention),
+        doubled=len(doubled), lost=len(set(lost)),
+        needs_attention=sum(1 for _, st in final.values() if st == "needs-attention"),
         reruns=reruns, incidents=len(incidents), unknown_at_kill=tuple(dict.fromkeys(unknown)),
-        attention_actions=attention_actions,
+        final=final,
         details={"doubled": sorted(doubled), "lost": sorted(set(lost))},
     )

@@ -17,7 +17,7 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,9 +66,10 @@ class Body:
 
 
 def bodies(template: dict[str, Any], *, alerts: int, alertnames: Sequence[str],
-           namespace: str, rng: random.Random, max_per_body: int = 2) -> list[Body]:
-    """``alerts`` distinct firing alerts named in turn from ``alertnames``, grouped in bodies
-    of 1..``max_per_body`` alerts."""
+           target: Callable[[int], tuple[str, str]], rng: random.Random,
+           max_per_body: int = 2) -> list[Body]:
+    """``alerts`` distinct firing alerts named in turn from ``alertnames``, alert ``j`` about
+    the Deployment ``target(j)`` (namespace, name), grouped in bodies of 1..``max_per_body``."""
     proto = template["alerts"][0]
     out: list[Body] = []
     i = 0
@@ -76,7 +77,7 @@ def bodies(template: dict[str, Any], *, alerts: int, alertnames: Sequence[str],
         n = min(rng.randint(1, max_per_body), alerts - i)
         group = []
         for j in range(i, i + n):
-            name = f"chaos-{j:03d}"
+            namespace, name = target(j)
             labels = {**proto["labels"], "alertname": alertnames[j % len(alertnames)],
                       "namespace": namespace, "deployment": name, "pod": f"{name}-0"}
             digest = hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()
@@ -86,12 +87,14 @@ def bodies(template: dict[str, Any], *, alerts: int, alertnames: Sequence[str],
         common = {k: v for k, v in group[0]["labels"].items()
                   if all(a["labels"].get(k) == v for a in group)}
         body = {**copy.deepcopy(template), "status": "firing", "alerts": group,
-                "commonLabels": common, "groupLabels": {"namespace": namespace},
+                "commonLabels": common, "groupLabels": {"alertname": group[0]["labels"][
+                    "alertname"]},
                 "truncatedAlerts": 0}
         out.append(Body(
             data=json.dumps(body).encode(),
             keys=tuple(f"alert:{a['fingerprint']}:{a['startsAt']}:firing" for a in group),
-            targets=tuple(a["labels"]["deployment"] for a in group)))
+            targets=tuple(f"{a['labels']['namespace']}/{a['labels']['deployment']}"
+                          for a in group)))
         i += n
     return out
 

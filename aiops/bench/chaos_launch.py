@@ -74,9 +74,18 @@ WARM = (
 )
 
 
-def main() -> None:
+def _warm() -> None:
     for name in WARM:
         importlib.import_module(name)
+    # The Kubernetes client loads its API classes (thousands of models) on first use.
+    from aiops.actuators.kubernetes_api import KubeApi
+    from aiops.config.actuators import KubernetesConfig
+
+    KubeApi(KubernetesConfig(host="http://127.0.0.1:9")).close()
+
+
+def main() -> None:
+    _warm()
     log, args = sys.argv[1], sys.argv[2:]
     while True:
         ready, _, _ = select.select([sys.stdin], [], [], 0.05)
