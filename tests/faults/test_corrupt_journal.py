@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from aiops.cli import _load_commands
+from aiops.cli.app import app
 from aiops.journal import Journal
 from aiops.model import Alert
 from tests.faults.daemon import replay_source
@@ -57,10 +60,17 @@ PROBLEMS = {
 }
 
 
+def _journal_check(cfg: Path) -> tuple[int, str]:
+    """``aiops journal check`` in-process (it only reads)."""
+    _load_commands()
+    result = CliRunner().invoke(app, ["journal", "check", "--config", str(cfg)])
+    return result.exit_code, result.output
+
+
 @pytest.mark.parametrize("case", ["empty", "garbage", "truncated"])
 def test_a_damaged_journal_is_refused_in_one_line(tmp_path: Path, case: str) -> None:
-    """0-byte, garbage and half-truncated journals: exit 2, one pinned line, file untouched;
-    --new-journal moves the file aside and starts afresh."""
+    """0-byte, garbage and half-truncated journals: exit 2 and one pinned line, the file
+    untouched; ``aiops journal check`` says the same."""
     cfg = _config(tmp_path)
     journal = tmp_path / "state" / "journal.sqlite"
     _damage(journal, case)
@@ -72,19 +82,22 @@ def test_a_damaged_journal_is_refused_in_one_line(tmp_path: Path, case: str) -> 
         f"error: {journal}: refusing to use the journal: {PROBLEMS[case]}; {WAY_OUT}"]
     assert run.stdout == ""
     assert journal.read_bytes() == before, "a refused journal must not be changed"
+    code, out = _journal_check(cfg)
+    assert code == 2 and PROBLEMS[case] in out
 
-    check = subprocess.run([sys.executable, "-m", "aiops", "journal", "check", "--config",
-                            str(cfg)], capture_output=True, text=True, timeout=120)
-    assert check.returncode == 2 and PROBLEMS[case] in check.stdout
 
+def test_new_journal_moves_a_refused_file_aside(tmp_path: Path) -> None:
+    """--new-journal starts afresh only when asked, keeping the refused file beside it."""
+    cfg = _config(tmp_path)
+    journal = tmp_path / "state" / "journal.sqlite"
+    _damage(journal, "truncated")
+    before = journal.read_bytes()
     fresh = subprocess.run([sys.executable, "-m", "aiops", "run", "--config", str(cfg),
                             "--once", "--new-journal"], capture_output=True, text=True,
                            timeout=120)
     assert fresh.returncode == 0, fresh.stderr
+    assert "journal_replaced" in fresh.stderr
     moved = [m for m in journal.parent.glob("journal.sqlite.refused-*")
              if not m.name.endswith(("-wal", "-shm"))]
     assert len(moved) == 1 and moved[0].read_bytes() == before  # aside, not deleted
-    assert "journal_replaced" in fresh.stderr
-    ok = subprocess.run([sys.executable, "-m", "aiops", "journal", "check", "--config",
-                         str(cfg)], capture_output=True, text=True, timeout=120)
-    assert ok.returncode == 0, ok.stdout
+    assert _journal_check(cfg)[0] == 0
