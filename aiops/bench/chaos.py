@@ -276,11 +276,12 @@ def _http_up(url: str) -> bool:
 def run_chaos(
     scenario: Scenario, *, kills: int = 30, alerts: int | None = None, seed: int = 11,
     workdir: Path | None = None, template: Path | None = None, targeted: float = 0.6,
-    on_spawn: OnSpawn | None = None,
+    on_spawn: OnSpawn | None = None, launcher: Launcher | None = None,
 ) -> ChaosReport:
     """Run ``kills`` lives ending in SIGKILL and a last clean one; count the damage.
 
-    ``on_spawn`` sees every daemon process started (a test registers them for cleanup).
+    ``on_spawn`` sees every daemon process started (a test registers them for cleanup);
+    ``launcher`` is a fork server to reuse (default: one of its own for this run).
     """
     if workdir is None:
         workdir = Path(tempfile.mkdtemp(prefix="aiops-chaos-"))
@@ -293,10 +294,11 @@ def run_chaos(
     args = ["run", "--config", str(_config(workdir, scenario, port)), "--log-format", "json"]
     journal = workdir / "state" / "journal.sqlite"
 
-    launcher = Launcher(args, workdir / "daemon.log")
+    log = workdir / "daemon.log"
+    server = launcher or Launcher(args, log)
 
     def spawn() -> Life:
-        life = launcher.spawn()
+        life = server.spawn(args, log=log)
         if on_spawn is not None:
             on_spawn(life.pid)
         lives.append(life)
@@ -335,7 +337,8 @@ def run_chaos(
         for one in lives:
             if one.alive():
                 one.kill()
-        launcher.close()
+        if launcher is None:
+            server.close()
     report = _count(scenario, journal, sender.acked, seed=seed, kills=kills,
                     targeted=strikes, alerts=total, unknown=unknown)
     return dataclasses.replace(report, details={**report.details, "lives": timeline})

@@ -9,11 +9,12 @@ group is what a kill ends), points stderr at the log and runs the unmodified CLI
 daemon process with its own pid, sockets, journal connection and threads (the server
 itself never starts a thread, so forking it is safe).
 
-Protocol (one line each): stdin ``go`` -> stdout ``pid N``; when a child ends, stdout
+Protocol (one line each): stdin ``go`` (the server's own LOG and ARGS) or a JSON object
+``{"log": ..., "args": [...]}`` -> stdout ``pid N``; when a child ends, stdout
 ``exit N CODE`` (negative: killed by that signal). End of stdin ends the server (its
 children are not touched: they are the harness's to kill).
 
-Usage: ``python -m aiops.bench.chaos_launch LOG run --config aiops.yaml ...``;
+Usage: ``python -m aiops.bench.chaos_launch LOG [run --config aiops.yaml ...]``;
 :class:`Launcher` is the harness's side (start the server, spawn, learn exits) and
 :class:`Life` one daemon (kill -9 its group, or stop it with SIGTERM).
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import os
 import runpy
 import select
@@ -29,6 +31,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -95,9 +98,14 @@ def main() -> None:
         line = sys.stdin.readline()
         if not line:
             return
+        if line.strip() == "go":
+            child_log, child_args = log, args
+        else:
+            asked = json.loads(line)
+            child_log, child_args = str(asked["log"]), [str(a) for a in asked["args"]]
         pid = os.fork()
         if pid == 0:
-            _child(log, args)
+            _child(child_log, child_args)
         print(f"pid {pid}", flush=True)
 
 
@@ -105,11 +113,12 @@ class Launcher:
     """The fork server (:mod:`aiops.bench.chaos_launch`): one warm ``aiops ARGS`` per
     :meth:`spawn`, each in a session of its own; tracks when each one exits."""
 
-    def __init__(self, args: list[str], log: Path) -> None:
+    def __init__(self, args: Sequence[str], log: Path) -> None:
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "aiops.bench.chaos_launch", str(log), *args],
+            [sys.executable, "-m", "aiops.bench.chaos_launch", str(log), *map(str, args)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log.open("ab"),
             start_new_session=True)
+        self._log = log
         self._lock = threading.Lock()
         self._pids: list[int] = []
         self._spawned = threading.Condition(self._lock)
@@ -128,15 +137,23 @@ class Launcher:
                     self.exits[int(nums[0])] = int(nums[1])
                 self._spawned.notify_all()
 
-    def spawn(self) -> Life:
+    def spawn(self, args: Sequence[str] | None = None, *, log: Path | None = None) -> Life:
+        """A new daemon: the server's own arguments and log, or these."""
         assert self._proc.stdin is not None
+        line = b"go\n" if args is None else (json.dumps(
+            {"args": [str(a) for a in args], "log": str(log or self._log)}) + "\n").encode()
         with self._lock:
             seen = len(self._pids)
-            self._proc.stdin.write(b"go\n")
+            self._proc.stdin.write(line)
             self._proc.stdin.flush()
             if not self._spawned.wait_for(lambda: len(self._pids) > seen, timeout=30):
                 raise RuntimeError("the chaos fork server did not start a daemon")
             return Life(self, self._pids[seen])
+
+    @property
+    def pid(self) -> int:
+        """The fork server's own pid (it leads a process group of its own)."""
+        return self._proc.pid
 
     def exited(self, pid: int, timeout: float) -> int | None:
         with self._lock:

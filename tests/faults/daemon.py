@@ -1,19 +1,17 @@
 """One real ``aiops run`` process for a fault test: its config, HTTP and journal, read back.
 
-The daemon runs in a session of its own (registered with :mod:`tests.realservers.daemons`
-so an interrupted run ends it); the test talks to it only over loopback HTTP and reads
-its journal with a separate read-only connection, as an operator would.
+The daemon is forked warm from the session's fork server (:mod:`aiops.bench.chaos_launch`,
+the ``launcher`` fixture) and runs the unmodified CLI in a session of its own, registered
+with :mod:`tests.realservers.daemons` so an interrupted run ends it. The test talks to it
+only over loopback HTTP and reads its journal with a separate read-only connection, as an
+operator would.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from typing import Any
 import httpx
 import yaml
 
+from aiops.bench.chaos_launch import Launcher, Life
 from aiops.bench.realservers import free_port
 from tests.realservers import daemons
 
@@ -63,8 +62,9 @@ class Daemon:
 
     workdir: Path
     config: dict[str, Any]
+    launcher: Launcher
     port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
+    life: Life | None = None
 
     def __post_init__(self) -> None:
         self.config.setdefault("http", {})["port"] = self.port
@@ -82,16 +82,19 @@ class Daemon:
         return Path(self.config["state_dir"]) / "journal.sqlite"
 
     def start(self, *extra: str) -> Daemon:
-        self.proc = daemons.spawn(
-            [sys.executable, "-m", "aiops", "run", "--config", str(self.path),
-             "--log-format", "json", *extra], log=self.log)
+        self.life = self.launcher.spawn(
+            ["run", "--config", str(self.path), "--log-format", "json", *extra], log=self.log)
+        daemons.track(self.life.pid)
         wait_until("the daemon's HTTP", self.answers, timeout=90)
         return self
 
+    def alive(self) -> bool:
+        return self.life is not None and self.life.alive()
+
     def answers(self) -> bool:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise AssertionError(f"daemon exited {self.proc.returncode}:\n{self.tail()}")
+        if not self.alive():
+            code = self.life.returncode if self.life is not None else None
+            raise AssertionError(f"daemon exited {code}:\n{self.tail()}")
         try:
             return httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200
         except httpx.HTTPError:
@@ -99,17 +102,15 @@ class Daemon:
 
     def kill(self) -> None:
         """kill -9 the daemon's process group (a crash, children included)."""
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(30)
-        daemons.untrack(self.proc.pid)
+        assert self.life is not None
+        self.life.kill()
+        daemons.untrack(self.life.pid)
 
     def stop(self) -> int:
         """SIGTERM; the exit code."""
-        assert self.proc is not None
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        code = self.proc.wait(30)
-        daemons.untrack(self.proc.pid)
+        assert self.life is not None
+        code = self.life.stop()
+        daemons.untrack(self.life.pid)
         return code
 
     def tail(self, n: int = 4000) -> str:

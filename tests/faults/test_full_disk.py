@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from aiops.actuators.record import RecordingActuator
+from aiops.bench.chaos_launch import Launcher
 from aiops.engines.remediate import Remediator
 from aiops.journal import Journal, JournalWriteError
 from aiops.telemetry.logging import get_logger
@@ -88,7 +89,7 @@ def not_ready_within(daemon: Daemon, cycles: int) -> dict[str, str]:
 
 
 def test_full_disk_turns_readiness_off_loses_no_alert_and_recovers(
-    tmp_path: Path, disk: Path
+    tmp_path: Path, disk: Path, launcher: Launcher
 ) -> None:
     """No space left: /readyz 503 naming the journal within 3 cycles, webhooks answered 503
     (never a 2xx that is then lost), crashed cycles counted; space back: ready, all handled.
@@ -102,7 +103,7 @@ def test_full_disk_turns_readiness_off_loses_no_alert_and_recovers(
         "state_dir": str(disk / "state"), "source": replay_source(tmp_path),
         "actuator": {"type": "record"}, "loop": {"interval": f"{INTERVAL}s", "backfill": "0s"},
         "runbooks": {"paths": [str(tmp_path / "rb")]},
-    }).start()
+    }, launcher=launcher).start()
     wait_until("ready", lambda: daemon.ready()[0] == 200)
     daemon.deliver(firing_body(alertname="DiskProbe", deployment="before"))
     wait_until("the first alert handled", lambda: out.exists() and out.read_text())
@@ -118,7 +119,7 @@ def test_full_disk_turns_readiness_off_loses_no_alert_and_recovers(
     assert crashed >= 1
     assert (daemon.metric("aiops_journal_write_errors_total") or 0) >= 1
     assert daemon.ready()[0] == 503
-    assert daemon.proc is not None and daemon.proc.poll() is None, "the daemon died"
+    assert daemon.alive(), "the daemon died"
 
     (disk / "filler").unlink()  # space back: ready again, every alert retried is handled
     wait_until("ready again", lambda: daemon.ready()[0] == 200)

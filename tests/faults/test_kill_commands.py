@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from aiops.bench.chaos import CommandScenario, Effect, run_chaos
+from aiops.bench.chaos_launch import Launcher
 from tests.faults.daemon import FIRING, Daemon, firing_body, replay_source, wait_until
 from tests.realservers import daemons
 
@@ -42,7 +43,8 @@ def _lines(path: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("idempotent", [False, True])
-def test_a_command_killed_mid_run(tmp_path: Path, idempotent: bool) -> None:
+def test_a_command_killed_mid_run(tmp_path: Path, idempotent: bool,
+                                 launcher: Launcher) -> None:
     """Killed mid-command: a step that is not idempotent waits in needs-attention and never
     runs again until `aiops attend`; an idempotent one is re-run once with the same id."""
     world = tmp_path / "world"
@@ -57,7 +59,7 @@ def test_a_command_killed_mid_run(tmp_path: Path, idempotent: bool) -> None:
         "source": replay_source(tmp_path), "actuator": {"type": "record"},
         "loop": {"interval": "500ms", "backfill": "0s"},
         "runbooks": {"paths": [str(tmp_path / "rb")]},
-    }).start()
+    }, launcher=launcher).start()
     daemon.deliver(firing_body(alertname="HoldStep", deployment="web"))
     first = wait_until("the command to start", lambda: _lines(world / "begun"))[0]
     daemon.kill()  # the command dies with it: started, outcome never recorded
@@ -101,12 +103,14 @@ def test_a_command_killed_mid_run(tmp_path: Path, idempotent: bool) -> None:
     assert daemon.stop() == 0
 
 
-def test_kill_nine_at_twenty_points_doubles_and_loses_nothing(tmp_path: Path) -> None:
+def test_kill_nine_at_twenty_points_doubles_and_loses_nothing(
+    tmp_path: Path, launcher: Launcher
+) -> None:
     """20 lives of a real daemon end in kill -9 (most while a command runs): every alert
     acknowledged is decided, no effect happens twice, no non-idempotent step runs twice."""
     scenario = CommandScenario(tmp_path)
     report = run_chaos(scenario, kills=20, seed=7, workdir=tmp_path, template=FIRING,
-                       on_spawn=daemons.track)
+                       on_spawn=daemons.track, launcher=launcher)
     assert report.kills == 20 and report.targeted >= 10
     assert report.acked == report.alerts == 60
     assert report.doubled == 0, report.details

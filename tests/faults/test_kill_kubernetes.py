@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from aiops.bench.chaos import STRIKE_WAIT, Effect, Kill, run_chaos
+from aiops.bench.chaos_launch import Launcher
 from tests.fakekube.plugin import deployment
 from tests.fakekube.server import FakeKube, running
 from tests.faults.daemon import FIRING
@@ -113,12 +114,14 @@ def kube() -> Iterator[FakeKube]:
     yield from running()
 
 
-def test_kill_nine_at_twenty_points_in_kubernetes_steps(tmp_path: Path, kube: FakeKube) -> None:
+def test_kill_nine_at_twenty_points_in_kubernetes_steps(
+    tmp_path: Path, kube: FakeKube, launcher: Launcher
+) -> None:
     """20 lives end in kill -9, most as the API server commits a write whose answer the daemon
     never gets: each restart and scale lands once, and every object shows exactly that."""
     scenario = KubeScenario(kube)
     report = run_chaos(scenario, kills=20, alerts=ALERTS, seed=5, workdir=tmp_path,
-                       template=FIRING, on_spawn=daemons.track)
+                       template=FIRING, on_spawn=daemons.track, launcher=launcher)
     assert report.kills == 20 and scenario.strikes_on_write >= 8
     assert report.acked == ALERTS and report.lost == 0, report.details
     assert report.doubled == 0, report.details
