@@ -115,7 +115,7 @@ def test_full_disk_turns_readiness_off_loses_no_alert_and_recovers(
                 for i in range(5)]
     assert set(statuses) == {503}, statuses  # nothing acknowledged the journal did not keep
     crashed = wait_until("a crashed cycle", lambda: sum(
-        daemon.metric("aiops_cycles_crashed_total", job=j) or 0 for j in ("poll", "remediate")))
+        daemon.metric("aiops_cycles_crashed_total", loop=j) or 0 for j in ("poll", "remediate")))
     assert crashed >= 1
     assert (daemon.metric("aiops_journal_write_errors_total") or 0) >= 1
     assert daemon.ready()[0] == 503

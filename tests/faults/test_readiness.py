@@ -26,7 +26,7 @@ def attempts(daemon: Daemon) -> float:
     """Poll cycles that ended: finished (ok or source error) or crashed."""
     return sum(daemon.metric("aiops_cycles_total", result=r) or 0.0
                for r in ("ok", "source_error")) + (
-        daemon.metric("aiops_cycles_crashed_total", job="poll") or 0.0)
+        daemon.metric("aiops_cycles_crashed_total", loop="poll") or 0.0)
 
 
 def not_ready_within(daemon: Daemon, cycles: int) -> dict[str, str]:
@@ -56,11 +56,11 @@ def test_readiness_follows_a_malformed_source_and_a_stalled_loop(
         "loop": {"interval": f"{INTERVAL}s", "backfill": "0s"},
     }, launcher=launcher).start()
     wait_until("ready", lambda: daemon.ready()[0] == 200)
-    assert daemon.metric("aiops_cycles_crashed_total", job="poll") == 0.0  # primed at 0
+    assert daemon.metric("aiops_cycles_crashed_total", loop="poll") == 0.0  # primed at 0
 
     prometheus.body = MALFORMED
     checks = not_ready_within(daemon, 3)
-    crashed = daemon.metric("aiops_cycles_crashed_total", job="poll") or 0.0
+    crashed = daemon.metric("aiops_cycles_crashed_total", loop="poll") or 0.0
     errors = daemon.metric("aiops_source_errors_total", source="prometheus",
                            error="SourceUnavailable") or 0.0
     if checks["source"].startswith("down"):

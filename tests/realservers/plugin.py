@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from aiops.bench import realservers
+from aiops.bench.chaos_launch import Launcher
 from aiops.engines.exporter import ExpositionServer, StaticSeries
 from tests.realservers import daemons
 
@@ -92,3 +93,16 @@ def _end_tracked_daemons() -> Iterator[None]:
     """Whatever a test left running in a session of its own is ended with the session."""
     yield
     daemons.end_all()
+
+
+@pytest.fixture(scope="session")
+def launcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launcher]:
+    """A warm fork server for daemons (:mod:`aiops.bench.chaos_launch`): it imports aiops
+    once, and each daemon is a fresh fork running the real CLI in a session of its own."""
+    server = Launcher([], tmp_path_factory.mktemp("launcher") / "launcher.log")
+    daemons.track(server.pid)
+    try:
+        yield server
+    finally:
+        server.close()
+        daemons.untrack(server.pid)
