@@ -29,10 +29,20 @@ FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 FIRING = FIXTURES / "alertmanager-v0.25-firing.json"
 
 
+RESOLVED = FIXTURES / "alertmanager-v0.25-resolved.json"
+
+
+def resolved_body(*, alertname: str, deployment: str, namespace: str = "chaos") -> bytes:
+    """The real resolved delivery, for the same alert as :func:`firing_body` (fingerprint
+    and startsAt alike)."""
+    return firing_body(alertname=alertname, deployment=deployment, namespace=namespace,
+                       template=RESOLVED)
+
+
 def firing_body(*, alertname: str, deployment: str, namespace: str = "chaos",
-                fingerprint: str | None = None) -> bytes:
+                fingerprint: str | None = None, template: Path = FIRING) -> bytes:
     """The real Alertmanager delivery in ``../shared/fixtures``, re-aimed at one target."""
-    body = json.loads(FIRING.read_text())
+    body = json.loads(template.read_text())
     alert = body["alerts"][0]
     alert["labels"].update(alertname=alertname, deployment=deployment, namespace=namespace,
                            pod=f"{deployment}-0")
