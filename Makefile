@@ -4,32 +4,50 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
-DEBS := prometheus prometheus-alertmanager
 ARGS ?= --speed 60
 
-.PHONY: run test lint bench venv debs clean help
+.PHONY: run test lint bench venv debs image clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
 
 $(STAMP): pyproject.toml
-	@command -v python3 >/dev/null || { echo "python3 is required"; exit 1; }
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@command -v python3 >/dev/null || { echo "python3 is required (apt-get install python3-venv)"; exit 1; }
+	@echo "==> [1/3 venv] $(VENV)"
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@echo "==> [2/3 pip] upgrading pip"
+	@$(PIP) install --quiet --upgrade pip
+	@echo "==> [3/3 pip] installing aiops and its dev tools into $(VENV) (a minute or two the first time)"
+	@$(PIP) install --quiet -e '.[dev]'
+	@touch $(STAMP)
+	@echo "==> ready: $(VENV)/bin/aiops"
 
 venv: $(STAMP)  ## create the virtualenv and install aiops with its dev tools
 
-debs:  ## install the Debian packages the tests use (Prometheus, Alertmanager)
-	@missing=""; for b in prometheus prometheus-alertmanager; do command -v $$b >/dev/null || missing="yes"; done; \
+debs:  ## install the Debian packages the tests use (Prometheus, Alertmanager, kubectl)
+	@missing=""; \
+	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
+	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
+	command -v kubectl >/dev/null || missing="$$missing kubernetes-client"; \
 	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBS); \
-	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBS); fi; \
-	fi
+	  echo "==> [debs] installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi; \
+	else echo "==> [debs] prometheus, alertmanager and kubectl already installed"; fi
 
 run: $(STAMP)  ## start the daemon on the embedded sandbox (ARGS="--speed 60")
-	$(VENV)/bin/aiops run $(ARGS)
+	@echo "==> [run] $(VENV)/bin/aiops run $(ARGS)"
+	@$(VENV)/bin/aiops run $(ARGS)
+
+IMAGE ?= aiops:$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+image:  ## build the container image with podman, else docker (IMAGE=aiops:VERSION)
+	@engine=$$(command -v podman || command -v docker || true); \
+	if [ -z "$$engine" ]; then \
+	  echo "make image needs podman or docker: apt-get install podman (or docker.io)"; exit 1; fi; \
+	if [ "$$(basename $$engine)" = docker ] && ! docker info >/dev/null 2>&1; then \
+	  echo "make image: docker is installed but its daemon is not reachable; start dockerd or install podman"; exit 1; fi; \
+	echo "==> [image] $$engine build -f deploy/container/Containerfile -t $(IMAGE) ."; \
+	$$engine build -f deploy/container/Containerfile -t $(IMAGE) .
 
 lint: $(STAMP)  ## ruff, mypy --strict on aiops/, import-linter
 	$(VENV)/bin/ruff check aiops tests
@@ -48,6 +66,7 @@ bench: $(STAMP) debs  ## every benchmark, figures as ratios against in-run basel
 	$(VENV)/bin/aiops bench autoscale --trace $(SHARED)/data/traces/vic_elec_demand.csv --png bench-out/autoscale-vic_elec.png
 	$(VENV)/bin/aiops bench prom-cycle --series 10000 --out bench-out/prom-cycle.json
 	$(VENV)/bin/aiops bench webhook --alerts 10000 --out bench-out/webhook.json
+	$(VENV)/bin/aiops bench attack --out bench-out/attack.json
 	$(VENV)/bin/aiops bench chaos --kills 30 --fixture $(SHARED)/fixtures/alertmanager-v0.25-firing.json --out bench-out/chaos.json
 
 clean:  ## remove the virtualenv and local state

@@ -118,9 +118,9 @@ spec:
 class CommandScenario:
     """Alert-driven ``command`` steps; effects are lines in ``begun`` and ``applied``."""
 
-    name = "command"
-    alertnames = ("ChaosOnce", "ChaosRerun")
-    idempotent = frozenset({"chaos-rerun"})
+    name: str = "command"
+    alertnames: tuple[str, ...] = ("ChaosOnce", "ChaosRerun")
+    idempotent: frozenset[str] = frozenset({"chaos-rerun"})
 
     def __init__(self, workdir: Path) -> None:
         self.dir = workdir / "world"

@@ -27,7 +27,7 @@ app.add_typer(schema_app, name="schema")
 
 DEFAULT_CONFIG = Path("config/aiops.yaml")
 ConfigOpt = Annotated[
-    Path, typer.Option("--config", "-c", help="Configuration file.", metavar="<path>")
+    Path, typer.Option("--config", "-c", help="Configuration file.", metavar="PATH")
 ]
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)

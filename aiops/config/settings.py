@@ -48,6 +48,11 @@ class GuardDefaults(Section):
     deny_namespaces: list[str] = Field(
         default_factory=lambda: ["kube-system"], description="Namespaces no runbook may touch."
     )
+    allow_namespaces: list[str] = Field(
+        default_factory=list,
+        description="If set, the only namespaces any runbook may touch, whatever the trigger "
+        "(alert labels, anomaly labels, forecasts, schedules) says; empty: any not denied.",
+    )
     changes_per_hour: int = Field(
         20, ge=0, description="Global budget of mutating actions per hour."
     )

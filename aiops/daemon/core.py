@@ -22,7 +22,6 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from starlette.routing import BaseRoute
 
 from aiops.config import Config
 from aiops.daemon.backends import build_backends
@@ -30,17 +29,26 @@ from aiops.daemon.health import Heartbeats, Limits, journal_check, loop_check, r
 from aiops.daemon.snapshots import restore
 from aiops.detect.bank import DetectorBank
 from aiops.detect.joint import JointBank
-from aiops.engines.approvals import approval_routes
 from aiops.engines.clock import Clock
 from aiops.engines.forecast import ForecastEngine
-from aiops.engines.http import Health, HttpServer, build_app
 from aiops.engines.remediate import Remediator
 from aiops.engines.schedule import CronSchedules
 from aiops.engines.scrape import CycleReport, ScrapeEngine
-from aiops.engines.webhook import load_token, webhook_routes
 from aiops.errors import AiopsError
+from aiops.http import (
+    Endpoint,
+    Health,
+    HttpServer,
+    alert_endpoints,
+    approval_endpoints,
+    build_app,
+    health_endpoints,
+    incident_endpoints,
+    load_principals,
+)
+from aiops.http.stats import HttpStats
 from aiops.journal import Journal, JournalUnusable, JournalWriteError, move_aside
-from aiops.model import Alert, Signal
+from aiops.model import Alert, ManualSignal, Signal
 from aiops.runbook import load_runbooks
 from aiops.runbook.match import schedules
 from aiops.statedir import StateDir
@@ -93,7 +101,7 @@ class Daemon:
         config: Config,
         options: RunOptions | None = None,
         *,
-        extra_routes: Callable[[Daemon], Sequence[BaseRoute]] | None = None,
+        extra_routes: Callable[[Daemon], Sequence[Endpoint]] | None = None,
     ) -> None:
         self.config = config
         self.options = options or RunOptions()
@@ -128,6 +136,7 @@ class Daemon:
             dry_run=self.options.dry_run,
             changes_per_hour=config.guards.changes_per_hour,
             deny_namespaces=config.guards.deny_namespaces,
+            allow_namespaces=config.guards.allow_namespaces,
         )
         self.forecaster: ForecastEngine | None = None
         self._forecast_restored = False
@@ -154,8 +163,8 @@ class Daemon:
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         self.last_report: CycleReport | None = None
         self.http: HttpServer | None = None
-        self._token = (
-            load_token(config.http, Path(config.base_dir)) if config.http.enabled else None
+        self._principals = (
+            load_principals(config.http, Path(config.base_dir)) if config.http.enabled else None
         )
         self._extra_routes = extra_routes
         self.elector: LeaderElector | None = None
@@ -256,9 +265,10 @@ class Daemon:
             try:
                 self.remediator.handle(sig, now)
             except AiopsError:
-                # Not handled (e.g. the journal is full): alerts stay unhandled in the
-                # journal, anomalies are raised again next cycle. Keep the rest queued.
-                self.signals.put(sig)
+                # Not handled (e.g. the journal is full). Alerts wait unhandled in the
+                # journal and anomalies and forecasts are raised again by the next cycle,
+                # so only one-off signals (schedules, manual runs) are kept for later.
+                self._requeue_one_offs(sig)
                 raise
         self.remediator.tick(now, self.scrape.latest_samples())
 
@@ -268,6 +278,17 @@ class Daemon:
         that is shorter (readiness must fail within three intervals)."""
         interval = self.clock.real_seconds(self.config.loop.interval)
         return min(PROBE_EVERY, interval) if interval > 0 else PROBE_EVERY
+
+    def _requeue_one_offs(self, failed: Signal) -> None:
+        pending = [failed]
+        while True:
+            try:
+                pending.append(self.signals.get_nowait())
+            except queue.Empty:
+                break
+        for sig in pending:
+            if isinstance(sig, ManualSignal):
+                self.signals.put(sig)
 
     def probe_journal(self, *, force: bool = False) -> None:
         """Check every few seconds that the journal takes writes (for ``/readyz``)."""
@@ -344,27 +365,30 @@ class Daemon:
         cfg = self.config.http
         if not (cfg.enabled and self.options.http):
             return
-        token = self._token
-        routes: list[BaseRoute] = [
-            *webhook_routes(
-                journal=self.journal, on_alerts=self._on_alerts, token=token,
-                max_body_bytes=cfg.max_body_bytes, clock=self.clock.now, metrics=self.metrics,
+        endpoints: list[Endpoint] = [
+            *health_endpoints(status=self, registry=self.metrics.registry),
+            *incident_endpoints(incidents=self.journal),
+            *alert_endpoints(
+                journal=self.journal, on_alerts=self._on_alerts, max_body_bytes=cfg.max_body_bytes,
+                limits=cfg.limits, clock=self.clock.now, metrics=self.metrics,
             ),
-            *approval_routes(
+            *approval_endpoints(
                 approve=self.remediator.approve,
                 exists=lambda i: self.journal.incident(i) is not None,
-                token=token, clock=self.clock.now,
+                clock=self.clock.now,
             ),
             *(self._extra_routes(self) if self._extra_routes else ()),
         ]
         app = build_app(
-            status=self, incidents=self.journal, registry=self.metrics.registry,
-            extra_routes=routes, standby=lambda: not self._leading,
+            endpoints=endpoints, principals=self._principals, limits=cfg.limits,
+            registry=self.metrics.registry, standby=lambda: not self._leading,
         )
         port = cfg.port if self.options.port is None else self.options.port
-        self.http = HttpServer(app, host=cfg.listen, port=port)
+        self.http = HttpServer(app, host=cfg.listen, port=port, limits=cfg.limits,
+                               stats=HttpStats.of(self.metrics.registry))
         self.http.start()
-        self.log.info("http_listening", address=f"http://{cfg.listen}:{self.http.port}")
+        self.log.info("http_listening", address=f"http://{cfg.listen}:{self.http.port}",
+                      principals=self._principals.names if self._principals else [])
 
     def run_once(self) -> CycleReport:
         """``--once``: one poll + remediate cycle, then stop."""

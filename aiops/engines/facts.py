@@ -26,12 +26,14 @@ class FactsReader:
     def __init__(
         self, *, journal: Journal, actuator: Actuator, log: Log,
         changes_per_hour: int | None = None, deny_namespaces: Sequence[str] = ("kube-system",),
+        allow_namespaces: Sequence[str] = (),
     ) -> None:
         self.journal = journal
         self.actuator = actuator
         self.log = log
         self.changes_per_hour = changes_per_hour
         self.deny_namespaces = tuple(deny_namespaces)
+        self.allow_namespaces = tuple(allow_namespaces)
         self._unreachable: tuple[float, str] | None = None
 
     def unreachable(self, now: float) -> str | None:
@@ -67,7 +69,8 @@ class FactsReader:
     ) -> GuardFacts:
         """Everything the guards of ``rb`` need to judge a run on ``target`` now."""
         if rb is None:
-            return GuardFacts(deny_namespaces=self.deny_namespaces)
+            return GuardFacts(deny_namespaces=self.deny_namespaces,
+                              allow_namespaces=self.allow_namespaces)
         running = None if recheck else self.journal.holding(target)
         windows = [w.per for w in rb.spec.guards.max_runs]
         return GuardFacts(
@@ -83,4 +86,5 @@ class FactsReader:
             pods_deleted_last_hour=self.journal.actions_since(target, "delete_pod", now - HOUR)
             if rb.spec.guards.max_pods_fraction is not None else 0,
             deny_namespaces=self.deny_namespaces,
+            allow_namespaces=self.allow_namespaces,
         )

@@ -52,6 +52,8 @@ from aiops.runbook.schema import Runbook
 from aiops.telemetry.metrics import Metrics
 
 Log = structlog.typing.FilteringBoundLogger
+#: Stored alerts handled per remediate tick (one transaction); the rest wait for the next.
+INTAKE_BATCH = 500
 #: A queued run waiting longer than this for its target gives up.
 QUEUE_LIMIT = 3600.0
 #: Finished incidents and handled signals older than this are pruned from the journal;
@@ -83,6 +85,7 @@ class Remediator:
         *,
         changes_per_hour: int | None = None,
         deny_namespaces: Sequence[str] = ("kube-system",),
+        allow_namespaces: Sequence[str] = (),
         retention: float = RETENTION,
     ) -> None:
         self.runbooks = {rb.name: rb for rb in runbooks}
@@ -97,7 +100,8 @@ class Remediator:
         self._pruned_at: float | None = None
         self.facts = FactsReader(journal=journal, actuator=executors.workloads, log=log,
                                  changes_per_hour=changes_per_hour,
-                                 deny_namespaces=deny_namespaces)
+                                 deny_namespaces=deny_namespaces,
+                                 allow_namespaces=allow_namespaces)
         self.steps = StepRunner(journal=journal, executors=executors, facts=self.facts,
                                 metrics=metrics, log=log, runbooks=self.runbooks)
 
@@ -287,8 +291,7 @@ class Remediator:
         Alerts the webhook stored but no decision handled yet are handled first (the
         journal is the queue between the webhook and the engine).
         """
-        for alert in self.journal.unhandled_alerts():
-            self.handle(alert, now)
+        self.intake(now)
         self._dequeue(now)
         if self._pruned_at is None or now - self._pruned_at >= HOUR:
             self._pruned_at = now
@@ -316,6 +319,21 @@ class Remediator:
                         runbook=inc.runbook, target=str(inc.target))
         self.steps.after_commit()
         self._gauge()
+
+    def intake(self, now: float, *, limit: int = INTAKE_BATCH) -> int:
+        """Handle up to ``limit`` stored alerts no decision has handled yet, oldest first.
+
+        They are handled in one transaction (each alert's claim still commits with its
+        decisions, and a failure rolls back the whole batch, leaving every alert
+        unhandled for the next tick), so a flood costs one fsync per batch, and the
+        daemon's lock is held for a bounded batch, not the whole backlog.
+        """
+        alerts = self.journal.unhandled_alerts(limit=limit)
+        if alerts:
+            with self.journal.transaction():
+                for alert in alerts:
+                    self.handle(alert, now)
+        return len(alerts)
 
     def _gauge(self) -> None:
         counts = self.journal.counts()

@@ -297,9 +297,11 @@ class StepRunner:
             return self._temporary(inc, step, now, action.id, outcome.retry_after,
                                    outcome.message)
         if outcome.status is OutcomeStatus.UNKNOWN:
+            if step.control.idempotent and inc.attempts < step.control.retry:
+                return self._temporary(inc, step, now, action.id, None, outcome.message)
             with self.journal.transaction() as tx:
                 tx.action_status(action.id, ActionStatus.UNKNOWN, outcome=outcome)
-            return self._unknown(inc, step, now, outcome.message)
+                return self._unknown(inc, step, now, outcome.message, tx=tx)
         text = (f"step {step.index}: {step.description} -> {outcome.status}"
                 + (f" ({outcome.message})" if outcome.message else ""))
         detail = {"action": action.id, "outcome": str(outcome.status),
@@ -397,12 +399,13 @@ class StepRunner:
             return self._record(inc, step, action, outcome, now)
         return self._unknown(inc, step, now, evidence)
 
-    def _unknown(self, inc: IncidentView, step: PlannedStep, now: float, evidence: str) -> bool:
+    def _unknown(self, inc: IncidentView, step: PlannedStep, now: float, evidence: str, *,
+                 tx: Tx | None = None) -> bool:
         """An outcome nobody can establish: never re-run blindly; stop and ask a person."""
         why = Reason(code=ReasonCode.OUTCOME_UNKNOWN, message=(
             f"step {step.index} ({step.kind}): outcome unknown ({evidence}); not re-running a "
             f"step that is not idempotent. Decide with `aiops attend {inc.id}`"))
-        got = self.move(inc, Move.ATTENTION, why, now)
+        got = self.move(inc, Move.ATTENTION, why, now, tx=tx)
         self.metrics.decisions.labels(inc.runbook, "attention", why.code.value).inc()
         if got is not None:
             self._after.append(lambda: self.notify(got, now, "needs-attention", why))

@@ -46,6 +46,7 @@ class GuardFacts:
     state: TargetState | None = None
     pods_deleted_last_hour: int = 0
     deny_namespaces: tuple[str, ...] = ("kube-system",)
+    allow_namespaces: tuple[str, ...] = ()
 
 
 def check_guards(
@@ -61,6 +62,9 @@ def check_guards(
     if target.namespace in denied:
         return Reason(code=ReasonCode.NAMESPACE_DENIED, message=(
                 f"namespace {target.namespace} is denied"))
+    if facts.allow_namespaces and target.namespace not in facts.allow_namespaces:
+        return Reason(code=ReasonCode.NAMESPACE_NOT_ALLOWED, message=(
+                f"namespace {target.namespace} is not in the daemon's allow_namespaces"))
     if guards.allow_namespaces and target.namespace not in guards.allow_namespaces:
         return Reason(code=ReasonCode.NAMESPACE_NOT_ALLOWED, message=(
                 f"namespace {target.namespace} is not in allow_namespaces"))

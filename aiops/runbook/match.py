@@ -22,6 +22,7 @@ from aiops.model import (
 )
 from aiops.reasons import Reason, ReasonCode
 from aiops.runbook.schema import Runbook, Trigger
+from aiops.runbook.targets import target_problem
 from aiops.runbook.templating import TemplateError, render
 
 
@@ -190,6 +191,9 @@ def match_signal(runbook: Runbook, signal: Signal, now: float) -> Match | Target
                 code=ReasonCode.INVALID_TARGET,
                 message=f"target: name {spec.name!r} rendered empty"))
         target = Target(kind=spec.kind, namespace=ns, name=name)
+        if (invalid := target_problem(target)) is not None:
+            return TargetFailure(runbook=runbook, signal=signal, reason=Reason(
+                code=ReasonCode.INVALID_TARGET, message=f"target: {invalid}"))
         return Match(
             runbook=runbook,
             signal=signal,

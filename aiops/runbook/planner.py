@@ -25,6 +25,7 @@ from aiops.model import (
     Verdict,
     VerifySpec,
 )
+from aiops.runbook.argv import check_argv
 from aiops.runbook.guards import GuardFacts, check_guards
 from aiops.runbook.match import Match
 from aiops.runbook.schema import (
@@ -37,6 +38,7 @@ from aiops.runbook.schema import (
     Step,
     WaitStep,
 )
+from aiops.runbook.secrets import SecretRef
 from aiops.runbook.steps import IDEMPOTENT_BY_DEFAULT, Verify
 from aiops.runbook.templating import TemplateError, evaluate, render, render_value
 from aiops.runbook.verify import describe
@@ -107,10 +109,14 @@ def _step_params(step: Step, guards: Guards, ctx: Mapping[str, Any]) -> dict[str
         params = {
             "url": render(step.with_.url, ctx),
             "body": render_value(step.with_.body, ctx),
-            "headers": dict(step.with_.headers),
+            # secret references are copied as references: the actuator resolves them
+            "headers": {k: v.as_params() if isinstance(v, SecretRef) else v
+                        for k, v in step.with_.headers.items()},
         }
     elif isinstance(step, CommandStep):
-        params = {"argv": render_value(step.with_.argv, ctx), "timeout": step.with_.timeout}
+        argv = render_value(step.with_.argv, ctx)
+        check_argv(step.with_.argv, argv, allow_leading_dash=step.with_.allow_leading_dash)
+        params = {"argv": argv, "timeout": step.with_.timeout}
     else:
         params = {}
     return params

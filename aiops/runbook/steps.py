@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from aiops.config.durations import Duration
 from aiops.runbook.base import Strict
+from aiops.runbook.secrets import HeaderValue
 from aiops.runbook.templating import check_template
 
 OnChoice = Literal["next", "stop", "escalate"]
@@ -160,7 +161,11 @@ class NotifyWith(Strict):
     body: dict[str, Any] = Field(
         default_factory=dict, description="JSON body; string values are templates."
     )
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, HeaderValue] = Field(
+        default_factory=dict,
+        description="Literal strings, or secret references ({secret_file: /abs/path} or "
+        "{env: VAR}) resolved only when the step is applied.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -181,6 +186,9 @@ class CommandWith(Strict):
 
     argv: list[str] = Field(min_length=1)
     timeout: Duration = Field(30.0, gt=0)
+    allow_leading_dash: bool = Field(
+        False, description="Let templated elements render to values starting with '-'."
+    )
 
     @field_validator("argv")
     @classmethod

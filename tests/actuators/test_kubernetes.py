@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 from collections.abc import Iterator
@@ -194,12 +195,11 @@ def test_rollback_matches_kubectl_rollout_undo(
     out = kube.apply(_action("rollback"), now=NOW)
     assert out.status is OutcomeStatus.DONE
     dep = fakekube.get("deployments", "shop", "web")
-    expected = {
-        "metadata": {"labels": {"app": "web"}},
-        "spec": {"containers": [{"name": "app", "image": "app:1"}]},
-    }
-    assert dep["spec"]["template"] == expected
     assert "pod-template-hash" in rev1_template["metadata"]["labels"]
+    expected = copy.deepcopy(rev1_template)
+    del expected["metadata"]["labels"]["pod-template-hash"]
+    assert dep["spec"]["template"] == expected
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "app:1"
     notes = dep["metadata"]["annotations"]
     assert notes["deployment.kubernetes.io/revision"] == "3"
     assert (notes["aiops.dev/rolled-back-from"], notes["aiops.dev/rolled-back-to"]) == ("2", "1")

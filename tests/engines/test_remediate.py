@@ -271,3 +271,18 @@ def test_allow_namespaces(tmp_path: Path) -> None:
     other = r.handle(anomaly("latency_p99", "a", t=0.0, namespace="payments"), 0.0)[0]
     assert other.reason == Reason(code=ReasonCode.NAMESPACE_NOT_ALLOWED,
                                   message="namespace payments is not in allow_namespaces")
+
+
+def test_daemon_allow_namespaces_bounds_every_trigger(tmp_path: Path) -> None:
+    """The daemon-wide allowlist holds whatever namespace an alert's labels name."""
+    text = LADDER.replace("- anomaly: {metric: latency_p99, score_above: 0.9}",
+                          "- alert: {alertname: CheckoutSlow}")
+    r, rec = make(tmp_path, text, allow_namespaces=["shop"])
+    evil = alert("CheckoutSlow", namespace="payments", workload="checkout")
+    [p] = r.handle(evil, 0.0)
+    assert p.decision is Decision.SKIP and p.reason.code is ReasonCode.NAMESPACE_NOT_ALLOWED
+    [ok] = r.handle(alert("CheckoutSlow", fingerprint="fp2", namespace="shop",
+                          workload="checkout"), 1.0)
+    assert ok.decision is Decision.RUN
+    r.tick(2.0, {})
+    assert [a.target.namespace for a in rec.applied] == ["shop"]

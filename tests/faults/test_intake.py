@@ -28,7 +28,8 @@ spec:
     - action: command
       with: {{argv: ['{script}', '{dir}', {name}], timeout: 2m}}
 """
-# Renders by recursing until Python gives up (a RecursionError, not a template error).
+# Renders by recursing without end (once a RecursionError that escaped the template layer;
+# the sealed sandbox now bounds its depth and reports a template error).
 EXPLODING = """apiVersion: aiops/v1
 kind: Runbook
 metadata: {name: exploding}
@@ -72,20 +73,20 @@ def _lines(path: Path) -> list[str]:
 def test_a_runbook_that_explodes_loses_no_alert_and_crashes_no_cycle(
     tmp_path: Path, launcher: Launcher
 ) -> None:
-    """One runbook's target template raises (RecursionError): that runbook journals a skip
-    coded runbook-error, the other runbook on the same alert acts, no cycle crashes."""
+    """One runbook's target template recurses without end: that runbook journals a skip (a
+    template error, bounded), the other runbook on the same alert acts, no cycle crashes."""
     daemon, world = _setup(tmp_path, launcher, {"exploding": EXPLODING,
                                                 "good": _good("good", "Probe")})
     (world / "release").touch()
     daemon.deliver(firing_body(alertname="Probe", deployment="web"))
     wait_until("the good runbook to act", lambda: _lines(world / "applied"))
     skips = daemon.query("SELECT code, reason FROM events WHERE runbook = 'exploding'")
-    assert [r["code"] for r in skips] == ["runbook-error"]
-    assert "RecursionError" in skips[0]["reason"]
+    assert [r["code"] for r in skips] == ["template-error"], skips
+    assert "nested more than 16 deep" in skips[0]["reason"]
     assert daemon.query("SELECT 1 FROM signals WHERE handled_at IS NULL") == []
     assert [r["runbook"] for r in daemon.query("SELECT runbook FROM incidents")] == ["good"]
     assert daemon.metric("aiops_decisions_total", runbook="exploding", decision="skip",
-                         reason="runbook-error") == 1.0
+                         reason="template-error") == 1.0
     for loop in ("poll", "remediate"):
         assert daemon.metric("aiops_cycles_crashed_total", loop=loop) == 0.0
     assert daemon.ready()[0] == 200
