@@ -67,6 +67,7 @@ bench: $(STAMP) debs  ## every benchmark, figures as ratios against in-run basel
 	$(VENV)/bin/aiops bench prom-cycle --series 10000 --out bench-out/prom-cycle.json
 	$(VENV)/bin/aiops bench webhook --alerts 10000 --out bench-out/webhook.json
 	$(VENV)/bin/aiops bench attack --out bench-out/attack.json
+	$(VENV)/bin/aiops bench chaos --kills 30 --fixture $(SHARED)/fixtures/alertmanager-v0.25-firing.json --out bench-out/chaos.json
 
 clean:  ## remove the virtualenv and local state
 	rm -rf $(VENV) state .mypy_cache .pytest_cache .ruff_cache

@@ -18,6 +18,7 @@ def _load_commands() -> None:
     # Imported for their registration side effect; one line per command module.
     import aiops.cli.cmd_attack
     import aiops.cli.cmd_autoscale
+    import aiops.cli.cmd_chaos
     import aiops.cli.cmd_daemon
     import aiops.cli.cmd_detect
     import aiops.cli.cmd_exporter

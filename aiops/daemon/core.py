@@ -47,7 +47,7 @@ from aiops.http import (
     load_principals,
 )
 from aiops.http.stats import HttpStats
-from aiops.journal import Journal, JournalUnusable, move_aside
+from aiops.journal import Journal, JournalUnusable, JournalWriteError, move_aside
 from aiops.model import Alert, ManualSignal, Signal
 from aiops.runbook import load_runbooks
 from aiops.runbook.match import schedules
@@ -238,6 +238,10 @@ class Daemon:
         try:
             with self._lock:
                 self._remediate()
+        except JournalWriteError as exc:
+            # A real transaction failed: readiness says so now, not at the next probe.
+            self.beats.beat("journal_error", str(exc))
+            raise
         finally:
             self.beats.beat("remediate_running_since", None)
         self.beats.beat("remediate_ok", time.monotonic())
@@ -268,6 +272,13 @@ class Daemon:
                 raise
         self.remediator.tick(now, self.scrape.latest_samples())
 
+    @property
+    def _probe_every(self) -> float:
+        """Real seconds between journal probes: every few seconds, or every interval when
+        that is shorter (readiness must fail within three intervals)."""
+        interval = self.clock.real_seconds(self.config.loop.interval)
+        return min(PROBE_EVERY, interval) if interval > 0 else PROBE_EVERY
+
     def _requeue_one_offs(self, failed: Signal) -> None:
         pending = [failed]
         while True:
@@ -282,7 +293,7 @@ class Daemon:
     def probe_journal(self, *, force: bool = False) -> None:
         """Check every few seconds that the journal takes writes (for ``/readyz``)."""
         mono = time.monotonic()
-        if not force and self._probed_at is not None and mono - self._probed_at < PROBE_EVERY:
+        if not force and self._probed_at is not None and mono - self._probed_at < self._probe_every:
             return
         self._probed_at = mono
         try:
@@ -322,7 +333,7 @@ class Daemon:
         limits = Limits(poll_every=max(self.clock.real_seconds(self.config.loop.interval), 0.01),
                         remediate_every=min(max(self.clock.real_seconds(
                             self.config.loop.interval), 0.01), 1.0),
-                        journal_every=PROBE_EVERY)
+                        journal_every=self._probe_every)
         checks["journal"] = journal_check(self.beats, self._started, mono, limits)
         checks["loop"] = loop_check("poll cycle", self.beats.poll_ok, self._started, mono,
                                     limits.poll_stale)

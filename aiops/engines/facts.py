@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import structlog
 
 from aiops.actuators.base import Actuator
-from aiops.errors import AiopsError
+from aiops.errors import AiopsError, TemporaryError
 from aiops.journal import Journal
 from aiops.model import Target, TargetState
 from aiops.runbook.guards import HOUR, GuardFacts
@@ -34,11 +34,32 @@ class FactsReader:
         self.changes_per_hour = changes_per_hour
         self.deny_namespaces = tuple(deny_namespaces)
         self.allow_namespaces = tuple(allow_namespaces)
+        self._unreachable: tuple[float, str] | None = None
+
+    def unreachable(self, now: float) -> str | None:
+        """Why the actuator is not to be called again in the tick at ``now`` (it failed
+        with a temporary error, e.g. a timeout, earlier in this tick), else ``None``.
+
+        One stalled API must not hold the daemon's lock for one timeout per call: after
+        the first temporary failure of a tick the rest of the tick skips the actuator,
+        and the steps that needed it are retried later.
+        """
+        return self._unreachable[1] if self._unreachable and self._unreachable[0] == now \
+            else None
+
+    def mark_unreachable(self, now: float, error: str) -> None:
+        self._unreachable = (now, error)
 
     def observe(self, target: Target, now: float) -> TargetState | None:
         """The actuator's view of ``target``, or ``None`` if it cannot be observed now."""
+        if self.unreachable(now) is not None:
+            return None
         try:
             return self.actuator.observe(target, now=now)
+        except TemporaryError as exc:
+            self.mark_unreachable(now, str(exc))
+            self.log.warning("observe failed", target=str(target), error=str(exc))
+            return None
         except AiopsError as exc:
             self.log.warning("observe failed", target=str(target), error=str(exc))
             return None

@@ -227,6 +227,8 @@ class StepRunner:
             return self._failed(inc, step, now, Reason(
                 code=ReasonCode.ACTION_FAILED, message=f"step {step.index} ({step.kind}) "
                 f"failed before a restart: {prior.outcome.get('message', '')}"))
+        if self._skip_unreachable(inc, step, prior, now):
+            return False
         if prior is not None and prior.status in (ActionStatus.UNKNOWN, ActionStatus.STARTED):
             return self._reconcile(inc, step, prior, now)
         rb = self.runbooks.get(inc.runbook)
@@ -239,6 +241,8 @@ class StepRunner:
             if blocked is not None:
                 return self._blocked(inc, step, now, blocked)
             before = state_image(facts.state)
+            if self._skip_unreachable(inc, step, prior, now):
+                return False
         if prior is not None:  # retrying: exactly what was started, same id
             params = dict(prior.params)
         else:
@@ -256,6 +260,19 @@ class StepRunner:
                         step=step.index, attempt=inc.attempts)
         outcome = self._call(executor.apply, action, now)
         return self._record(inc, step, action, outcome, now)
+
+    def _skip_unreachable(self, inc: IncidentView, step: PlannedStep, prior: ActionView | None,
+                          now: float) -> bool:
+        """Retry later, without calling it, a step whose actuator already failed with a
+        temporary error in this tick (a stalled API costs one timeout per tick, not one
+        per call); ``True`` if the step was put off."""
+        down = self.facts.unreachable(now)
+        if down is None or self.executors.for_kind(step.kind) is not self.executors.workloads:
+            return False
+        retrying = prior is not None and prior.status is ActionStatus.RETRYING
+        self._temporary(inc, step, now, prior.id if retrying and prior else None, None,
+                        f"not tried: the actuator failed earlier in this tick ({down})")
+        return True
 
     def _call(self, fn: Callable[..., Outcome], action: Action, now: float) -> Outcome:
         try:
@@ -305,6 +322,8 @@ class StepRunner:
 
     def _temporary(self, inc: IncidentView, step: PlannedStep, now: float,
                    action_id: str | None, retry_after: float | None, message: str) -> bool:
+        if self.executors.for_kind(step.kind) is self.executors.workloads:
+            self.facts.mark_unreachable(now, message)  # no more calls to it this tick
         retries = step.control.retry
         if inc.attempts < retries:
             wait = backoff(retry_after, inc.attempts)
