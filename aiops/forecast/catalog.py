@@ -69,8 +69,9 @@ def _auto(step: float, *, select_horizon: int = 10, **kw: Any) -> VectorForecast
         _multi(step, **kw),
         _multi_fast(step, **kw),
     ]
+    own = {k: v for k, v in kw.items() if k != "n_series"}
     return AutoSelect(
-        candidates=cands, select_horizon=min(select_horizon, kw.get("max_horizon", 16))
+        candidates=cands, select_horizon=min(select_horizon, kw.get("max_horizon", 16)), **own
     )
 
 
