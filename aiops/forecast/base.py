@@ -206,16 +206,12 @@ class VectorForecaster(ABC):
         # Adaptive conformal inference (Gibbs & Candes, 2021): each miss of the
         # adapt_quantile band raises that horizon's level, each hit lowers it a little,
         # so coverage returns to target after a shift the residual window lags behind.
-        level = np.clip(self.adapt_quantile + self.shift, 0.5, _LEVEL_MAX)
-        upper = self.residuals.quantile_at(level).T  # (H, n), as err
-        ok = np.isfinite(err) & np.isfinite(upper)
-        miss = (err > upper).astype(np.float64)
+        level = np.minimum(np.maximum(self.adapt_quantile + self.shift, 0.5), _LEVEL_MAX)
+        miss = self.residuals.exceeds(err, level)
+        ok = np.isfinite(err) & (self.residuals.count().T > 0)
         step = self.adapt_rate * (miss - (1.0 - self.adapt_quantile))
-        self.shift = np.clip(
-            self.shift + np.where(ok, step, 0.0).T,
-            0.5 - self.adapt_quantile,
-            _LEVEL_MAX - self.adapt_quantile,
-        )
+        lo, hi = 0.5 - self.adapt_quantile, _LEVEL_MAX - self.adapt_quantile
+        self.shift = np.minimum(np.maximum(self.shift + np.where(ok, step, 0.0).T, lo), hi)
 
     def _learn_level(self, y: FloatArray, ok: BoolArray) -> None:
         # A running mean over ``residual_window`` points; after the first few, a step is
@@ -223,7 +219,8 @@ class VectorForecaster(ABC):
         rate = 1.0 / np.minimum(np.maximum(self.seen, 1), self.residual_window)
         step = np.where(ok, y, 0.0) - self.level
         cap = np.where(self.seen > _LEVEL_FREE, 3.0 * np.abs(self.level), np.inf)
-        self.level = np.where(ok, self.level + np.clip(step, -cap, cap) * rate, self.level)
+        step = np.minimum(np.maximum(step, -cap), cap)
+        self.level = np.where(ok, self.level + step * rate, self.level)
 
     def _scale(self, point: FloatArray, *, series_axis: int) -> FloatArray:
         """Denominator of relative residuals: ``|point| + scale_floor x level``."""

@@ -80,6 +80,16 @@ class ResidualWindow:
             out.append(np.where(cnt > 0, val, np.nan).T)
         return out[0], out[1]
 
+    def exceeds(self, err: NDArray[np.float64], levels: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Whether each ``err`` ``(max_horizon, n_series)`` is above the window's quantile at
+        ``levels`` ``(n_series, max_horizon)``, as :meth:`quantile_at` defines it, without
+        sorting: ``err > sorted[j]`` exactly when more than ``j`` residuals are below it."""
+        cnt = self._known
+        j = np.rint(levels.T * (cnt - 1))
+        below = (self._buf < err[None, :, :]).sum(axis=0)
+        out: NDArray[np.bool_] = (cnt > 0) & (below > j) & np.isfinite(err)
+        return out
+
     def quantile_at(self, levels: NDArray[np.float64]) -> NDArray[np.float64]:
         """Empirical quantile at a level per series and horizon: ``(n_series, max_horizon)``.
 
