@@ -20,4 +20,5 @@ def _load_commands() -> None:
     import aiops.cli.cmd_daemon
     import aiops.cli.cmd_detect
     import aiops.cli.cmd_exporter
+    import aiops.cli.cmd_models
     import aiops.cli.cmd_runbook  # noqa: F401
