@@ -39,6 +39,8 @@ from aiops.engines.webhook import load_token, webhook_routes
 from aiops.errors import AiopsError
 from aiops.journal import Journal
 from aiops.model import Alert, Signal
+from aiops.models import runtime as model_runtime
+from aiops.models.versions import ModelKind
 from aiops.runbook import load_runbooks
 from aiops.runbook.match import schedules
 from aiops.telemetry.logging import get_logger
@@ -78,6 +80,7 @@ class Daemon:
         self.log = get_logger("daemon")
         self.state_dir = config.resolve(config.state_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        config = self.config = self._live_models(config)
         speed = None if self.options.stepped else (self.options.speed or config.loop.speed)
         self.clock = Clock.resume(self.state_dir / "clock.json", speed=speed, wall=time.time())
         self.metrics = Metrics()
@@ -387,10 +390,28 @@ class Daemon:
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
 
+    def _live_models(self, config: Config) -> Config:
+        """Run the model registry's live versions (docs/models.md); the file's if it fails."""
+        files = {ModelKind.DETECTOR: self.state_dir / DETECTORS,
+                 ModelKind.FORECASTER: self.state_dir / FORECASTS}
+        try:
+            res = model_runtime.prepare(config, self.state_dir, now=time.time(), snapshots=files)
+        except (AiopsError, OSError) as exc:
+            self.log.error("model_registry_failed", error=str(exc))
+            return config
+        for note in res.notes:
+            self.log.warning("model_version", note=note)
+        return res.config
+
     def _snapshot_detectors(self) -> None:
-        write_atomic(self.state_dir / DETECTORS, self.bank.snapshot())
+        states = {ModelKind.DETECTOR: self.bank.snapshot()}
+        write_atomic(self.state_dir / DETECTORS, states[ModelKind.DETECTOR])
         if self.forecaster is not None:
-            write_atomic(self.state_dir / FORECASTS, self.forecaster.workloads.snapshot())
+            states[ModelKind.FORECASTER] = self.forecaster.workloads.snapshot()
+            write_atomic(self.state_dir / FORECASTS, states[ModelKind.FORECASTER])
+        for problem in model_runtime.checkpoint(self.config, self.state_dir, states,
+                                                now=time.time()):
+            self.log.warning("model_checkpoint_failed", problem=problem)
 
     def _restore_forecasts(self) -> bool:
         if self.forecaster is None:
