@@ -78,6 +78,7 @@ class VectorForecaster(ABC):
         scale_floor: float = 0.1,
         adapt_rate: float = 0.005,
         adapt_quantile: float = 0.9,
+        adapt_horizons: int | None = None,
     ) -> None:
         if n_series < 1 or max_horizon < 1 or residual_window < 2:
             raise ValueError("n_series, max_horizon >= 1 and residual_window >= 2 required")
@@ -85,6 +86,7 @@ class VectorForecaster(ABC):
             raise ValueError("need scale_floor, adapt_rate >= 0 and 0.5 < adapt_quantile < 1")
         self.adapt_rate = adapt_rate
         self.adapt_quantile = adapt_quantile
+        self.adapt_horizons = min(max_horizon, adapt_horizons or max_horizon)
         self.n_series = n_series
         self.max_horizon = max_horizon
         self.residual_window = residual_window
@@ -117,6 +119,7 @@ class VectorForecaster(ABC):
             "scale_floor": self.scale_floor,
             "adapt_rate": self.adapt_rate,
             "adapt_quantile": self.adapt_quantile,
+            "adapt_horizons": self.adapt_horizons,
         }
 
     def config_hash(self) -> str:
@@ -206,12 +209,15 @@ class VectorForecaster(ABC):
         # Adaptive conformal inference (Gibbs & Candes, 2021): each miss of the
         # adapt_quantile band raises that horizon's level, each hit lowers it a little,
         # so coverage returns to target after a shift the residual window lags behind.
-        level = np.minimum(np.maximum(self.adapt_quantile + self.shift, 0.5), _LEVEL_MAX)
-        miss = self.residuals.exceeds(err, level)
-        ok = np.isfinite(err) & (self.residuals.count().T > 0)
+        # Only the first adapt_horizons horizons adapt (the scan costs window x horizons).
+        k = self.adapt_horizons
+        shift = self.shift[:, :k]
+        level = np.minimum(np.maximum(self.adapt_quantile + shift, 0.5), _LEVEL_MAX)
+        miss = self.residuals.exceeds(err[:k], level)
+        ok = np.isfinite(err[:k]) & (self.residuals.count()[:, :k].T > 0)
         step = self.adapt_rate * (miss - (1.0 - self.adapt_quantile))
         lo, hi = 0.5 - self.adapt_quantile, _LEVEL_MAX - self.adapt_quantile
-        self.shift = np.minimum(np.maximum(self.shift + np.where(ok, step, 0.0).T, lo), hi)
+        self.shift[:, :k] = np.minimum(np.maximum(shift + np.where(ok, step, 0.0).T, lo), hi)
 
     def _learn_level(self, y: FloatArray, ok: BoolArray) -> None:
         # A running mean over ``residual_window`` points; after the first few, a step is

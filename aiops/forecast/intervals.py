@@ -84,9 +84,10 @@ class ResidualWindow:
         """Whether each ``err`` ``(max_horizon, n_series)`` is above the window's quantile at
         ``levels`` ``(n_series, max_horizon)``, as :meth:`quantile_at` defines it, without
         sorting: ``err > sorted[j]`` exactly when more than ``j`` residuals are below it."""
-        cnt = self._known
+        hz = err.shape[0]
+        cnt = self._known[:hz]
         j = np.rint(levels.T * (cnt - 1))
-        below = (self._buf < err[None, :, :]).sum(axis=0)
+        below = (self._buf[:, :hz] < err[None, :, :]).sum(axis=0)
         out: NDArray[np.bool_] = (cnt > 0) & (below > j) & np.isfinite(err)
         return out
 

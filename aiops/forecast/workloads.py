@@ -127,6 +127,7 @@ class WorkloadForecasts:
                 max_horizon=max(16, self.horizon),
                 residual_window=self.config.residual_window,
                 adapt_quantile=self.config.quantile,
+                adapt_horizons=self.horizon,
                 **extra,
             )
         return self._models[key]
