@@ -410,7 +410,7 @@ class Daemon:
             states[ModelKind.FORECASTER] = self.forecaster.workloads.snapshot()
             write_atomic(self.state_dir / FORECASTS, states[ModelKind.FORECASTER])
         for problem in model_runtime.checkpoint(self.config, self.state_dir, states,
-                                                now=time.time()):
+                                                now=time.time(), trained_to=self.clock.now()):
             self.log.warning("model_checkpoint_failed", problem=problem)
 
     def _restore_forecasts(self) -> bool:

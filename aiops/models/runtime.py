@@ -115,9 +115,19 @@ def prepare(
 
 
 def checkpoint(
-    config: Config, state_dir: Path, states: Mapping[ModelKind, bytes], *, now: float
+    config: Config,
+    state_dir: Path,
+    states: Mapping[ModelKind, bytes],
+    *,
+    now: float,
+    trained_to: float | None = None,
 ) -> list[str]:
-    """Store the running versions' snapshots in the registry; returns problems (not raised)."""
+    """Store the running versions' snapshots in the registry; returns problems (not raised).
+
+    ``trained_to`` is the time (on the daemon's clock) of the last sample learnt; the
+    version's trained-on window runs from its first checkpoint's to it.
+    """
+    last = now if trained_to is None else trained_to
     reg = registry_at(state_dir)
     problems: list[str] = []
     done: dict[str, str] = {}
@@ -125,7 +135,7 @@ def checkpoint(
         try:
             vid = running_id(config, kind)
             first = reg.get(vid).trained_on
-            reg.checkpoint(vid, blob, now=now, trained_on=(first[0] if first else now, now))
+            reg.checkpoint(vid, blob, now=now, trained_on=(first[0] if first else last, last))
             done[kind.value] = vid
         except (AiopsError, OSError, KeyError) as exc:
             problems.append(f"{kind.value}: checkpoint failed: {exc}")
