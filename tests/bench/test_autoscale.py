@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
-import math
-
-import pytest
-
 from aiops.bench.autoscale import SHIPPED, BenchConfig, load_trace, run, shipped_config
-from aiops.config.forecast import ForecastConfig
 from aiops.cli import _load_commands
 from aiops.cli.app import app
+from aiops.config.forecast import ForecastConfig
 from tests.paths import SHARED
 
 TRACE = SHARED / "data" / "traces" / "nyc_taxi.csv"

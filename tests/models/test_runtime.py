@@ -34,7 +34,8 @@ def learn(cfg: DetectConfig, n: int) -> bytes:
 
 
 def snaps(state: Path) -> dict[ModelKind, Path]:
-    return {ModelKind.DETECTOR: state / "detectors.bin", ModelKind.FORECASTER: state / "forecasts.bin"}
+    return {ModelKind.DETECTOR: state / "detectors.bin",
+            ModelKind.FORECASTER: state / "forecasts.bin"}
 
 
 def test_first_start_registers_and_promotes_the_configured_versions(tmp_path: Path) -> None:
