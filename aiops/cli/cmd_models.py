@@ -230,7 +230,8 @@ def _bench_detector(v: ModelVersion, nab: Path | None) -> dict[str, float]:
     if not (nab / "combined_windows.json").is_file():
         _fail(f"no NAB data at {nab}")
     results = nab_bench.evaluate(nab, DetectConfig.model_validate(dict(v.config)))
-    return {f"nab/{r.profile}": r.normalized for r in results}
+    # Profiles are standard, reward_low_FP_rate, reward_low_FN_rate in NAB's files.
+    return {f"nab/{r.profile.lower().removesuffix('_rate')}": r.normalized for r in results}
 
 
 @models_app.command("gate")

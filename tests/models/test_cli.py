@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import yaml
@@ -84,3 +86,25 @@ def test_bench_records_metrics_and_gate_compares_them(tmp_path: Path) -> None:
     reg.record_metrics(cand, worse)
     code, out = cli("gate", cand, "-c", str(live_cfg))
     assert code == 1 and "worse" in out
+
+
+def test_bench_scores_a_detector_version_on_nab(tmp_path: Path) -> None:
+    """A detector version is scored on a NAB corpus under names the gate compares."""
+    nab = SHARED / "data" / "nab"
+    name = "artificialWithAnomaly/art_daily_jumpsup.csv"
+    corpus = tmp_path / "nab"
+    (corpus / "data" / "artificialWithAnomaly").mkdir(parents=True)
+    shutil.copy(nab / "data" / name, corpus / "data" / name)
+    shutil.copy(nab / "profiles.json", corpus / "profiles.json")
+    windows = json.loads((nab / "combined_windows.json").read_text())
+    (corpus / "combined_windows.json").write_text(json.dumps({name: windows[name]}))
+    cfg_path = write_config(tmp_path, "live.yaml")
+    cfg = load_config(cfg_path)
+    state = cfg.resolve(cfg.state_dir)
+    det = runtime.prepare(cfg, state, now=1.0, snapshots={}).running[ModelKind.DETECTOR]
+    code, out = cli("bench", det, "-c", str(cfg_path), "--nab", str(corpus))
+    assert code == 0, out
+    metrics = runtime.registry_at(state).get(det).metrics
+    assert set(metrics) == {"nab/standard", "nab/reward_low_fp", "nab/reward_low_fn"}
+    code, out = cli("gate", det, "-c", str(cfg_path), "--live", det)
+    assert code == 0 and out.count("same") == 3
