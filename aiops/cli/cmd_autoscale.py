@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aiops.bench.autoscale import HORIZONS, SHIPPED, BenchConfig, BenchResult, load_trace, run
+from aiops.bench.autoscale import HORIZONS, SHIPPED, BenchConfig, BenchResult, run
+from aiops.bench.traces import load_trace
 from aiops.cli.app import bench_app
 
 out = Console(width=None if sys.stdout.isatty() else 150)

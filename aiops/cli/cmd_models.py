@@ -203,7 +203,8 @@ def bench(
 
 
 def _bench_forecaster(v: ModelVersion, traces: list[Path], limit: int | None) -> dict[str, float]:
-    from aiops.bench.autoscale import SHIPPED, BenchConfig, load_trace, run
+    from aiops.bench.autoscale import SHIPPED, BenchConfig, run
+    from aiops.bench.traces import load_trace
 
     metrics: dict[str, float] = {}
     for path in traces:

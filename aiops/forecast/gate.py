@@ -44,8 +44,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from aiops.forecast.capacity import ForecastPath, HpaSpec, Observation, PolicyState, decide
-from aiops.forecast.replay import SimulatedPods
+from aiops.forecast.capacity import ForecastPath, HpaSpec, Observation, decide
+from aiops.forecast.replay import PolicyReplay, ReplayScore
 
 BUCKETS = 48  # the replay window is kept as this many partial sums
 
@@ -142,22 +142,6 @@ class GateSpec:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
-class ReplayScore:
-    """One policy replayed: steps and under-provisioned seconds over the window, its
-    replica-seconds (a sum forgetting over ``cost_window``), and its band's coverage."""
-
-    steps: int
-    under_seconds: float
-    replica_seconds: float
-    coverage: float | None = None
-    quantile: float | None = None
-
-    @property
-    def replica_hours(self) -> float:
-        return self.replica_seconds / 3600.0
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
 class GateDecision:
     """The gate's verdict this cycle, as data."""
 
@@ -187,63 +171,6 @@ class GateDecision:
         return self.rungs[self.rung or 0]
 
 
-class _Track:
-    """One policy's replay: simulated pods, policy history, windowed and forgetting sums."""
-
-    def __init__(self, spec: GateSpec, startup: float, min_replicas: int) -> None:
-        self.pods = SimulatedPods(startup=startup)
-        self.pods.scale_to(min_replicas, -startup)
-        self.policy = PolicyState()
-        self.under = np.zeros(-(-spec.window // spec.bucket))
-        self.replica = 0.0
-        self.hits = np.zeros(spec.coverage_window, dtype=np.int8)
-        self.covered = 0
-        self.hit_count = 0  # sum of ``hits``, kept in step
-        self.pending: list[float] = []  # upper forecasts at the lead, oldest first
-
-    def score(self, steps: int, lead: int, quantile: float | None) -> ReplayScore:
-        full = self.covered >= len(self.hits)
-        cov = self.hit_count / len(self.hits) if full else None
-        return ReplayScore(steps=steps, under_seconds=float(self.under.sum()),
-                           replica_seconds=self.replica, coverage=cov, quantile=quantile)
-
-    def check(self, demand: float, upper: float, lead: int) -> None:
-        # The upper made ``lead`` cycles ago at the lead is the band for this demand.
-        if len(self.pending) >= lead:
-            old = self.pending.pop(0)
-            if math.isfinite(old) and math.isfinite(demand):
-                slot, hit = self.covered % len(self.hits), int(demand <= old)
-                self.hit_count += hit - int(self.hits[slot])
-                self.hits[slot] = hit
-                self.covered += 1
-        self.pending.append(upper)
-
-    def state(self) -> dict[str, NDArray[Any]]:
-        return {
-            "pods": self.pods.state(),
-            **{f"policy.{k}": v for k, v in self.policy.arrays().items()},
-            "under": self.under.copy(),
-            "replica": np.array(self.replica),
-            "hits": self.hits.copy(),
-            "covered": np.array(self.covered, dtype=np.int64),
-            "pending": np.asarray(self.pending, dtype=np.float64),
-        }
-
-    def load_state(self, state: Mapping[str, NDArray[Any]]) -> None:
-        if state["under"].shape != self.under.shape or state["hits"].shape != self.hits.shape:
-            raise ValueError("gate state was saved with other window sizes")
-        self.pods.load_state(state["pods"])
-        self.policy = PolicyState.from_arrays(
-            {k[len("policy.") :]: v for k, v in state.items() if k.startswith("policy.")}
-        )
-        self.under = state["under"].astype(np.float64, copy=True)
-        self.replica = float(state["replica"])
-        self.hits = state["hits"].astype(np.int8, copy=True)
-        self.hit_count = int(self.hits.sum())
-        self.covered = int(state["covered"])
-        self.pending = [float(v) for v in state["pending"]]
-
-
 class CapacityGate:
     """Replays the policies on observed demand and decides who controls one workload."""
 
@@ -260,7 +187,12 @@ class CapacityGate:
         self.reactive_spec, self.predictive_spec = reactive, predictive
         self.lead = max(1, lead)
         floor = reactive.min_replicas
-        self.tracks = [_Track(spec, startup, floor) for _ in range(1 + len(spec.quantiles))]
+        self.tracks = [
+            PolicyReplay(buckets=-(-spec.window // spec.bucket),
+                         coverage_window=spec.coverage_window, startup=startup,
+                         min_replicas=floor)
+            for _ in range(1 + len(spec.quantiles))
+        ]
         self.steps = 0  # intervals replayed
         self.mode = GateMode.SHADOW
         self.rung: int | None = None
@@ -315,9 +247,9 @@ class CapacityGate:
     def scores(self) -> tuple[ReplayScore, tuple[ReplayScore, ...]]:
         """The reactive replay and every rung's."""
         n = min(self.steps, len(self.tracks[0].under) * self.spec.bucket)
-        react = self.tracks[0].score(n, self.lead, None)
+        react = self.tracks[0].score(n, None)
         rungs = tuple(
-            tr.score(n, self.lead, q)
+            tr.score(n, q)
             for tr, q in zip(self.tracks[1:], self.spec.quantiles, strict=True)
         )
         return react, rungs

@@ -107,7 +107,6 @@ class WorkloadForecasts:
     def __init__(self, config: ForecastConfig) -> None:
         self.config = config
         self.reactive_spec, self.predictive_spec = policy_specs(config)
-        self.spec = self.predictive_spec
         self.lead = max(1, math.ceil((config.startup + config.interval) / config.interval))
         self.horizon = self.lead + config.ramp_steps
         self.quantiles = ladder(config)

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from aiops.bench.autoscale import SHIPPED, BenchConfig, load_trace, run, shipped_config
+from aiops.bench.autoscale import SHIPPED, BenchConfig, run, shipped_config
+from aiops.bench.traces import load_trace
 from aiops.cli import _load_commands
 from aiops.cli.app import app
 from aiops.config.forecast import ForecastConfig
