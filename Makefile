@@ -64,6 +64,7 @@ bench: $(STAMP) debs  ## every benchmark, figures as ratios against in-run basel
 	$(VENV)/bin/aiops bench nab --data $(SHARED)/data/nab
 	$(VENV)/bin/aiops bench autoscale --trace $(SHARED)/data/traces/nyc_taxi.csv --png bench-out/autoscale-nyc_taxi.png
 	$(VENV)/bin/aiops bench autoscale --trace $(SHARED)/data/traces/vic_elec_demand.csv --png bench-out/autoscale-vic_elec.png
+	$(VENV)/bin/aiops bench autoscale --trace $(SHARED)/data/traces/pedestrian_southern_cross.csv --png bench-out/autoscale-pedestrian.png
 	$(VENV)/bin/aiops bench prom-cycle --series 10000 --out bench-out/prom-cycle.json
 	$(VENV)/bin/aiops bench webhook --alerts 10000 --out bench-out/webhook.json
 	$(VENV)/bin/aiops bench attack --out bench-out/attack.json

@@ -49,6 +49,8 @@ from aiops.http import (
 from aiops.http.stats import HttpStats
 from aiops.journal import Journal, JournalUnusable, JournalWriteError, move_aside
 from aiops.model import Alert, ManualSignal, Signal
+from aiops.models import runtime as model_runtime
+from aiops.models.versions import ModelKind
 from aiops.runbook import load_runbooks
 from aiops.runbook.match import schedules
 from aiops.statedir import StateDir
@@ -108,6 +110,7 @@ class Daemon:
         self.log = get_logger("daemon")
         self.state = StateDir(config.resolve(config.state_dir))
         self.state_dir = self.state.root
+        config = self.config = self._live_models(config)
         speed = None if self.options.stepped else (self.options.speed or config.loop.speed)
         self.clock = Clock.resume(self.state.path(StateDir.CLOCK), speed=speed, wall=time.time())
         self.metrics = Metrics()
@@ -507,10 +510,28 @@ class Daemon:
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
 
+    def _live_models(self, config: Config) -> Config:
+        """Run the model registry's live versions (docs/models.md); the file's if it fails."""
+        files = {ModelKind.DETECTOR: self.state.path(StateDir.DETECTORS),
+                 ModelKind.FORECASTER: self.state.path(StateDir.FORECASTS)}
+        try:
+            res = model_runtime.prepare(config, self.state_dir, now=time.time(), snapshots=files)
+        except (AiopsError, OSError) as exc:
+            self.log.error("model_registry_failed", error=str(exc))
+            return config
+        for note in res.notes:
+            self.log.warning("model_version", note=note)
+        return res.config
+
     def _snapshot_detectors(self) -> None:
-        self.state.write(StateDir.DETECTORS, self.bank.snapshot())
+        states = {ModelKind.DETECTOR: self.bank.snapshot()}
+        self.state.write(StateDir.DETECTORS, states[ModelKind.DETECTOR])
         if self.forecaster is not None:
-            self.state.write(StateDir.FORECASTS, self.forecaster.snapshot())
+            states[ModelKind.FORECASTER] = self.forecaster.snapshot()
+            self.state.write(StateDir.FORECASTS, states[ModelKind.FORECASTER])
+        for problem in model_runtime.checkpoint(self.config, self.state_dir, states,
+                                                now=time.time(), trained_to=self.clock.now()):
+            self.log.warning("model_checkpoint_failed", problem=problem)
 
     def _restore_forecasts(self) -> bool:
         if self.forecaster is None:
