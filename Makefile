@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
-DEBS := prometheus prometheus-alertmanager
+DEBS := prometheus prometheus-alertmanager postgresql
 ARGS ?= --speed 60
 
 .PHONY: run test lint bench venv debs clean help
@@ -21,8 +21,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create the virtualenv and install aiops with its dev tools
 
-debs:  ## install the Debian packages the tests use (Prometheus, Alertmanager)
+debs:  ## install the Debian packages the tests use (Prometheus, Alertmanager, PostgreSQL)
 	@missing=""; for b in prometheus prometheus-alertmanager; do command -v $$b >/dev/null || missing="yes"; done; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="yes"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBS); \
 	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(DEBS); fi; \
