@@ -25,7 +25,7 @@ SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 class JournalConfig(Section):
-    """The journal: every signal, incident, action and guard (SQLite unless ``url`` is set)."""
+    """The journal: every signal, incident, action and guard (SQLite unless `url` is set)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

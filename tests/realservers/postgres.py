@@ -46,7 +46,9 @@ class PgDatabase:
 
     def journal(self, **kw: object) -> Journal:
         """A new connection (a new process's journal) to this database."""
-        return Journal(backend=postgres_backend(self.config(**kw), Path("/")))
+        cfg = self.config(**kw)
+        return Journal(backend=postgres_backend(cfg, Path("/")),
+                       migrate=cfg.migrate == "startup")
 
     def yaml(self) -> str:
         """The ``journal:`` section as YAML, for a daemon's config file."""
