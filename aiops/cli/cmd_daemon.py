@@ -142,16 +142,17 @@ def incidents(
     ] = True,
 ) -> None:
     """Print the journal as a timeline: signal, score, why it matched, actions, verification."""
-    from aiops.journal import Journal
+    from aiops.journal.connect import JournalMissing, open_existing
+    from aiops.statedir import StateDir
 
     cfg = _load(config)
-    path = cfg.resolve(cfg.state_dir) / "journal.sqlite"
-    if not path.exists():
-        err.print(f"no journal at {path}: the daemon has not run with this config yet")
-        raise typer.Exit(1)
     try:
-        journal = Journal(path)
-    except JournalUnusable as exc:
+        journal = open_existing(cfg.journal, StateDir(cfg.resolve(cfg.state_dir)),
+                                base_dir=Path(cfg.base_dir))
+    except JournalMissing as exc:
+        err.print(str(exc), highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except AiopsError as exc:
         _fail(exc)
     try:
         rows = journal.incidents_json(limit, None)

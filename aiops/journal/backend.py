@@ -51,6 +51,9 @@ class Schema(Protocol):
     def stamp(self, version: int) -> None:
         """Record ``version`` where this dialect keeps it besides ``schema_migrations``."""
 
+    def restart_ids(self, table: str) -> None:
+        """After rows were inserted with explicit ids, new ones continue after them."""
+
 
 class Backend(Schema, Protocol):
     """One connection to one journal database, in one dialect."""

@@ -221,6 +221,10 @@ class PostgresBackend:
     def stamp(self, version: int) -> None:
         """``schema_migrations`` is the record."""
 
+    def restart_ids(self, table: str) -> None:
+        self.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
+                     f" COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)")
+
 
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip()

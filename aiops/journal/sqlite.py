@@ -109,6 +109,9 @@ class SqliteBackend:
     def columns(self, table: str) -> set[str]:
         return {str(r[1]) for r in self._db.execute(f"PRAGMA table_info({table})")}
 
+    def restart_ids(self, table: str) -> None:
+        """``INTEGER PRIMARY KEY`` continues after the largest id by itself."""
+
     def stamp(self, version: int) -> None:
         self._db.execute(f"PRAGMA user_version = {int(version)}")
         self._db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
