@@ -29,7 +29,7 @@ from aiops.journal import Journal, JournalWriteError
 from aiops.journal.connect import postgres_backend
 from aiops.model import Alert
 from aiops.runbook import parse_runbooks
-from aiops.telemetry.logging import get_logger
+from aiops.telemetry.logging import configure_logging, get_logger
 from aiops.telemetry.metrics import Metrics
 
 RUNBOOK = """
@@ -98,6 +98,7 @@ def drive(journal: Journal, indices: range, targets: int, tick_every: int
 def _replica(cfg: dict[str, Any], indices: range, targets: int, tick_every: int,
              ) -> tuple[int, float, list[str]]:
     """One replica process of the two-replica run (spawned)."""
+    configure_logging("console", level="warning")
     journal = Journal(backend=postgres_backend(JournalConfig.model_validate(cfg), Path("/")))
     try:
         return drive(journal, indices, targets, tick_every)

@@ -13,7 +13,10 @@ and guards the database enforces itself: at most one incident holding a target a
 most one queued run per runbook and target (partial unique indexes). 4:
 ``schema_migrations``, ``actions.owner`` (which process started an action, so a replica
 never takes over an action another live one is applying), the journal's name in
-``meta``. Versions 1 to 3 exist only in SQLite files and are brought to 3 by the
+``meta``. 5: ``alert_state``, each alert fingerprint's latest status (kept by every
+insert, so "which alerts are firing", read by every decision, costs the firing ones,
+not the whole history), and indexes for the action-count guards. Versions 1 to 3 exist
+only in SQLite files and are brought to 3 by the
 converging :data:`BASELINE`; every later version is a :class:`Step`.
 """
 
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 
 from aiops.journal.backend import Schema
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: ``PRAGMA application_id`` of an aiops SQLite journal: the bytes "AIOP".
 APPLICATION_ID = 0x41494F50
 #: ``meta.application`` of every journal (how a PostgreSQL schema is recognised).
@@ -151,9 +154,28 @@ class Step:
     statements: tuple[str, ...] = ()
 
 
+#: Rebuilds ``alert_state`` from ``signals`` (migration 5, and after an import).
+REBUILD_ALERT_STATE = (
+    "DELETE FROM alert_state",
+    "INSERT INTO alert_state (fingerprint, name, status, signal_id)"
+    " SELECT s.fingerprint, s.name, s.status, s.id FROM signals s JOIN"
+    " (SELECT fingerprint, MAX(id) AS id FROM signals WHERE kind = 'alert'"
+    " GROUP BY fingerprint) l ON s.id = l.id WHERE s.kind = 'alert'",
+)
+
 STEPS: tuple[Step, ...] = (
     Step(version=4, description="schema_migrations; actions.owner; meta.application",
          columns=(("actions", "owner", "TEXT NOT NULL DEFAULT ''"),)),
+    Step(version=5, description="alert_state; action indexes for the count guards",
+         statements=(
+             "CREATE TABLE IF NOT EXISTS alert_state (fingerprint TEXT PRIMARY KEY,"
+             " name TEXT NOT NULL, status TEXT NOT NULL, signal_id BIGINT NOT NULL)",
+             "CREATE INDEX IF NOT EXISTS alert_state_firing ON alert_state (name)"
+             " WHERE status = 'firing'",
+             *REBUILD_ALERT_STATE,
+             "CREATE INDEX IF NOT EXISTS actions_started ON actions (started_at)",
+             "CREATE INDEX IF NOT EXISTS actions_target ON actions (target, kind, started_at)",
+         )),
 )
 assert STEPS[-1].version == SCHEMA_VERSION
 

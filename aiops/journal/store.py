@@ -191,11 +191,8 @@ class Journal(Reads):
 
     def firing_alerts(self) -> frozenset[str]:
         """Alertnames whose latest recorded status (per fingerprint) is firing."""
-        rows = self._query(
-            "SELECT s.name, s.status FROM signals s JOIN (SELECT fingerprint, MAX(id) AS id"
-            " FROM signals WHERE kind='alert' GROUP BY fingerprint) l ON s.id = l.id"
-        )
-        return frozenset(r["name"] for r in rows if r["status"] == "firing")
+        rows = self._query("SELECT DISTINCT name FROM alert_state WHERE status = 'firing'")
+        return frozenset(str(r["name"]) for r in rows)
 
     # -- incidents ---------------------------------------------------------------------
 
@@ -281,6 +278,7 @@ class Journal(Reads):
                    (before,)).rowcount
             n += x("DELETE FROM blobs WHERE '@' || hash NOT IN (SELECT labels FROM signals)"
                    " AND '@' || hash NOT IN (SELECT labels FROM incidents)").rowcount
+            x("DELETE FROM alert_state WHERE signal_id NOT IN (SELECT id FROM signals)")
         return n
 
     # -- JSON for the HTTP API and the CLI ---------------------------------------------

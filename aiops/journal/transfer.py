@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from aiops.errors import PermanentError
-from aiops.journal.ddl import SCHEMA_VERSION, TABLES
+from aiops.journal.ddl import REBUILD_ALERT_STATE, SCHEMA_VERSION, TABLES
 from aiops.journal.store import Journal
 
 FORMAT = "aiops-journal-export"
@@ -119,4 +119,6 @@ def import_rows(journal: Journal, lines: Iterable[str], *, source: str = "<input
             counts[table] += 1
         for table in ("signals", "events"):
             journal.backend.restart_ids(table)
+        for stmt in REBUILD_ALERT_STATE:  # derived from signals, never exported
+            tx._x(stmt)
     return counts

@@ -91,10 +91,20 @@ class Tx(Reads):
         """Store ``signal`` unless its dedup key is known; True if it was new."""
         cols = list(signal_columns(signal, now))
         cols[7] = self._store_json(cols[7])  # labels
-        cur = self._x(
+        row = self._x(
             "INSERT INTO signals (dedup_key, kind, t, received_at, name, fingerprint, status,"
-            " labels, payload) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING", cols)
-        return cur.rowcount == 1
+            " labels, payload) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
+            " RETURNING id", cols).fetchone()
+        if row is None:
+            return False
+        if isinstance(signal, Alert):  # the fingerprint's latest status, for firing_alerts
+            self._x("INSERT INTO alert_state (fingerprint, name, status, signal_id)"
+                    " VALUES (?,?,?,?) ON CONFLICT (fingerprint) DO UPDATE SET"
+                    " name = excluded.name, status = excluded.status,"
+                    " signal_id = excluded.signal_id"
+                    " WHERE excluded.signal_id > alert_state.signal_id",
+                    (signal.fingerprint, signal.name, signal.status, int(row["id"])))
+        return True
 
     def record_alerts(self, alerts: Iterable[Alert], now: float) -> list[Alert]:
         """Store a webhook's alerts; the ones not seen before."""

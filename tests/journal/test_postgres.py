@@ -115,7 +115,7 @@ def test_schema_is_versioned_and_a_newer_one_refused(pg_db: PgDatabase) -> None:
     j = pg_db.journal()
     assert j.migrated_from == 0
     rows = j._rows("SELECT version FROM schema_migrations ORDER BY version")
-    assert [r["version"] for r in rows] == [3, SCHEMA_VERSION]
+    assert [r["version"] for r in rows] == list(range(3, SCHEMA_VERSION + 1))
     assert pg_db.journal().migrated_from == SCHEMA_VERSION  # nothing left to do
     with j.transaction() as tx:
         tx._x("INSERT INTO schema_migrations (version, description, applied_at)"

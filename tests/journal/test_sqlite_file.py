@@ -22,7 +22,7 @@ def test_a_new_file_is_wal_full_sync_and_stamped(tmp_path: Path) -> None:
     assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert db.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     versions = [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY 1")]
-    assert versions == [3, SCHEMA_VERSION]
+    assert versions == list(range(3, SCHEMA_VERSION + 1))
 
 
 def test_migrates_a_version_1_journal(tmp_path: Path) -> None:
@@ -98,3 +98,20 @@ def test_a_full_journal_fails_the_write_and_the_probe(tmp_path: Path) -> None:
     assert j.unhandled_alerts() == [] and j.last_write_error
 
 
+
+
+def test_a_version_4_journal_is_migrated_and_its_alert_state_rebuilt(tmp_path: Path) -> None:
+    """Step 5 runs on a schema-4 file: alert_state is built from the stored alerts."""
+    path = tmp_path / "j.sqlite"
+    j = Journal(path)
+    j.record_alerts([alert("A", fingerprint="1"), alert("B", fingerprint="2"),
+                     alert("B", fingerprint="2", status="resolved")], 1.0)
+    j.close()
+    with sqlite3.connect(path) as db:  # back to what schema 4 wrote
+        db.execute("DROP TABLE alert_state")
+        db.execute("DELETE FROM schema_migrations WHERE version = 5")
+        db.execute("PRAGMA user_version = 4")
+    again = Journal(path)
+    assert again.migrated_from == 4 and again.firing_alerts() == frozenset({"A"})
+    again.record_alerts([alert("A", fingerprint="1", status="resolved")], 2.0)
+    assert again.firing_alerts() == frozenset()
