@@ -49,6 +49,7 @@ bench: $(STAMP) debs  ## every benchmark, figures as ratios against in-run basel
 	$(VENV)/bin/aiops bench autoscale --trace $(SHARED)/data/traces/vic_elec_demand.csv --png bench-out/autoscale-vic_elec.png
 	$(VENV)/bin/aiops bench prom-cycle --series 10000 --out bench-out/prom-cycle.json
 	$(VENV)/bin/aiops bench webhook --alerts 10000 --out bench-out/webhook.json
+	$(VENV)/bin/aiops bench journal --signals 2000 --out bench-out/journal.json
 
 clean:  ## remove the virtualenv and local state
 	rm -rf $(VENV) state .mypy_cache .pytest_cache .ruff_cache

@@ -36,6 +36,7 @@ from aiops.journal.rows import (
     action_from_row,
     blob_ref,
     dumps,
+    incident_from_row,
     outcome_json,
     read_json,
     signal_columns,
@@ -87,14 +88,15 @@ class Tx(Reads):
 
     # -- signals -----------------------------------------------------------------------
 
-    def insert_signal(self, signal: Signal, now: float) -> bool:
-        """Store ``signal`` unless its dedup key is known; True if it was new."""
+    def insert_signal(self, signal: Signal, now: float, *, handled: bool = False) -> bool:
+        """Store ``signal`` unless its dedup key is known (``handled``: as handled now);
+        True if it was new."""
         cols = list(signal_columns(signal, now))
         cols[7] = self._store_json(cols[7])  # labels
         row = self._x(
             "INSERT INTO signals (dedup_key, kind, t, received_at, name, fingerprint, status,"
-            " labels, payload) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
-            " RETURNING id", cols).fetchone()
+            " labels, payload, handled_at) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
+            " RETURNING id", (*cols, now if handled else None)).fetchone()
         if row is None:
             return False
         if isinstance(signal, Alert):  # the fingerprint's latest status, for firing_alerts
@@ -113,9 +115,12 @@ class Tx(Reads):
     def claim(self, signal: Signal, now: float) -> bool:
         """Store ``signal`` if new and mark it handled; False if it was handled before.
 
-        Commits only with the decision that handles it (same transaction).
+        Commits only with the decision that handles it (same transaction). Of two
+        replicas claiming one signal, the second waits for the first's commit and finds
+        it handled.
         """
-        self.insert_signal(signal, now)
+        if self.insert_signal(signal, now, handled=True):
+            return True
         cur = self._x(
             "UPDATE signals SET handled_at = ? WHERE dedup_key = ? AND handled_at IS NULL",
             (now, signal.dedup_key))
@@ -123,9 +128,7 @@ class Tx(Reads):
 
     def mark_seen(self, signal: Signal, now: float) -> None:
         """Store and mark handled a signal that is re-evaluated every cycle (anomalies)."""
-        self.insert_signal(signal, now)
-        self._x("UPDATE signals SET handled_at = ? WHERE dedup_key = ? AND handled_at IS NULL",
-                (now, signal.dedup_key))
+        self.claim(signal, now)
 
     # -- incidents ---------------------------------------------------------------------
 
@@ -136,31 +139,25 @@ class Tx(Reads):
         """Start an incident running ``plan``; None if another holds the target (or queue).
 
         The database enforces the concurrency guard: at most one incident holds a target
-        and at most one run is queued per runbook and target.
+        and at most one run is queued per runbook and target (a conflict with either
+        unique index, or a racing replica's insert of the same id, inserts nothing).
         """
         pos = opened(status, now=now)
         t = plan.target
         self.lock_targets([t])
         iid = self._incident_id(plan)
-        self._x("SAVEPOINT open_incident")
-        try:
-            self._x(
-                "INSERT INTO incidents (id, runbook, target, target_kind, target_namespace,"
-                " target_name, status, mode, opened_at, phase, phase_since, signal_key,"
-                " labels, reasons, steps, approval_expires_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (iid, plan.runbook, str(t), t.kind, t.namespace, t.name, pos.status.value,
-                 mode, now, pos.phase.value, now, plan.signal_key,
-                 self._store_json(dumps(dict(plan.labels))),
-                 dumps([r.to_dict() for r in plan.reasons]),
-                 dumps([step_to_dict(s) for s in plan.steps]), approval_expires_at),
-            )
-        except self._backend.integrity_errors:
-            self._x("ROLLBACK TO open_incident")
-            self._x("RELEASE open_incident")
-            return None
-        self._x("RELEASE open_incident")
-        return self.incident(iid)
+        row = self._x(
+            "INSERT INTO incidents (id, runbook, target, target_kind, target_namespace,"
+            " target_name, status, mode, opened_at, phase, phase_since, signal_key,"
+            " labels, reasons, steps, approval_expires_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING *",
+            (iid, plan.runbook, str(t), t.kind, t.namespace, t.name, pos.status.value,
+             mode, now, pos.phase.value, now, plan.signal_key,
+             self._store_json(dumps(dict(plan.labels))),
+             dumps([r.to_dict() for r in plan.reasons]),
+             dumps([step_to_dict(s) for s in plan.steps]), approval_expires_at),
+        ).fetchone()
+        return incident_from_row(row, self._blob) if row is not None else None
 
     def move(
         self, inc: IncidentView, move: Move, why: Reason, *, now: float,
@@ -170,24 +167,22 @@ class Tx(Reads):
         """Make ``move`` on ``inc`` (as last read) and journal it with ``why``."""
         pos = advance(inc.position, move, now=now, retry_at=retry_at, since=since)
         self.lock_targets([inc.target])
-        cur = self._x(
+        row = self._x(
             "UPDATE incidents SET status = ?, phase = ?, step = ?, phase_since = ?,"
             " attempts = ?, next_try_at = ?, closed_at = ?,"
             " acted = CASE WHEN ? = 1 THEN 1 ELSE acted END,"
             " approver = COALESCE(?, approver),"
             " close_code = CASE WHEN ? = 1 THEN ? ELSE close_code END"
-            " WHERE id = ? AND status = ? AND step = ? AND phase = ?",
+            " WHERE id = ? AND status = ? AND step = ? AND phase = ? RETURNING *",
             (pos.status.value, pos.phase.value, pos.step, pos.phase_since, pos.attempts,
              pos.next_try_at, pos.closed_at, int(acted), approver,
              int(pos.status.terminal), why.code.value,
-             inc.id, inc.status.value, inc.step, inc.phase.value))
-        if cur.rowcount != 1:
+             inc.id, inc.status.value, inc.step, inc.phase.value)).fetchone()
+        if row is None:
             raise IllegalMove(f"incident {inc.id} changed under us; move {move.value} dropped")
         self.event(t=now, kind=move.value, why=why, incident=inc.id, runbook=inc.runbook,
                    target=str(inc.target), detail=detail)
-        got = self.incident(inc.id)
-        assert got is not None
-        return got
+        return incident_from_row(row, self._blob)
 
     def set_approval_deadline(self, incident_id: str, expires_at: float) -> None:
         self._x("UPDATE incidents SET approval_expires_at = ? WHERE id = ?",
