@@ -24,16 +24,17 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create the virtualenv and install aiops with its dev tools
 
-debs:  ## install the Debian packages the tests use (Prometheus, Alertmanager, kubectl)
+debs:  ## install the Debian packages the tests use (Prometheus, Alertmanager, kubectl, PostgreSQL)
 	@missing=""; \
 	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
 	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	command -v kubectl >/dev/null || missing="$$missing kubernetes-client"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "==> [debs] installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi; \
-	else echo "==> [debs] prometheus, alertmanager and kubectl already installed"; fi
+	else echo "==> [debs] prometheus, alertmanager, kubectl and postgresql already installed"; fi
 
 run: $(STAMP)  ## start the daemon on the embedded sandbox (ARGS="--speed 60")
 	@echo "==> [run] $(VENV)/bin/aiops run $(ARGS)"
@@ -69,6 +70,7 @@ bench: $(STAMP) debs  ## every benchmark, figures as ratios against in-run basel
 	$(VENV)/bin/aiops bench webhook --alerts 10000 --out bench-out/webhook.json
 	$(VENV)/bin/aiops bench attack --out bench-out/attack.json
 	$(VENV)/bin/aiops bench chaos --kills 30 --fixture $(SHARED)/fixtures/alertmanager-v0.25-firing.json --out bench-out/chaos.json
+	$(VENV)/bin/aiops bench journal --signals 2000 --out bench-out/journal.json
 
 clean:  ## remove the virtualenv and local state
 	rm -rf $(VENV) state .mypy_cache .pytest_cache .ruff_cache

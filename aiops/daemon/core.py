@@ -47,7 +47,8 @@ from aiops.http import (
     load_principals,
 )
 from aiops.http.stats import HttpStats
-from aiops.journal import Journal, JournalUnusable, JournalWriteError, move_aside
+from aiops.journal import JournalWriteError
+from aiops.journal.connect import open_journal
 from aiops.model import Alert, ManualSignal, Signal
 from aiops.models import runtime as model_runtime
 from aiops.models.versions import ModelKind
@@ -80,21 +81,6 @@ class RunOptions:
     new_journal: bool = False  # move a refused journal aside and start a new one
 
 
-def open_journal(state: StateDir, *, new_journal: bool, now: float,
-                 log: Any = None) -> Journal:
-    """The journal in ``state``; a refused file is moved aside only when asked to."""
-    try:
-        return Journal(state.journal)
-    except JournalUnusable as exc:
-        if not new_journal:
-            raise
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
-        moved = move_aside(state.journal, stamp=stamp)
-        if log is not None:
-            log.warning("journal_replaced", problem=exc.problem, moved_to=str(moved))
-        return Journal(state.journal)
-
-
 class Daemon:
     """One aiops process: loops, HTTP, journal, lifecycle."""
 
@@ -115,8 +101,9 @@ class Daemon:
         self.clock = Clock.resume(self.state.path(StateDir.CLOCK), speed=speed, wall=time.time())
         self.metrics = Metrics()
         self.runbooks = load_runbooks([config.resolve(p) for p in config.runbooks.paths])
-        self.journal = open_journal(self.state, new_journal=self.options.new_journal,
-                                    now=time.time(), log=self.log)
+        self.journal = open_journal(config.journal, self.state, base_dir=Path(config.base_dir),
+                                    new_journal=self.options.new_journal, now=time.time(),
+                                    log=self.log)
         self.backends = build_backends(config, self.state, self.clock.now())
         self.source, self.actuator = self.backends.source, self.backends.actuator
         self.bank = DetectorBank(config.detect)

@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from aiops.config.server import HttpLimits
+from aiops.errors import TemporaryError
 from aiops.http.limits import Refusal, check_origin, decode_json, read_body, require_json
 from aiops.http.principals import Principal, Principals
 from aiops.http.stats import HttpStats
@@ -110,5 +111,9 @@ def mount(
             if endpoint.on_refused is not None:
                 endpoint.on_refused(exc)
             return refusal_response(exc, close=not read)
+        except TemporaryError as exc:  # e.g. the journal's database is unreachable
+            stats.refused.labels(endpoint.name, "unavailable").inc()
+            return error(503, f"temporarily unavailable, retry: {exc}", headers={
+                "Retry-After": str(max(1, round(exc.retry_after)))})
 
     return Route(endpoint.path, run, methods=[endpoint.method], name=endpoint.name)
