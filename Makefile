@@ -24,16 +24,17 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create the virtualenv and install aiops with its dev tools
 
-debs:  ## install the Debian packages the tests use (Prometheus, Alertmanager, kubectl)
+debs:  ## install the Debian packages the tests use (Prometheus, Alertmanager, kubectl, Chromium)
 	@missing=""; \
 	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
 	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
 	command -v kubectl >/dev/null || missing="$$missing kubernetes-client"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "==> [debs] installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi; \
-	else echo "==> [debs] prometheus, alertmanager and kubectl already installed"; fi
+	else echo "==> [debs] prometheus, alertmanager, kubectl and chromium already installed"; fi
 
 run: $(STAMP)  ## start the daemon on the embedded sandbox (ARGS="--speed 60")
 	@echo "==> [run] $(VENV)/bin/aiops run $(ARGS)"

@@ -27,6 +27,7 @@ from aiops.config import Config
 from aiops.daemon.backends import build_backends
 from aiops.daemon.health import Heartbeats, Limits, journal_check, loop_check, remediation_check
 from aiops.daemon.snapshots import restore
+from aiops.daemon.status import page_status
 from aiops.detect.bank import DetectorBank
 from aiops.detect.joint import JointBank
 from aiops.engines.clock import Clock
@@ -42,9 +43,11 @@ from aiops.http import (
     alert_endpoints,
     approval_endpoints,
     build_app,
+    dashboard_endpoints,
     health_endpoints,
     incident_endpoints,
     load_principals,
+    page_endpoints,
 )
 from aiops.http.stats import HttpStats
 from aiops.journal import Journal, JournalUnusable, move_aside
@@ -52,6 +55,7 @@ from aiops.model import Alert, ManualSignal, Signal
 from aiops.runbook import load_runbooks
 from aiops.runbook.match import schedules
 from aiops.statedir import StateDir
+from aiops.telemetry.history import SeriesHistory
 from aiops.telemetry.logging import get_logger
 from aiops.telemetry.metrics import Metrics, RunbookLabels
 from aiops.telemetry.sdnotify import notify, watchdog_interval
@@ -162,6 +166,8 @@ class Daemon:
             source=self.source.name)
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         self.last_report: CycleReport | None = None
+        #: Bounded recent scores and forecasts, for the web page.
+        self.history = SeriesHistory(admit_score=config.detect.signal_floor)
         self.http: HttpServer | None = None
         self._principals = (
             load_principals(config.http, Path(config.base_dir)) if config.http.enabled else None
@@ -218,10 +224,14 @@ class Daemon:
                 # Poll on the interval grid: replicas (and restarts) see the same instants.
                 now -= now % self.config.loop.interval
             report = self.scrape.cycle(now)
+            if report.ok:
+                self.history.record(sc for sc in self.scrape.scores.values() if sc.t >= now)
             for anomaly in report.anomalies:
                 self.signals.put(anomaly)
             if self.forecaster is not None and report.ok:
-                for forecast in self.forecaster.cycle(now, self.scrape.latest_samples()):
+                forecasts = self.forecaster.cycle(now, self.scrape.latest_samples())
+                self.history.record_forecasts(forecasts)
+                for forecast in forecasts:
                     self.signals.put(forecast)
             self.last_report = report
             self._cycles += 1
@@ -333,6 +343,15 @@ class Daemon:
         ready = all(v == "ok" for v in checks.values())
         return Health(alive=True, ready=ready, checks=checks)
 
+    def page_status(self) -> dict[str, Any]:
+        """What ``/v1/status`` (the page's status panel) shows."""
+        return page_status(
+            config=self.config, health=self.health(), now=self.clock.now(),
+            speed=self.clock.speed, source=self.source.name, actuator=self.actuator.name,
+            history=self.history, restored=self._restored, forecaster=self.forecaster,
+            forecast_restored=self._forecast_restored,
+        )
+
     @property
     def leading(self) -> bool:
         return self._leading
@@ -357,6 +376,11 @@ class Daemon:
         endpoints: list[Endpoint] = [
             *health_endpoints(status=self, registry=self.metrics.registry),
             *incident_endpoints(incidents=self.journal),
+            *page_endpoints(),
+            *dashboard_endpoints(
+                status=self.page_status, incidents=self.journal, history=self.history,
+                clock=self.clock.now, floor=self.config.detect.signal_floor,
+            ),
             *alert_endpoints(
                 journal=self.journal, on_alerts=self._on_alerts, max_body_bytes=cfg.max_body_bytes,
                 limits=cfg.limits, clock=self.clock.now, metrics=self.metrics,
