@@ -120,6 +120,7 @@ class Daemon:
                                     now=time.time(), log=self.log)
         self.backends = build_backends(config, self.state, self.clock.now())
         self.source, self.actuator = self.backends.source, self.backends.actuator
+        self._follow_world()
         self.bank = DetectorBank(config.detect)
         self._restored = self._restore_detectors()
         self.scrape = ScrapeEngine(
@@ -180,6 +181,34 @@ class Daemon:
 
             self.elector = LeaderElector(election, config.actuator.kubernetes)
         self._leading = self.elector is None
+
+    def _follow_world(self) -> None:
+        """On a world server, take its clock; read a wall-clock source on that clock.
+
+        The world (``actuator.type: world``) is the clock of the run, so the daemon's
+        ``for:``, cooldowns and verification windows count the same simulated seconds as
+        the world and Prometheus' scrapes of it. A Prometheus source is then read through
+        :class:`~aiops.sources.retimed.Retimed`: queried at wall time, stamped on the
+        daemon's clock. Same for any accelerated clock on Prometheus.
+        """
+        frame_of = getattr(self.actuator, "clock_frame", None)
+        if frame_of is not None and not self.options.stepped:
+            try:
+                frame = frame_of()
+            except AiopsError as exc:
+                self.backends.close()
+                self.journal.close()
+                raise AiopsError(f"cannot read the world server's clock: {exc}") from None
+            if self.options.speed is not None and self.options.speed != frame.speed:
+                self.log.warning("speed_from_world", asked=self.options.speed,
+                                 world=frame.speed)
+            self.clock = Clock.following(frame, wall=time.time())
+            self.log.info("clock_follows_world", speed=frame.speed)
+        frame = self.clock.frame
+        if self.config.source.type == "prometheus" and frame is not None and not frame.identity:
+            from aiops.sources.retimed import Retimed
+
+            self.source = Retimed(self.source, frame)
 
     # -- one cycle ---------------------------------------------------------------------
 
