@@ -161,8 +161,10 @@ class Demo:
     def _spawn(self, name: str, args: list[str], log: Path | None) -> Child:
         out: Any = self.daemon_output if log is None else log.open("wb")
         try:
+            # Its own session: a Ctrl-C reaches the demo only, which stops the parts in order.
             proc = subprocess.Popen([sys.executable, "-m", "aiops", *args], stdout=out,
-                                    stderr=subprocess.STDOUT if out is not None else None)
+                                    stderr=subprocess.STDOUT if out is not None else None,
+                                    start_new_session=True)
         finally:
             if log is not None:
                 out.close()

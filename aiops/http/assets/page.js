@@ -283,9 +283,11 @@ function compactRow(inc) {
 async function renderIncidents() {
   const list = (await getJSON("/v1/incidents?limit=" + LIST)).incidents;
   const top = list.slice(0, DETAILED);
+  // One incident that cannot be read (pruned meanwhile) must not blank the others.
+  const orNull = (p) => p.catch(() => null);
   const details = await Promise.all(top.map((i) => Promise.all([
-    getJSON("/v1/incidents/" + encodeURIComponent(i.id)),
-    getJSON("/v1/incidents/" + encodeURIComponent(i.id) + "/series"),
+    orNull(getJSON("/v1/incidents/" + encodeURIComponent(i.id))),
+    orNull(getJSON("/v1/incidents/" + encodeURIComponent(i.id) + "/series")),
   ])));
   const box = document.createDocumentFragment();
   top.forEach((inc, n) => box.append(incidentCard(inc, details[n][0], details[n][1])));
