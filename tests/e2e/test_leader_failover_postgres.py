@@ -59,6 +59,10 @@ def kube() -> Iterator[FakeKube]:
     yield from running()
 
 
+#: Alice's token: the approver recorded is the principal the token names.
+ALICE = "alice-approves-" + "x" * 16
+
+
 def config(tmp: Path, name: str, kube_url: str, port: int, csv: Path, db: PgDatabase) -> Path:
     books = tmp / "runbooks"
     books.mkdir(exist_ok=True)
@@ -73,7 +77,8 @@ def config(tmp: Path, name: str, kube_url: str, port: int, csv: Path, db: PgData
         f" lease_duration: {LEASE}s, renew_period: {RENEW}s}}\n"
         f"loop: {{interval: {STEP}s, speed: 1}}\n"
         f"runbooks: {{paths: [{books}]}}\n"
-        f"http: {{port: {port}}}\n"
+        f"http: {{port: {port}, tokens: [{{name: alice, token_env: AIOPS_TEST_ALICE,"
+        f" roles: [approve, read]}}]}}\n"
         + db.yaml()
     )
     return cfg
@@ -88,9 +93,10 @@ def rows(db: PgDatabase, sql: str, *args: object) -> list[dict[str, Any]]:
 
 
 def test_standby_continues_the_incident_and_honours_the_approval(
-    tmp_path: Path, kube: FakeKube, pg_db: PgDatabase
+    tmp_path: Path, kube: FakeKube, pg_db: PgDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Approve on the leader, kill -9 it mid-ladder: the standby finishes the same incident."""
+    monkeypatch.setenv("AIOPS_TEST_ALICE", ALICE)  # both daemons read alice's token from it
     kube.create("deployments", deployment("web", replicas=2))
     t0 = time.time()
     csv = tmp_path / "history.csv"
@@ -108,7 +114,8 @@ def test_standby_continues_the_incident_and_honours_the_approval(
         wait("an incident awaiting approval", lambda: rows(pg_db, pending), 90)
         (inc,) = rows(pg_db, pending)
         approved = httpx.post(f"http://127.0.0.1:{port_a}/v1/approvals/{inc['id']}",
-                              json={"approver": "alice"}, timeout=10)
+                              json={}, headers={"Authorization": f"Bearer {ALICE}"},
+                              timeout=10)
         assert approved.status_code == 200, approved.text
 
         scaled = "SELECT * FROM aiops.actions WHERE status = 'done' AND step = 0"
