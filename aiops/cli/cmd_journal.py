@@ -159,7 +159,7 @@ def attend(
 ) -> None:
     """Settle an incident stopped because an action's outcome is unknown."""
     from aiops.cli.cmd_runbook import _daemon_now, _journal
-    from aiops.engines.remediate import attend_incident
+    from aiops.engines.operators import attend_incident
 
     chosen = [name for name, on in (("applied", applied), ("not-applied", not_applied),
                                     ("stop", stop)) if on]

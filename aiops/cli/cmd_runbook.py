@@ -212,7 +212,7 @@ def approve(
     ] = None,
 ) -> None:
     """Approve a pending remediation; the daemon runs it on its next cycle."""
-    from aiops.engines.remediate import approve_incident
+    from aiops.engines.operators import approve_incident
     from aiops.runbook import load_runbooks
 
     cfg, journal = _journal(config)

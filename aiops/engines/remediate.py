@@ -32,9 +32,10 @@ import structlog
 from aiops.actuators.base import Actuator, Executors
 from aiops.config.durations import format_duration
 from aiops.engines.facts import FactsReader
+from aiops.engines.operators import approve_incident, attend_incident
 from aiops.engines.remediate_steps import StepRunner
 from aiops.errors import AiopsError, Conflict, Forbidden, NotFound
-from aiops.journal import ActionStatus, IncidentView, Journal
+from aiops.journal import IncidentView, Journal
 from aiops.journal.tx import Tx
 from aiops.model import (
     Alert,
@@ -370,69 +371,3 @@ def _skip(p: Plan, code: ReasonCode, message: str) -> Plan:
 def _skip_plan(rb: Runbook, signal: Signal, target: Target, why: Reason) -> Plan:
     return Plan(runbook=rb.name, target=target, decision=Decision.SKIP, reasons=(why,),
                 signal_key=signal.dedup_key)
-
-
-def approve_incident(
-    journal: Journal, runbooks: Mapping[str, Runbook], incident_id: str, approver: str,
-    now: float, *, log: Log | None = None,
-) -> IncidentView:
-    """Approve a pending incident in the journal (the daemon runs it on its next tick).
-
-    Checks the runbook's approver allowlist and the approval timeout; every refusal is
-    journaled. Used by ``Remediator.approve``, the HTTP route and ``aiops approve``
-    (another process: the journal is the handshake).
-    """
-    inc = journal.incident(incident_id)
-    if inc is None:
-        raise NotFound(f"no incident {incident_id!r}")
-    target = str(inc.target)
-    if inc.status is not Status.AWAITING_APPROVAL:
-        raise Conflict(f"incident {incident_id} is {inc.status.value}, not awaiting approval")
-    if inc.approval_expires_at is not None and now > inc.approval_expires_at:
-        with journal.transaction() as tx:
-            tx.move(inc, Move.EXPIRE, Reason(code=ReasonCode.APPROVAL_EXPIRED,
-                                              message="approval timed out"), now=now)
-        raise Conflict(f"approval of {incident_id} expired")
-    rb = runbooks.get(inc.runbook)
-    allowed = rb.spec.approval.approvers if rb is not None else []
-    if allowed and approver not in allowed:
-        with journal.transaction() as tx:
-            tx.event(t=now, kind="approval-denied", why=Reason(
-                code=ReasonCode.APPROVAL_DENIED,
-                message=f"{approver} is not an approver of {inc.runbook}"),
-                incident=inc.id, runbook=inc.runbook, target=target)
-        raise Forbidden(f"{approver!r} may not approve runbook {inc.runbook}")
-    with journal.transaction() as tx:
-        got = tx.move(inc, Move.APPROVE, Reason(code=ReasonCode.APPROVED,
-                                                 message=f"approved by {approver}"),
-                      now=now, approver=approver)
-    if log is not None:
-        log.info("approved", incident=inc.id, approver=approver)
-    return got
-
-
-def attend_incident(journal: Journal, incident_id: str, *, decision: str, operator: str,
-                    now: float, note: str = "") -> IncidentView:
-    """A person settles an incident that needs attention (an action's fate unknown).
-
-    ``decision``: ``applied`` (it took effect: go on as if done), ``not-applied``
-    (it did not: apply it now, same id) or ``stop`` (close the incident). Journaled with
-    the operator's name; the daemon continues on its next tick.
-    """
-    inc = journal.incident(incident_id)
-    if inc is None:
-        raise NotFound(f"no incident {incident_id!r}")
-    if inc.status is not Status.NEEDS_ATTENTION:
-        raise Conflict(f"incident {incident_id} is {inc.status.value}, not needs-attention")
-    if decision not in ("applied", "not-applied", "stop"):
-        raise Conflict(f"decision must be applied, not-applied or stop: {decision!r}")
-    why = Reason(code=ReasonCode.OPERATOR, message=(
-        f"{operator}: {decision}" + (f" ({note})" if note else "")))
-    action_id = f"{inc.id}:{inc.step}"
-    with journal.transaction() as tx:
-        if decision == "stop":
-            return tx.move(inc, Move.STOP, why, now=now)
-        status = ActionStatus.DONE if decision == "applied" else ActionStatus.RETRYING
-        if tx.action(action_id) is not None:
-            tx.action_status(action_id, status, now=now)
-        return tx.move(inc, Move.RESUME, why, now=now, acted=decision == "applied")
