@@ -246,7 +246,7 @@ class Daemon:
         with self._lock:
             report = self.scrape.score(pulled)
             if report.ok:
-                self.history.record(sc for sc in self.scrape.scores.values() if sc.t >= now)
+                self.history.record(self.scrape.scores_at(now))
             for anomaly in report.anomalies:
                 self.signals.put(anomaly)
             if self.forecaster is not None and report.ok:

@@ -73,7 +73,7 @@ def page_status(
     if forecaster is not None:
         fc = config.forecast
         workloads = len(history.forecast_keys())
-        version = forecaster.workloads.config_hash()
+        version = forecaster.version()
         models.append({
             "name": "forecaster", "kind": fc.model, "version": version, "workloads": workloads,
             "state": "restored from snapshot" if forecast_restored else "fresh",

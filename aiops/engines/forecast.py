@@ -48,6 +48,10 @@ class ForecastEngine:
         self.workloads = WorkloadForecasts(config)
         self.last: float | None = None
 
+    def version(self) -> str:
+        """The forecaster's model version (a hash of what configures it)."""
+        return self.workloads.config_hash()
+
     def snapshot(self) -> bytes:
         """The forecasters' state, for the state directory."""
         return self.workloads.snapshot()

@@ -84,6 +84,10 @@ class ScrapeEngine:
         """The latest sample of every series, or nothing while the source is down."""
         return dict(self.latest) if self.source_up else {}
 
+    def scores_at(self, t: float) -> list[Score]:
+        """The latest score of every series scored at or after ``t``."""
+        return [sc for sc in self.scores.values() if sc.t >= t]
+
     @property
     def rebuilds_from_history(self) -> bool:
         """Whether part of the detection state (the joint view) is never snapshotted."""
