@@ -43,7 +43,7 @@ from aiops.model import (
     TargetState,
     Verdict,
 )
-from aiops.runbook.guards import check_guards
+from aiops.runbook.guards import HOUR, check_guards
 from aiops.runbook.lifecycle import Move, Phase, Status
 from aiops.runbook.planner import resolve_replicas
 from aiops.runbook.schema import MUTATING, Guards
@@ -201,11 +201,20 @@ class StepRunner(StepMoves):
                 params = self._params(inc, step, now)
             except TemporaryError as exc:
                 return self._temporary(inc, step, now, None, exc.retry_after, str(exc))
+        dry_run = inc.mode == "dry-run"
         with self.journal.transaction() as tx:
-            ours = tx.action_started(
-                action_id=action_id, incident=inc.id, step=step.index, kind=step.kind,
-                target=inc.target, params=params, dry_run=inc.mode == "dry-run", now=now,
-                before=before)
+            taken = tx.action(action_id)
+            spent = None if taken is not None and taken.status is not ActionStatus.RETRYING \
+                else self._budget_spent(tx, step, now, dry_run=dry_run)
+            if spent is not None:
+                ours = False
+            else:
+                ours = tx.action_started(
+                    action_id=action_id, incident=inc.id, step=step.index, kind=step.kind,
+                    target=inc.target, params=params, dry_run=dry_run, now=now,
+                    before=before)
+        if spent is not None:
+            return self._blocked(inc, step, now, spent)
         if not ours:
             self.log.info("action taken by another process", incident=inc.id, action=action_id)
             return False
@@ -214,6 +223,19 @@ class StepRunner(StepMoves):
                         step=step.index, attempt=inc.attempts)
         outcome = self._call(executor.apply, action, now)
         return self._record(inc, step, action, outcome, now)
+
+    def _budget_spent(self, tx: Tx, step: PlannedStep, now: float, *,
+                      dry_run: bool) -> Reason | None:
+        """The global changes budget, counted under its lock in the transaction that
+        starts the action (two replicas never both spend its last change)."""
+        budget = self.facts.changes_per_hour
+        if budget is None or dry_run or step.kind not in MUTATING:
+            return None
+        tx.lock_budget()
+        if tx.changes_since(now - HOUR) < budget:
+            return None
+        return Reason(code=ReasonCode.BUDGET,
+                      message=f"global budget of {budget} changes per hour used up")
 
     def _skip_unreachable(self, inc: IncidentView, step: PlannedStep, prior: ActionView | None,
                           now: float) -> bool:

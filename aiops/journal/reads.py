@@ -13,9 +13,15 @@ from typing import Any
 
 from aiops.journal.ddl import HOLDING
 from aiops.journal.rows import Row, action_from_row, event_from_row, incident_from_row
-from aiops.journal.views import ActionView, EventView, IncidentView
+from aiops.journal.views import ActionStatus, ActionView, EventView, IncidentView
 from aiops.model import Target
 from aiops.runbook.lifecycle import Status
+from aiops.runbook.schema import MUTATING
+
+#: Action statuses that spend the changes budget: applied, or possibly applied (a
+#: ``retrying`` action left nothing applied, and counts again once it is restarted).
+SPENT = "(" + ", ".join(f"'{s.value}'" for s in (
+    ActionStatus.DONE, ActionStatus.STARTED, ActionStatus.UNKNOWN)) + ")"
 
 
 class Reads:
@@ -64,6 +70,15 @@ class Reads:
             "SELECT opened_at FROM incidents WHERE runbook = ? AND target = ? AND acted = 1"
             " AND opened_at > ? ORDER BY opened_at", (runbook, str(target), since))
         return tuple(float(r["opened_at"]) for r in rows)
+
+    def changes_since(self, since: float) -> int:
+        """Mutating actions applied or being applied (not dry-run, not failed) since
+        ``since``, by every runbook: what the global ``changes_per_hour`` budget counts."""
+        marks = ",".join("?" * len(MUTATING))
+        rows = self._rows(
+            f"SELECT COUNT(*) AS n FROM actions WHERE status IN {SPENT} AND dry_run = 0"
+            f" AND started_at > ? AND kind IN ({marks})", (since, *MUTATING))
+        return int(rows[0]["n"])
 
     def last_event(self, runbook: str, target: str) -> EventView | None:
         rows = self._rows(

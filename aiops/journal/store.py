@@ -252,13 +252,6 @@ class Journal(Reads):
             " AND target = ? AND kind = ? AND started_at > ?", (str(target), kind, since))
         return int(rows[0]["n"])
 
-    def changes_since(self, since: float) -> int:
-        """Mutating actions really applied (not dry-run) since ``since``, all runbooks."""
-        marks = ",".join("?" * len(MUTATING))
-        rows = self._query(
-            f"SELECT COUNT(*) AS n FROM actions WHERE status = 'done' AND dry_run = 0"
-            f" AND started_at > ? AND kind IN ({marks})", (since, *MUTATING))
-        return int(rows[0]["n"])
 
     # -- retention ---------------------------------------------------------------------
 

@@ -79,6 +79,13 @@ class Tx(Reads):
             self._backend.lock(keys)
             self._locked.update(keys)
 
+    def lock_budget(self) -> None:
+        """Hold the global changes budget's lock until this transaction ends (taken
+        before counting the budget and starting the action it allows)."""
+        if "budget:changes" not in self._locked:
+            self._backend.lock(["budget:changes"])
+            self._locked.add("budget:changes")
+
     def _store_json(self, text: str) -> str:
         value, digest = blob_ref(text)
         if digest is not None:

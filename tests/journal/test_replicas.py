@@ -159,3 +159,19 @@ def test_a_dead_replicas_action_is_reconciled_by_the_survivor(pg_db: object) -> 
     assert [x.id for x in world.applied] == [f"{inc.id}:0"]  # never applied twice
     codes = [e.code for e in b.journal.timeline(inc.id)]
     assert "reconciled-done" in codes
+
+
+def test_the_changes_budget_is_counted_again_when_the_action_starts(opener: Opener) -> None:
+    """B judged the budget before A spent its last change: B's start sees A's and waits."""
+    world_a, world_b = Hooked(), Hooked()
+    a, b = (Remediator([runbook(BOUNCE.replace("GUARDS", "{}"))], opener(), w, Metrics(),
+                       get_logger("replica"), changes_per_hour=1) for w in (world_a, world_b))
+    a.handle(alert("WebDown", fingerprint="a", workload="web"), 100.0)
+    b.handle(alert("WebDown", fingerprint="b", workload="api"), 100.0)
+
+    world_b.during_observe = lambda: a.tick(101.0, {})  # B has counted the budget already
+    b.tick(101.0, {})
+    assert len(world_a.applied) == 1 and world_b.applied == []
+    blocked = [e for i in b.journal.incidents() for e in b.journal.timeline(i.id)
+               if e.kind == "blocked"]
+    assert [e.code for e in blocked] == [ReasonCode.BUDGET.value], blocked
