@@ -66,8 +66,11 @@ lint: $(STAMP)  ## ruff, mypy --strict on aiops/, import-linter
 	$(VENV)/bin/mypy aiops
 	$(VENV)/bin/lint-imports
 
+# Two workers, one test file each at a time (most tests wait on servers and daemons,
+# so two workers fit two cores); TEST_JOBS=0 runs serially.
+TEST_JOBS ?= 2
 test: $(STAMP) debs lint  ## lint, then the whole test suite
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadfile)
 
 SHARED ?= ../shared
 bench: $(STAMP) debs  ## every benchmark, figures as ratios against in-run baselines

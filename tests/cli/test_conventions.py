@@ -65,10 +65,12 @@ def test_help_names_values_and_hides_flag_types() -> None:
 
 
 def test_shell_completion_completes_commands_and_options() -> None:
-    """typer's completion: the bash script installs, and partial words complete."""
-    script = aiops_cli("--show-completion", "bash")
-    assert script.returncode == 0
+    """`aiops completion bash` prints the script (no shell guessing), and partial words
+    complete."""
+    script = aiops_cli("completion", "bash")
+    assert script.returncode == 0, script.stderr
     assert "complete -o default -F _aiops_completion aiops" in script.stdout
+    assert aiops_cli("completion", "tcsh").returncode == 2  # a shell typer cannot serve
     words = aiops_cli(env={"_AIOPS_COMPLETE": "complete_bash", "COMP_WORDS": "aiops ru",
                            "COMP_CWORD": "1"}).stdout.split()
     assert words == ["run", "runbook"]
