@@ -14,6 +14,7 @@ from aiops.config.detect import DetectConfig
 from aiops.config.durations import Duration
 from aiops.config.forecast import ForecastConfig
 from aiops.config.server import HttpConfig
+from aiops.config.shard import ShardConfig
 from aiops.config.sources import SourceConfig
 from aiops.config.yamlsource import read_yaml, validate
 from aiops.errors import ConfigError
@@ -77,6 +78,7 @@ class Config(Section):
     loop: LoopConfig = Field(default_factory=LoopConfig)
     runbooks: RunbooksConfig = Field(default_factory=RunbooksConfig)
     guards: GuardDefaults = Field(default_factory=GuardDefaults)
+    shard: ShardConfig = Field(default_factory=ShardConfig)
 
     # Set by the loader: the directory relative paths are resolved against.
     base_dir: str = Field(".", exclude=True, description="(set by the loader)")

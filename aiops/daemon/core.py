@@ -34,7 +34,7 @@ from aiops.engines.forecast import ForecastEngine
 from aiops.engines.remediate import Remediator
 from aiops.engines.schedule import CronSchedules
 from aiops.engines.scrape import CycleReport, ScrapeEngine
-from aiops.errors import AiopsError
+from aiops.errors import AiopsError, ConfigError
 from aiops.http import (
     Endpoint,
     Health,
@@ -46,11 +46,13 @@ from aiops.http import (
     incident_endpoints,
     load_principals,
 )
+from aiops.http.remote_write import remote_write_endpoints
 from aiops.http.stats import HttpStats
 from aiops.journal import Journal, JournalUnusable, move_aside
 from aiops.model import Alert, ManualSignal, Signal
 from aiops.runbook import load_runbooks
 from aiops.runbook.match import schedules
+from aiops.sources.remote_write import RemoteWriteSource
 from aiops.statedir import StateDir
 from aiops.telemetry.logging import get_logger
 from aiops.telemetry.metrics import Metrics, RunbookLabels
@@ -114,8 +116,18 @@ class Daemon:
         self.runbooks = load_runbooks([config.resolve(p) for p in config.runbooks.paths])
         self.journal = open_journal(self.state, new_journal=self.options.new_journal,
                                     now=time.time(), log=self.log)
-        self.backends = build_backends(config, self.state, self.clock.now())
+        try:
+            self.shard = config.shard.resolved()
+        except ValueError as exc:
+            raise ConfigError(str(exc), field="shard.ordinal") from None
+        self.backends = build_backends(config, self.state, self.clock.now(), shard=self.shard,
+                                       registry=self.metrics.registry)
         self.source, self.actuator = self.backends.source, self.backends.actuator
+        #: Prometheus pushes (remote write): the poll job scores what arrived every
+        #: flush_interval; forecasts and snapshots keep the loop.interval grid.
+        self.push: RemoteWriteSource | None = (
+            self.source if isinstance(self.source, RemoteWriteSource) else None)
+        self._last_tick: float | None = None
         self.bank = DetectorBank(config.detect)
         self._restored = self._restore_detectors()
         self.scrape = ScrapeEngine(
@@ -137,6 +149,7 @@ class Daemon:
             changes_per_hour=config.guards.changes_per_hour,
             deny_namespaces=config.guards.deny_namespaces,
             allow_namespaces=config.guards.allow_namespaces,
+            shard=(self.shard.ordinal or 0, self.shard.count),
         )
         self.forecaster: ForecastEngine | None = None
         self._forecast_restored = False
@@ -172,6 +185,9 @@ class Daemon:
         if election.enabled:
             from aiops.actuators.kubernetes_lease import LeaderElector
 
+            if self.shard.enabled:  # one Lease per shard: a standby pair per shard
+                election = election.model_copy(
+                    update={"name": f"{election.name}-{self.shard.ordinal}"})
             self.elector = LeaderElector(election, config.actuator.kubernetes)
         self._leading = self.elector is None
 
@@ -214,14 +230,19 @@ class Daemon:
         """Pull, score, and queue anomaly signals."""
         with self._lock:
             now = self.clock.now()
-            if not self.clock.stepped:
+            interval = self.config.loop.interval
+            if not self.clock.stepped and self.push is None:
                 # Poll on the interval grid: replicas (and restarts) see the same instants.
-                now -= now % self.config.loop.interval
-            report = self.scrape.cycle(now)
-            for anomaly in report.anomalies:
-                self.signals.put(anomaly)
+                now -= now % interval
+            report = self._score(now)
+            tick = now - now % interval
+            if self.push is not None and tick == self._last_tick:
+                self.last_report = report
+                self.beats.beat("poll_ok", time.monotonic())
+                return report  # between grid instants: scored, nothing else is due
+            self._last_tick = tick
             if self.forecaster is not None and report.ok:
-                for forecast in self.forecaster.cycle(now, self.scrape.latest_samples()):
+                for forecast in self.forecaster.cycle(tick, self.scrape.latest_samples()):
                     self.signals.put(forecast)
             self.last_report = report
             self._cycles += 1
@@ -231,6 +252,25 @@ class Daemon:
             self.metrics.last_cycle.set(time.time())
             self.beats.beat("poll_ok", time.monotonic())
             return report
+
+    def _score(self, now: float) -> CycleReport:
+        """One scrape cycle; with remote write, answer its requests and drop late signals."""
+        if self.push is None:
+            report = self.scrape.cycle(now)
+            for anomaly in report.anomalies:
+                self.signals.put(anomaly)
+            return report
+        try:
+            report = self.scrape.cycle(now)
+        except BaseException:
+            self.push.settle(False)
+            raise
+        self.push.settle(report.ok, time.time())
+        fresh = now - self.push.config.stale_after
+        for anomaly in report.anomalies:
+            if anomaly.t >= fresh:  # Prometheus catching up: learned, never acted on
+                self.signals.put(anomaly)
+        return report
 
     def remediate(self) -> None:
         """Plan queued signals, then advance every running incident (leader only)."""
@@ -368,6 +408,12 @@ class Daemon:
             ),
             *(self._extra_routes(self) if self._extra_routes else ()),
         ]
+        if self.push is not None:
+            rw = self.config.source.remote_write
+            endpoints += remote_write_endpoints(
+                ingest=self.push, max_body_bytes=rw.max_body_bytes,
+                max_decoded_bytes=rw.max_decoded_bytes, clock=self.clock.now,
+                metrics=self.push.metrics)
         app = build_app(
             endpoints=endpoints, principals=self._principals, limits=cfg.limits,
             registry=self.metrics.registry, standby=lambda: not self._leading,
@@ -405,6 +451,9 @@ class Daemon:
         self._install_signal_handlers()
         self.start_http()
         interval = max(self.clock.real_seconds(self.config.loop.interval), 0.01)
+        remediate_every = min(interval, 1.0)
+        if self.push is not None:
+            interval = min(interval, self.push.config.flush_interval)
         self.elect()
         self.warm()
         scheduler = BackgroundScheduler(timezone="UTC")
@@ -416,7 +465,7 @@ class Daemon:
         scheduler.add_job(self._guarded(self.poll), "interval", seconds=interval,
                           id="poll", next_run_time=_now_dt(), **job_defaults)
         scheduler.add_job(self._guarded(self.remediate), "interval",
-                          seconds=min(interval, 1.0), id="remediate", **job_defaults)
+                          seconds=remediate_every, id="remediate", **job_defaults)
         wd = watchdog_interval()
         if wd:
             scheduler.add_job(lambda: notify("WATCHDOG=1"), "interval", seconds=wd, id="watchdog")
@@ -447,6 +496,8 @@ class Daemon:
         if getattr(self, "_closed", False):
             return
         self._closed = True
+        if self.push is not None:
+            self.push.drain(stopping=True)  # answered 503: Prometheus resends after restart
         if self.http is not None:
             self.http.stop()
         if self.elector is not None:
