@@ -33,7 +33,7 @@ from starlette.responses import Response
 from aiops.http.endpoint import Call, Endpoint, error
 from aiops.http.limits import Refusal
 from aiops.sources.remote_write import Busy, Ticket
-from aiops.sources.remote_write_decode import DecodedWrite, LabelsInvalid, decode_write
+from aiops.sources.remote_write_decode import LabelsInvalid
 from aiops.sources.remote_write_proto import DecodeError, SnappyError, decompress
 from aiops.telemetry.ingest import IngestMetrics
 from aiops.telemetry.logging import get_logger
@@ -45,9 +45,9 @@ MEDIA_PARAMS = ("", "proto=prometheus.writerequest")
 
 
 class Ingest(Protocol):
-    """The source side of the route: queue decoded samples, settle them once scored."""
+    """The source side of the route: decode and queue samples, settle them once scored."""
 
-    def offer(self, decoded: DecodedWrite, now: float) -> Ticket: ...
+    def receive(self, data: bytes, now: float) -> Ticket: ...
 
 
 def remote_write_endpoints(
@@ -97,12 +97,7 @@ def remote_write_endpoints(
 
     def _offer(target: Ingest, plain: bytes, now: float) -> Ticket | Response:
         try:
-            decoded = decode_write(plain)
-            try:
-                return target.offer(decoded, now)
-            except LabelsInvalid:
-                # A tail that looked like one sample hid something else: decode it fully.
-                return target.offer(decode_write(plain, general=True), now)
+            return target.receive(plain, now)
         except DecodeError:
             raise Refusal(400, "body is not a remote-write WriteRequest") from None
         except LabelsInvalid as exc:

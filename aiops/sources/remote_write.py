@@ -49,7 +49,12 @@ from aiops.errors import SourceUnavailable
 from aiops.model import Sample, SeriesKey, freeze_labels
 from aiops.sources.base import SampleBatch, SeriesTable, Source
 from aiops.sources.promql_defaults import remote_write_metrics
-from aiops.sources.remote_write_decode import DecodedWrite, parse_labels
+from aiops.sources.remote_write_decode import (
+    DecodedWrite,
+    LabelsInvalid,
+    decode_write,
+    parse_labels,
+)
 from aiops.telemetry.ingest import IngestMetrics
 
 IntP = npt.NDArray[np.intp]
@@ -151,6 +156,22 @@ class RemoteWriteSource:
         self.on_scored: Callable[[SampleBatch], None] | None = None
 
     # -- the receiving side (the HTTP route, on the server's event loop) ---------------------
+
+    def receive(self, data: bytes, now: float) -> Ticket:
+        """Decode a (decompressed) WriteRequest and :meth:`offer` its samples.
+
+        The column fast path's key of a series is validated when first interned; if one
+        is not a pure label sequence the request is decoded again on the general path.
+        Raises ``DecodeError`` (not a WriteRequest), :class:`LabelsInvalid` (a series'
+        labels are not valid) or :class:`Busy`.
+        """
+        decoded = decode_write(data)
+        try:
+            return self.offer(decoded, now)
+        except LabelsInvalid:
+            if decoded.general == decoded.series:
+                raise
+            return self.offer(decode_write(data, general=True), now)
 
     def offer(self, decoded: DecodedWrite, now: float) -> Ticket:
         """Queue a request's samples for scoring; :class:`Busy` when the queue is full.

@@ -93,7 +93,8 @@ def decode_write(data: bytes, *, general: bool = False) -> DecodedWrite:
     else:
         buf, ends = np.frombuffer(b"".join(items), dtype=np.uint8), np.cumsum(lens)
 
-    tail = buf[np.maximum(ends - _LONG, 0)[:, None] + np.arange(_LONG)]  # last 18 bytes
+    at_tail = np.maximum(ends - _LONG, 0)[:, None] + np.arange(_LONG)
+    tail = buf[np.minimum(at_tail, buf.shape[0] - 1)]  # each series' last 18 bytes
 
     def at(back: int) -> npt.NDArray[np.uint8]:
         column: npt.NDArray[np.uint8] = tail[:, _LONG - back]
