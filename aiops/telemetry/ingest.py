@@ -57,18 +57,7 @@ class ArrayHistogram(Collector):
         """``histogram_quantile`` over the counts (linear within a bucket), NaN if empty."""
         with self._lock:
             counts = self.counts.copy()
-        n = int(counts.sum())
-        if n == 0:
-            return float("nan")
-        rank = q * n
-        cum = np.cumsum(counts)
-        i = int(np.searchsorted(cum, rank, side="left"))
-        if i >= self.bounds.shape[0]:
-            return float(self.bounds[-1])
-        lower = 0.0 if i == 0 else float(self.bounds[i - 1])
-        below = 0 if i == 0 else int(cum[i - 1])
-        inside = int(counts[i])
-        return lower + (float(self.bounds[i]) - lower) * (rank - below) / inside
+        return quantile(self.bounds, counts, q)
 
     def collect(self) -> Iterator[Metric]:
         with self._lock:
@@ -79,6 +68,21 @@ class ArrayHistogram(Collector):
         buckets.append(("+Inf", float(cum[-1])))
         family.add_metric([], buckets, total)
         yield family
+
+
+def quantile(bounds: npt.NDArray[np.float64], counts: npt.NDArray[np.int64], q: float) -> float:
+    """``histogram_quantile(q)``: ``counts[i]`` below ``bounds[i]`` (the last: above all)."""
+    n = int(counts.sum())
+    if n == 0:
+        return float("nan")
+    rank = q * n
+    cum = np.cumsum(counts)
+    i = int(np.searchsorted(cum, rank, side="left"))
+    if i >= bounds.shape[0]:
+        return float(bounds[-1])
+    lower = 0.0 if i == 0 else float(bounds[i - 1])
+    below = 0 if i == 0 else int(cum[i - 1])
+    return lower + (float(bounds[i]) - lower) * (rank - below) / int(counts[i])
 
 
 class IngestMetrics:
