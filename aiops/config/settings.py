@@ -32,6 +32,13 @@ class LoopConfig(Section):
         description="History pulled from the source at start-up so detectors are warm before "
         "the first live cycle (skipped when detector state was restored); 0 disables.",
     )
+    series_gauges: bool | None = Field(
+        None,
+        description="Export each series' score, expected value, band and value as gauges "
+        "(aiops_anomaly_score...). Default: on, except with source.type remote_write, where "
+        "five gauges per series scored would re-export 5x what Prometheus holds and cost more "
+        "than scoring; anomalies, incidents and the journal carry the scores that act.",
+    )
 
 
 class RunbooksConfig(Section):

@@ -137,6 +137,8 @@ class Daemon:
             signal_floor=config.detect.signal_floor,
             log=get_logger("scrape"),
             joint=JointBank(config.detect),
+            series_gauges=config.loop.series_gauges if config.loop.series_gauges is not None
+            else self.push is None,
         )
         self.remediator = Remediator(
             runbooks=self.runbooks,
