@@ -244,13 +244,14 @@ def _lag(before: dict[float, float], after: dict[float, float]) -> tuple[float, 
     return quantile(arr, counts, 0.5), quantile(arr, counts, 0.99), int(counts.sum())
 
 
-def _wait(what: str, predicate: Any, timeout: float) -> None:
+def _wait(what: str, predicate: Any, timeout: float, status: Any = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
         time.sleep(0.2)
-    raise realservers.ServerError(f"timed out after {timeout:.0f} s waiting for {what}")
+    more = f" ({status()})" if status is not None else ""
+    raise realservers.ServerError(f"timed out after {timeout:.0f} s waiting for {what}{more}")
 
 
 # -- part 1 ---------------------------------------------------------------------------------
@@ -282,7 +283,7 @@ def bank_baseline(series: int, rounds: int = 3) -> tuple[float, float]:
 
 
 def run_throughput(workdir: Path, series: int, *, rounds: int = 8, warm: int = 2,
-                   concurrency: int = 4, per_request: int = 2000) -> Throughput:
+                   concurrency: int = 16, per_request: int = 2000) -> Throughput:
     """Part 1 (see the module docstring)."""
     with DaemonProcess(workdir / "throughput") as daemon:
         gen = subprocess.Popen(
@@ -369,7 +370,9 @@ def run_end_to_end(workdir: Path, series: int, *, seconds: float = 60.0,
         exp.close()
         time.sleep(2 * INTERVAL)
         _wait("Prometheus to send everything",
-              lambda: _prometheus_counters(prom.url)["pending"] == 0, 120)
+              lambda: _prometheus_counters(prom.url)["pending"] <= 0, 180,
+              status=lambda: f"Prometheus {_prometheus_counters(prom.url)}, daemon "
+                             f"{ {k: v for k, v in daemon.metrics().items() if k != 'lag'} }")
         time.sleep(2.0)
         stored = _stored(prom.url)
         _wait("the daemon to score every sample", lambda: daemon.metrics()["pending"] == 0, 60)

@@ -133,6 +133,7 @@ def prometheus(
     probe: dict[str, Any] | None = None,
     remote_write: list[dict[str, Any]] | None = None,
     job: str = "aiops",
+    flags: list[str] | None = None,
 ) -> ServerProcess:
     """A Prometheus (not yet started) scraping ``targets`` (``host:port``) as job ``aiops``.
 
@@ -140,7 +141,7 @@ def prometheus(
     ``host:port`` of an Alertmanager to send alerts to; ``web_config`` is Prometheus'
     ``--web.config.file`` (TLS, basic auth), with ``probe`` the httpx arguments (CA,
     credentials) the readiness check then needs; ``remote_write`` its ``remote_write``
-    entries (:mod:`aiops.sources.prometheus_stanza`).
+    entries (:mod:`aiops.sources.prometheus_stanza`); ``flags`` more command-line flags.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -166,6 +167,7 @@ def prometheus(
         f"--web.listen-address=127.0.0.1:{port}",
         "--web.enable-lifecycle",
         "--log.level=warn",
+        *(flags or []),
     ]
     scheme = "http"
     if web_config:

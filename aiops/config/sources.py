@@ -120,7 +120,7 @@ class RemoteWriteConfig(Section):
         "(series_limit) and not scored.",
     )
     flush_interval: Duration = Field(
-        0.25, gt=0, le=10,
+        0.2, gt=0, le=10,
         description="How often received samples are scored (the request is answered once "
         "its samples are scored, so this bounds the added latency).",
     )

@@ -128,6 +128,7 @@ class Daemon:
         self.push: RemoteWriteSource | None = (
             self.source if isinstance(self.source, RemoteWriteSource) else None)
         self._last_tick: float | None = None
+        self._last_idle_check: float | None = None
         self.bank = DetectorBank(config.detect)
         self._restored = self._restore_detectors()
         self.scrape = ScrapeEngine(
@@ -230,6 +231,9 @@ class Daemon:
 
     def poll(self) -> CycleReport:
         """Pull, score, and queue anomaly signals."""
+        idle = self._idle()
+        if idle is not None:
+            return idle
         with self._lock:
             now = self.clock.now()
             interval = self.config.loop.interval
@@ -254,6 +258,22 @@ class Daemon:
             self.metrics.last_cycle.set(time.time())
             self.beats.beat("poll_ok", time.monotonic())
             return report
+
+    def _idle(self) -> CycleReport | None:
+        """With remote write: the last report, when nothing waits and nothing is due.
+
+        Nothing to score and no grid instant passed since the last cycle (which also looks
+        for silent series and a silent Prometheus): skip without taking the lock.
+        """
+        if self.push is None or self.push.pending() or self.last_report is None:
+            return None
+        now = self.clock.now()
+        interval = min(self.config.loop.interval, self.push.config.stale_after, 1.0)
+        if now - now % interval != self._last_idle_check:
+            self._last_idle_check = now - now % interval
+            return None
+        self.beats.beat("poll_ok", time.monotonic())
+        return self.last_report
 
     def _score(self, now: float) -> CycleReport:
         """One scrape cycle; with remote write, answer its requests and drop late signals."""

@@ -4,9 +4,11 @@ With remote write, Prometheus splits the stream itself: one ``remote_write`` ent
 aiops pod, each keeping only the series aiops scores (``__name__``) whose workload
 labels ``hashmod`` to that pod's shard. Both pods of a shard's pair get the same
 stream, so the standby's detectors stay warm; the temporary hash label is dropped
-before sending, so series look the same whatever N is. ``queue_config`` sizes batches
-for a scoring receiver (2,000 samples, sent within 1 s) and ``retry_on_http_429`` makes
-Prometheus 2.x retry a 429 as well as every 5xx.
+before sending, so series look the same whatever N is. ``queue_config`` suits a receiver
+that answers once it has scored (each request waits for the next scoring step, about
+``flush_interval``): batches of 2,000 samples sent within 500 ms, 8 to 32 requests in
+flight, so 100,000 series scraped at once arrive in two or three steps; and
+``retry_on_http_429`` makes Prometheus 2.x retry a 429 as well as every 5xx.
 
 With pull, each shard's queries select ``aiops_shard="<k>"`` (``$shard`` in a query),
 a label the scrape jobs add with ``metric_relabel_configs`` (:func:`pull_relabel`).
@@ -29,9 +31,9 @@ HASH_LABEL = "__tmp_aiops_shard"
 QUEUE: dict[str, Any] = {
     "capacity": 10_000,
     "max_samples_per_send": 2_000,
-    "batch_send_deadline": "1s",
-    "min_shards": 1,
-    "max_shards": 16,
+    "batch_send_deadline": "500ms",
+    "min_shards": 8,
+    "max_shards": 32,
     "min_backoff": "30ms",
     "max_backoff": "5s",
     "retry_on_http_429": True,

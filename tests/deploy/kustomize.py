@@ -3,7 +3,8 @@
 Supports what deploy/kubernetes uses: ``resources`` (files and directories),
 ``components`` (``kind: Component``: resources added, patches applied to everything),
 ``patches`` (strategic merge by kind and name; ``$patch: delete`` removes the object),
-``images``, ``namespace`` and ``labels`` (metadata only). Its output was checked against ``kubectl kustomize``.
+``images``, ``namespace`` and ``labels`` (metadata only). Its output was checked against
+``kubectl kustomize``.
 """
 
 from __future__ import annotations
