@@ -396,7 +396,7 @@ def _in_order(rows: IntP, t_ms: I64, last: I64) -> tuple[npt.NDArray[np.bool_], 
     if n == 0:
         return np.zeros(0, dtype=bool), {"out_of_order": 0, "duplicate": 0}
     before = last[rows]
-    if np.unique(rows).shape[0] != n:  # a series twice: the running max within the series
+    if np.bincount(rows).max() > 1:  # a series twice: the running max within the series
         order = np.lexsort((np.arange(n), rows))
         r, t = rows[order], t_ms[order]
         first = np.r_[True, r[1:] != r[:-1]]
