@@ -80,6 +80,8 @@ class EndToEnd:
     lag_p50: float
     lag_p99: float
     lag_samples: int
+    arrival_p50: float  # Prometheus' share: scrape to the request reaching aiops
+    arrival_p99: float
     peak_rss: int
     cpu_seconds: float
     window_samples: int
@@ -127,7 +129,8 @@ class IngestBench:
             f"2. end to end: real Prometheus scraping {e.series} series every {INTERVAL:g} s,"
             f" remote-writing to the daemon, {e.seconds:.0f} s measured",
             f"   scrape-to-score lag p50 {e.lag_p50:.2f} s, p99 {e.lag_p99:.2f} s "
-            f"({e.lag_samples:,} samples)",
+            f"({e.lag_samples:,} samples); of which Prometheus (scrape to request "
+            f"arriving) p50 {e.arrival_p50:.2f} s, p99 {e.arrival_p99:.2f} s",
             f"   samples lost: {e.lost} (Prometheus stored {e.stored:,}, daemon scored "
             f"{e.scored:,}; Prometheus failed {e.prometheus.get('failed', 0):.0f}, retried "
             f"{e.prometheus.get('retried', 0):.0f}, dropped {e.prometheus.get('dropped', 0):.0f})",
@@ -216,7 +219,7 @@ class DaemonProcess:
     def metrics(self) -> dict[str, Any]:
         """Scored count and the lag histogram's cumulative buckets."""
         text = httpx.get(f"{self.url}/metrics", timeout=30).text
-        out: dict[str, Any] = {"scored": 0.0, "pending": 0.0, "lag": {}}
+        out: dict[str, Any] = {"scored": 0.0, "pending": 0.0, "lag": {}, "arrival": {}}
         for family in text_string_to_metric_families(text):
             for s in family.samples:
                 if s.name == "aiops_remote_write_samples_total" and \
@@ -226,6 +229,8 @@ class DaemonProcess:
                     out["pending"] = s.value
                 elif s.name == "aiops_ingest_lag_seconds_bucket":
                     out["lag"][float(s.labels["le"])] = s.value
+                elif s.name == "aiops_remote_write_arrival_lag_seconds_bucket":
+                    out["arrival"][float(s.labels["le"])] = s.value
         return out
 
     def __enter__(self) -> DaemonProcess:
@@ -364,6 +369,7 @@ def run_end_to_end(workdir: Path, series: int, *, seconds: float = 60.0,
         time.sleep(seconds)
         after, cpu1 = daemon.metrics(), daemon.cpu()
         p50, p99, lagged = _lag(before["lag"], after["lag"])
+        a50, a99, _ = _lag(before["arrival"], after["arrival"])
         # Pull, on the same Prometheus, while it keeps remote-writing.
         pull = measure_pull(workdir / "pull", prom.url, world, n, pull_cycles, 6, INTERVAL)
         # End: the exporter goes, Prometheus marks every series stale and drains its queue.
@@ -379,7 +385,8 @@ def run_end_to_end(workdir: Path, series: int, *, seconds: float = 60.0,
         scored = int(daemon.metrics()["scored"])
         e2e = EndToEnd(
             series=n, seconds=seconds, stored=stored, scored=scored, lag_p50=p50, lag_p99=p99,
-            lag_samples=lagged, peak_rss=daemon.peak_rss(), cpu_seconds=cpu1 - cpu0,
+            lag_samples=lagged, arrival_p50=a50, arrival_p99=a99, peak_rss=daemon.peak_rss(),
+            cpu_seconds=cpu1 - cpu0,
             window_samples=int(after["scored"] - before["scored"]),
             prometheus=_prometheus_counters(prom.url),
         )

@@ -260,18 +260,24 @@ class Daemon:
             return report
 
     def _idle(self) -> CycleReport | None:
-        """With remote write: the last report, when nothing waits and nothing is due.
+        """With remote write: the last report, when nothing is due.
 
-        Nothing to score and no grid instant passed since the last cycle (which also looks
-        for silent series and a silent Prometheus): skip without taking the lock.
+        Samples wait but no batch is due yet (:meth:`RemoteWriteSource.due`), or nothing
+        waits and no second passed since the last cycle (which also looks for silent
+        series and a silent Prometheus): skip without taking the lock.
         """
-        if self.push is None or self.push.pending() or self.last_report is None:
+        if self.push is None or self.last_report is None:
             return None
         now = self.clock.now()
+        if self.push.pending():
+            return None if self.push.due(now) else self._idle_report()
         interval = min(self.config.loop.interval, self.push.config.stale_after, 1.0)
         if now - now % interval != self._last_idle_check:
             self._last_idle_check = now - now % interval
             return None
+        return self._idle_report()
+
+    def _idle_report(self) -> CycleReport | None:
         self.beats.beat("poll_ok", time.monotonic())
         return self.last_report
 
@@ -474,8 +480,8 @@ class Daemon:
         self.start_http()
         interval = max(self.clock.real_seconds(self.config.loop.interval), 0.01)
         remediate_every = min(interval, 1.0)
-        if self.push is not None:
-            interval = min(interval, self.push.config.flush_interval)
+        if self.push is not None:  # often, to score as soon as a batch is due (cheap if not)
+            interval = min(interval, self.push.config.flush_interval / 4)
         self.elect()
         self.warm()
         scheduler = BackgroundScheduler(timezone="UTC")

@@ -150,6 +150,7 @@ class RemoteWriteSource:
         self._lock = threading.Lock()
         self._taken = _Taken()
         self._last_request: float | None = None
+        self._oldest_pending = 0.0
         self._stopping = False
         self.counts: Counter[str] = Counter()
         #: Called with each batch once it is scored (benchmarks, tests).
@@ -198,6 +199,9 @@ class RemoteWriteSource:
                 return ticket
             chunk = _Chunk(rows=rows[mine], t_ms=decoded.t_ms[mine], value=decoded.value[mine],
                            ticket=ticket)
+            self.metrics.arrival.observe(now - chunk.t_ms / 1000.0)
+            if not self._pending:
+                self._oldest_pending = now
             self._pending.append(chunk)
             self._pending_samples += ticket.samples
             self.metrics.pending.set(self._pending_samples)
@@ -247,6 +251,14 @@ class RemoteWriteSource:
     def pending(self) -> int:
         """Samples waiting to be scored."""
         return self._pending_samples
+
+    def due(self, now: float) -> bool:
+        """Whether to score now: ``flush_samples`` wait, or one waited ``flush_interval``."""
+        if not self._pending_samples:
+            return False
+        target = self.config.flush_samples or max(2000, len(self.table) // 4)
+        return (self._pending_samples >= target
+                or now - self._oldest_pending >= self.config.flush_interval)
 
     def pull_batch(self, now: float) -> SampleBatch:
         """Every waiting sample in arrival order (out-of-order ones dropped), and gaps."""

@@ -111,4 +111,9 @@ class IngestMetrics:
         self.lag = ArrayHistogram(
             "aiops_ingest_lag_seconds",
             "Scrape-to-score lag: from a sample's timestamp to its score being computed.")
+        self.arrival = ArrayHistogram(
+            "aiops_remote_write_arrival_lag_seconds",
+            "From a sample's timestamp to its request reaching aiops (Prometheus' share of "
+            "the scrape-to-score lag).")
         r.register(self.lag)
+        r.register(self.arrival)
