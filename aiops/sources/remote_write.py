@@ -55,15 +55,13 @@ from aiops.sources.remote_write_decode import (
     decode_write,
     parse_labels,
 )
+from aiops.sources.remote_write_order import NEVER, STALE_NAN_BITS, in_order
 from aiops.telemetry.ingest import IngestMetrics
 
 IntP = npt.NDArray[np.intp]
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
-#: Prometheus' staleness marker (``value.StaleNaN``).
-STALE_NAN_BITS = np.uint64(0x7FF0000000000002)
 IGNORED, FOREIGN, OVER_LIMIT = -1, -2, -3
-_NEVER = np.iinfo(np.int64).min
 
 
 class Busy(Exception):
@@ -240,7 +238,7 @@ class RemoteWriteSource:
         row = self.table.row(series)
         if row >= self._last_t.shape[0]:
             size = max(1024, 2 * (row + 1))
-            self._last_t = _grown(self._last_t, size, _NEVER)
+            self._last_t = _grown(self._last_t, size, NEVER)
             self._seen = _grown(self._seen, size, math.inf)
             self._gap = _grown(self._gap, size, False)
         self.metrics.series.set(len(self.table))
@@ -275,7 +273,7 @@ class RemoteWriteSource:
                          else f"for {now - self._last_request:.0f} s")
                 raise SourceUnavailable(f"remote_write: no request received {since}")
             rows, t_ms, value = _concat(chunks)
-            keep, counts = _in_order(rows, t_ms, self._last_t)
+            keep, counts = in_order(rows, t_ms, self._last_t)
             bits = value.view(np.uint64)
             marker = bits == STALE_NAN_BITS
             counts["stale"] = int(np.count_nonzero(keep & marker))
@@ -392,33 +390,3 @@ def _concat(chunks: list[_Chunk]) -> tuple[IntP, I64, F64]:
         return c.rows, c.t_ms, c.value
     return (np.concatenate([c.rows for c in chunks]), np.concatenate([c.t_ms for c in chunks]),
             np.concatenate([c.value for c in chunks]))
-
-
-def _in_order(rows: IntP, t_ms: I64, last: I64) -> tuple[npt.NDArray[np.bool_], dict[str, int]]:
-    """Which samples are newer than everything before them of their series.
-
-    A sample must be newer than its series' last scored sample and than every earlier
-    sample of the series in this batch; ``duplicate`` counts equal timestamps.
-
-    >>> keep, c = _in_order(np.array([0, 1, 0, 0]), np.array([5, 5, 4, 6]), np.array([3, 5]))
-    >>> keep.tolist(), c
-    ([True, False, False, True], {'out_of_order': 1, 'duplicate': 1})
-    """
-    n = rows.shape[0]
-    if n == 0:
-        return np.zeros(0, dtype=bool), {"out_of_order": 0, "duplicate": 0}
-    before = last[rows]
-    if np.bincount(rows).max() > 1:  # a series twice: the running max within the series
-        order = np.lexsort((np.arange(n), rows))
-        r, t = rows[order], t_ms[order]
-        first = np.r_[True, r[1:] != r[:-1]]
-        group = np.cumsum(first) - 1
-        combined = (group.astype(np.int64) << 43) | np.clip(t, 0, (1 << 43) - 1)
-        running = np.maximum.accumulate(combined)
-        prev = np.where(first, _NEVER, (np.r_[0, running[:-1]]) & ((1 << 43) - 1))
-        before_sorted = np.maximum(before[order], prev)
-        before = np.empty_like(before)
-        before[order] = before_sorted
-    keep = t_ms > before
-    return keep, {"out_of_order": int(np.count_nonzero(t_ms < before)),
-                  "duplicate": int(np.count_nonzero(t_ms == before))}
