@@ -109,8 +109,10 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks: figures as ratios against an in-run baseline.")
 runbook_app = typer.Typer(help="Runbook author tools: lint, test, backtest.")
+models_app = typer.Typer(help="Model versions: list, show, promote, rollback, bench, gate.")
 app.add_typer(bench_app, name="bench")
 app.add_typer(runbook_app, name="runbook")
+app.add_typer(models_app, name="models")
 
 
 def _print_version(value: bool) -> None:

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from aiops.cli.app import app
 from aiops.cli.banner import FaultInfo, banner
@@ -35,7 +36,8 @@ def _load(path: Path) -> Config:
 def _fail(exc: AiopsError, code: int = 2) -> NoReturn:
     lines = [e.render() for e in exc.errors] if isinstance(exc, ConfigErrors) else [str(exc)]
     for line in lines:
-        err.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True, markup=False)
+        # The prefix is markup, the message is not (paths and labels may hold brackets).
+        err.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -27,13 +27,14 @@ from aiops.config import Config
 from aiops.daemon.backends import build_backends
 from aiops.daemon.health import Heartbeats, Limits, journal_check, loop_check, remediation_check
 from aiops.daemon.snapshots import restore
+from aiops.daemon.status import page_status
 from aiops.detect.bank import DetectorBank
 from aiops.detect.joint import JointBank
 from aiops.engines.clock import Clock
 from aiops.engines.forecast import ForecastEngine
 from aiops.engines.remediate import Remediator
 from aiops.engines.schedule import CronSchedules
-from aiops.engines.scrape import CycleReport, ScrapeEngine
+from aiops.engines.scrape import CycleReport, Pulled, ScrapeEngine
 from aiops.errors import AiopsError, ConfigError
 from aiops.http import (
     Endpoint,
@@ -42,18 +43,24 @@ from aiops.http import (
     alert_endpoints,
     approval_endpoints,
     build_app,
+    dashboard_endpoints,
     health_endpoints,
     incident_endpoints,
     load_principals,
+    page_endpoints,
 )
 from aiops.http.remote_write import remote_write_endpoints
 from aiops.http.stats import HttpStats
-from aiops.journal import Journal, JournalUnusable, move_aside
+from aiops.journal import JournalWriteError
+from aiops.journal.connect import open_journal
 from aiops.model import Alert, ManualSignal, Signal
+from aiops.models import runtime as model_runtime
+from aiops.models.versions import ModelKind
 from aiops.runbook import load_runbooks
 from aiops.runbook.match import schedules
 from aiops.sources.remote_write import RemoteWriteSource
 from aiops.statedir import StateDir
+from aiops.telemetry.history import SeriesHistory
 from aiops.telemetry.logging import get_logger
 from aiops.telemetry.metrics import Metrics, RunbookLabels
 from aiops.telemetry.sdnotify import notify, watchdog_interval
@@ -80,21 +87,6 @@ class RunOptions:
     new_journal: bool = False  # move a refused journal aside and start a new one
 
 
-def open_journal(state: StateDir, *, new_journal: bool, now: float,
-                 log: Any = None) -> Journal:
-    """The journal in ``state``; a refused file is moved aside only when asked to."""
-    try:
-        return Journal(state.journal)
-    except JournalUnusable as exc:
-        if not new_journal:
-            raise
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
-        moved = move_aside(state.journal, stamp=stamp)
-        if log is not None:
-            log.warning("journal_replaced", problem=exc.problem, moved_to=str(moved))
-        return Journal(state.journal)
-
-
 class Daemon:
     """One aiops process: loops, HTTP, journal, lifecycle."""
 
@@ -110,19 +102,23 @@ class Daemon:
         self.log = get_logger("daemon")
         self.state = StateDir(config.resolve(config.state_dir))
         self.state_dir = self.state.root
+        config = self.config = self._live_models(config)
         speed = None if self.options.stepped else (self.options.speed or config.loop.speed)
         self.clock = Clock.resume(self.state.path(StateDir.CLOCK), speed=speed, wall=time.time())
         self.metrics = Metrics()
         self.runbooks = load_runbooks([config.resolve(p) for p in config.runbooks.paths])
-        self.journal = open_journal(self.state, new_journal=self.options.new_journal,
-                                    now=time.time(), log=self.log)
+        self.journal = open_journal(config.journal, self.state, base_dir=Path(config.base_dir),
+                                    new_journal=self.options.new_journal, now=time.time(),
+                                    log=self.log)
         try:
             self.shard = config.shard.resolved()
         except ValueError as exc:
+            self.journal.close()
             raise ConfigError(str(exc), field="shard.ordinal") from None
         self.backends = build_backends(config, self.state, self.clock.now(), shard=self.shard,
                                        registry=self.metrics.registry)
         self.source, self.actuator = self.backends.source, self.backends.actuator
+        self._follow_world()
         #: Prometheus pushes (remote write): the poll job scores what arrived every
         #: flush_interval; forecasts and snapshots keep the loop.interval grid.
         self.push: RemoteWriteSource | None = (
@@ -178,6 +174,8 @@ class Daemon:
             source=self.source.name)
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         self.last_report: CycleReport | None = None
+        #: Bounded recent scores and forecasts, for the web page.
+        self.history = SeriesHistory(admit_score=config.detect.signal_floor)
         self.http: HttpServer | None = None
         self._principals = (
             load_principals(config.http, Path(config.base_dir)) if config.http.enabled else None
@@ -193,6 +191,34 @@ class Daemon:
                     update={"name": f"{election.name}-{self.shard.ordinal}"})
             self.elector = LeaderElector(election, config.actuator.kubernetes)
         self._leading = self.elector is None
+
+    def _follow_world(self) -> None:
+        """On a world server, take its clock; read a wall-clock source on that clock.
+
+        The world (``actuator.type: world``) is the clock of the run, so the daemon's
+        ``for:``, cooldowns and verification windows count the same simulated seconds as
+        the world and Prometheus' scrapes of it. A Prometheus source is then read through
+        :class:`~aiops.sources.retimed.Retimed`: queried at wall time, stamped on the
+        daemon's clock. Same for any accelerated clock on Prometheus.
+        """
+        frame_of = getattr(self.actuator, "clock_frame", None)
+        if frame_of is not None and not self.options.stepped:
+            try:
+                frame = frame_of()
+            except AiopsError as exc:
+                self.backends.close()
+                self.journal.close()
+                raise AiopsError(f"cannot read the world server's clock: {exc}") from None
+            if self.options.speed is not None and self.options.speed != frame.speed:
+                self.log.warning("speed_from_world", asked=self.options.speed,
+                                 world=frame.speed)
+            self.clock = Clock.following(frame, wall=time.time())
+            self.log.info("clock_follows_world", speed=frame.speed)
+        frame = self.clock.frame
+        if self.config.source.type == "prometheus" and frame is not None and not frame.identity:
+            from aiops.sources.retimed import Retimed
+
+            self.source = Retimed(self.source, frame)
 
     # -- one cycle ---------------------------------------------------------------------
 
@@ -234,13 +260,17 @@ class Daemon:
         idle = self._idle()
         if idle is not None:
             return idle
+        now = self.clock.now()
+        interval = self.config.loop.interval
+        if not self.clock.stepped and self.push is None:
+            # Poll on the interval grid: replicas (and restarts) see the same instants.
+            now -= now % interval
+        # The fetch runs outside the lock: a slow source never stalls healing.
+        pulled = self.scrape.pull(now)
         with self._lock:
-            now = self.clock.now()
-            interval = self.config.loop.interval
-            if not self.clock.stepped and self.push is None:
-                # Poll on the interval grid: replicas (and restarts) see the same instants.
-                now -= now % interval
-            report = self._score(now)
+            report = self._score(pulled)
+            if report.ok:
+                self.history.record(self.scrape.last_scores)
             tick = now - now % interval
             if self.push is not None and tick == self._last_tick:
                 self.last_report = report
@@ -248,7 +278,10 @@ class Daemon:
                 return report  # between grid instants: scored, nothing else is due
             self._last_tick = tick
             if self.forecaster is not None and report.ok:
-                for forecast in self.forecaster.cycle(tick, self.scrape.latest_samples()):
+                at = tick if self.push is not None else now
+                forecasts = self.forecaster.cycle(at, self.scrape.latest_samples())
+                self.history.record_forecasts(forecasts)
+                for forecast in forecasts:
                     self.signals.put(forecast)
             self.last_report = report
             self._cycles += 1
@@ -281,20 +314,20 @@ class Daemon:
         self.beats.beat("poll_ok", time.monotonic())
         return self.last_report
 
-    def _score(self, now: float) -> CycleReport:
-        """One scrape cycle; with remote write, answer its requests and drop late signals."""
+    def _score(self, pulled: Pulled) -> CycleReport:
+        """Score one pull; with remote write, answer its requests and drop late signals."""
         if self.push is None:
-            report = self.scrape.cycle(now)
+            report = self.scrape.score(pulled)
             for anomaly in report.anomalies:
                 self.signals.put(anomaly)
             return report
         try:
-            report = self.scrape.cycle(now)
+            report = self.scrape.score(pulled)
         except BaseException:
             self.push.settle(False)
             raise
         self.push.settle(report.ok, time.time())
-        fresh = now - self.push.config.stale_after
+        fresh = pulled.now - self.push.config.stale_after
         for anomaly in report.anomalies:
             if anomaly.t >= fresh:  # Prometheus catching up: learned, never acted on
                 self.signals.put(anomaly)
@@ -306,6 +339,10 @@ class Daemon:
         try:
             with self._lock:
                 self._remediate()
+        except JournalWriteError as exc:
+            # A real transaction failed: readiness says so now, not at the next probe.
+            self.beats.beat("journal_error", str(exc))
+            raise
         finally:
             self.beats.beat("remediate_running_since", None)
         self.beats.beat("remediate_ok", time.monotonic())
@@ -336,6 +373,13 @@ class Daemon:
                 raise
         self.remediator.tick(now, self.scrape.latest_samples())
 
+    @property
+    def _probe_every(self) -> float:
+        """Real seconds between journal probes: every few seconds, or every interval when
+        that is shorter (readiness must fail within three intervals)."""
+        interval = self.clock.real_seconds(self.config.loop.interval)
+        return min(PROBE_EVERY, interval) if interval > 0 else PROBE_EVERY
+
     def _requeue_one_offs(self, failed: Signal) -> None:
         pending = [failed]
         while True:
@@ -350,7 +394,7 @@ class Daemon:
     def probe_journal(self, *, force: bool = False) -> None:
         """Check every few seconds that the journal takes writes (for ``/readyz``)."""
         mono = time.monotonic()
-        if not force and self._probed_at is not None and mono - self._probed_at < PROBE_EVERY:
+        if not force and self._probed_at is not None and mono - self._probed_at < self._probe_every:
             return
         self._probed_at = mono
         try:
@@ -390,7 +434,7 @@ class Daemon:
         limits = Limits(poll_every=max(self.clock.real_seconds(self.config.loop.interval), 0.01),
                         remediate_every=min(max(self.clock.real_seconds(
                             self.config.loop.interval), 0.01), 1.0),
-                        journal_every=PROBE_EVERY)
+                        journal_every=self._probe_every)
         checks["journal"] = journal_check(self.beats, self._started, mono, limits)
         checks["loop"] = loop_check("poll cycle", self.beats.poll_ok, self._started, mono,
                                     limits.poll_stale)
@@ -400,6 +444,15 @@ class Daemon:
             checks["leader"] = "ok" if self._leading else "standby"
         ready = all(v == "ok" for v in checks.values())
         return Health(alive=True, ready=ready, checks=checks)
+
+    def page_status(self) -> dict[str, Any]:
+        """What ``/v1/status`` (the page's status panel) shows."""
+        return page_status(
+            config=self.config, health=self.health(), now=self.clock.now(),
+            speed=self.clock.speed, source=self.source.name, actuator=self.actuator.name,
+            history=self.history, restored=self._restored, forecaster=self.forecaster,
+            forecast_restored=self._forecast_restored,
+        )
 
     @property
     def leading(self) -> bool:
@@ -425,6 +478,11 @@ class Daemon:
         endpoints: list[Endpoint] = [
             *health_endpoints(status=self, registry=self.metrics.registry),
             *incident_endpoints(incidents=self.journal),
+            *page_endpoints(),
+            *dashboard_endpoints(
+                status=self.page_status, incidents=self.journal, history=self.history,
+                clock=self.clock.now, floor=self.config.detect.signal_floor,
+            ),
             *alert_endpoints(
                 journal=self.journal, on_alerts=self._on_alerts, max_body_bytes=cfg.max_body_bytes,
                 limits=cfg.limits, clock=self.clock.now, metrics=self.metrics,
@@ -575,10 +633,28 @@ class Daemon:
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
 
+    def _live_models(self, config: Config) -> Config:
+        """Run the model registry's live versions (docs/models.md); the file's if it fails."""
+        files = {ModelKind.DETECTOR: self.state.path(StateDir.DETECTORS),
+                 ModelKind.FORECASTER: self.state.path(StateDir.FORECASTS)}
+        try:
+            res = model_runtime.prepare(config, self.state_dir, now=time.time(), snapshots=files)
+        except (AiopsError, OSError) as exc:
+            self.log.error("model_registry_failed", error=str(exc))
+            return config
+        for note in res.notes:
+            self.log.warning("model_version", note=note)
+        return res.config
+
     def _snapshot_detectors(self) -> None:
-        self.state.write(StateDir.DETECTORS, self.bank.snapshot())
+        states = {ModelKind.DETECTOR: self.bank.snapshot()}
+        self.state.write(StateDir.DETECTORS, states[ModelKind.DETECTOR])
         if self.forecaster is not None:
-            self.state.write(StateDir.FORECASTS, self.forecaster.snapshot())
+            states[ModelKind.FORECASTER] = self.forecaster.snapshot()
+            self.state.write(StateDir.FORECASTS, states[ModelKind.FORECASTER])
+        for problem in model_runtime.checkpoint(self.config, self.state_dir, states,
+                                                now=time.time(), trained_to=self.clock.now()):
+            self.log.warning("model_checkpoint_failed", problem=problem)
 
     def _restore_forecasts(self) -> bool:
         if self.forecaster is None:

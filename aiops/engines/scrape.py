@@ -46,6 +46,17 @@ class CycleReport:
     stages: Mapping[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Pulled:
+    """One fetch from the source: its samples, or the error that stopped it."""
+
+    now: float
+    samples: tuple[Sample, ...]
+    error: AiopsError | None
+    t0: float
+    t1: float
+
+
 class ScrapeEngine:
     """Pulls from one source and scores every series with one detector bank."""
 
@@ -70,6 +81,8 @@ class ScrapeEngine:
         self.log = log
         self.latest: dict[SeriesKey, Sample] = {}
         self.scores: dict[SeriesKey, Score] = {}
+        #: The scores of the last successful cycle (the web page's history records them).
+        self.last_scores: list[Score] = []
         self.source_up = False
         self.last_error = ""
         self.last_ok: float | None = None
@@ -86,12 +99,23 @@ class ScrapeEngine:
 
     def cycle(self, now: float) -> CycleReport:
         """Run one poll + detect cycle at time ``now``."""
+        return self.score(self.pull(now))
+
+    def pull(self, now: float) -> Pulled:
+        """Fetch the samples at ``now`` (the slow, lock-free half of a cycle)."""
         t0 = time.perf_counter()
         try:
             samples = list(self.source.pull(now))
         except AiopsError as exc:
-            return self._failed(now, exc, t0)
-        t1 = time.perf_counter()
+            return Pulled(now=now, samples=(), error=exc, t0=t0, t1=time.perf_counter())
+        return Pulled(now=now, samples=tuple(samples), error=None, t0=t0,
+                      t1=time.perf_counter())
+
+    def score(self, pulled: Pulled) -> CycleReport:
+        """Score what :meth:`pull` fetched and raise its signals."""
+        now, samples, t0, t1 = pulled.now, pulled.samples, pulled.t0, pulled.t1
+        if pulled.error is not None:
+            return self._failed(now, pulled.error, t0)
         with collector_held():
             scores = self.bank.update(samples)
             if self.joint is not None:
@@ -103,6 +127,7 @@ class ScrapeEngine:
                 # A gap is scored by nobody, so it neither raises nor ends an episode.
                 self.metrics.samples_skipped.inc()
         anomalies = self._anomalies(scores)
+        self.last_scores = scores
         if self.series_gauges:
             self._export(scores)
         t3 = time.perf_counter()

@@ -100,9 +100,10 @@ class Metrics:
             "aiops_incidents_closed_total", "Incidents closed, by runbook, status and reason code.",
             ["runbook", "status", "reason"], registry=r,
         )
+        # Labelled "loop", not "job": Prometheus' own target label would rename it.
         self.crashed = Counter(
             "aiops_cycles_crashed_total",
-            "Loop iterations that raised instead of finishing, by job.", ["job"], registry=r,
+            "Loop iterations that raised instead of finishing, by loop.", ["loop"], registry=r,
         )
         self.journal_errors = Counter(
             "aiops_journal_write_errors_total", "Journal transactions that failed.", registry=r
