@@ -98,6 +98,23 @@ class Config(Section):
             raise ValueError("source.type is replay but source.replay is not set")
         return self
 
+    def shard_journal(self) -> JournalConfig:
+        """The journal this replica opens: ``journal``, but with shards on PostgreSQL the
+        shard's own schema ``<journal.schema>_<ordinal>``, shared by the shard's pair.
+
+        Shards must not share one schema: every shard stores every alert (Alertmanager
+        posts to each), and the first shard to claim an alert of another shard's target
+        would skip it (``other-shard``) and mark it handled, so its owner never acts.
+        """
+        if not self.shard.enabled or self.journal.url is None:
+            return self.journal
+        try:
+            ordinal = self.shard.resolved().ordinal
+        except ValueError as exc:
+            raise ConfigError(str(exc), field="shard.ordinal") from None
+        return self.journal.model_copy(
+            update={"schema_name": f"{self.journal.schema_name}_{ordinal}"})
+
     def resolve(self, path: str) -> Path:
         """A path from this config, relative to the config file's directory."""
         p = Path(path).expanduser()

@@ -107,14 +107,14 @@ class Daemon:
         self.clock = Clock.resume(self.state.path(StateDir.CLOCK), speed=speed, wall=time.time())
         self.metrics = Metrics()
         self.runbooks = load_runbooks([config.resolve(p) for p in config.runbooks.paths])
-        self.journal = open_journal(config.journal, self.state, base_dir=Path(config.base_dir),
-                                    new_journal=self.options.new_journal, now=time.time(),
-                                    log=self.log)
         try:
             self.shard = config.shard.resolved()
         except ValueError as exc:
-            self.journal.close()
             raise ConfigError(str(exc), field="shard.ordinal") from None
+        self.journal = open_journal(config.shard_journal(), self.state,
+                                    base_dir=Path(config.base_dir),
+                                    new_journal=self.options.new_journal, now=time.time(),
+                                    log=self.log)
         self.backends = build_backends(config, self.state, self.clock.now(), shard=self.shard,
                                        registry=self.metrics.registry)
         self.source, self.actuator = self.backends.source, self.backends.actuator

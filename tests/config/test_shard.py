@@ -60,3 +60,18 @@ def test_targets_of_other_shards_are_skipped_by_the_guards() -> None:
             else:
                 assert reason is not None and reason.code is ReasonCode.OTHER_SHARD
                 assert f"shard {owner}" in reason.message
+
+
+def test_shards_on_postgresql_each_open_their_own_schema() -> None:
+    """With shards the PostgreSQL schema gets the ordinal; SQLite and one shard keep theirs."""
+    from aiops.config import Config
+
+    pg = {"url": "postgresql://aiops@db:5432/aiops", "schema": "ops"}
+    two = [Config.model_validate({"journal": pg, "shard": {"count": 2, "ordinal": k}})
+           for k in range(2)]
+    assert [c.shard_journal().schema_name for c in two] == ["ops_0", "ops_1"]
+    assert two[0].shard_journal().url == pg["url"]
+    one = Config.model_validate({"journal": pg})
+    assert one.shard_journal().schema_name == "ops"
+    sqlite = Config.model_validate({"shard": {"count": 2, "ordinal": 1}})
+    assert sqlite.shard_journal() == sqlite.journal

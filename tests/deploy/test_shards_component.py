@@ -72,7 +72,10 @@ def test_pods_are_hardened_and_reach_prometheus_by_name(tmp_path: Path) -> None:
     assert svc["clusterIP"] == "None" and svc["publishNotReadyAddresses"] is True
     for member in ("a", "b"):
         spec = o[("StatefulSet", f"aiops-{member}")]["spec"]
-        assert spec["template"]["spec"]["containers"] == pod["containers"]
+        (container,) = spec["template"]["spec"]["containers"]
+        mounts = container["volumeMounts"]
+        assert {**container, "volumeMounts": [m for m in mounts if m["name"] != "journal-db"]
+                } == pod["containers"][0]  # the base's, plus the journal's password
         assert spec["template"]["spec"]["securityContext"] == pod["securityContext"]
         labels = spec["template"]["metadata"]["labels"]
         assert svc["selector"].items() <= labels.items()
@@ -88,3 +91,25 @@ def test_recording_rules_file_is_what_the_code_scores() -> None:
     doc = yaml.safe_load((ROOT / "deploy" / "prometheus" / "aiops-recording-rules.yaml")
                          .read_text())
     assert doc["groups"][0]["rules"] == recording_rules()
+
+
+def test_each_shard_pair_shares_its_own_journal_schema(tmp_path: Path) -> None:
+    """The journal is PostgreSQL with the password from the mounted Secret; pod aiops-b-1
+    opens schema aiops_1 like aiops-a-1, and no other shard does."""
+    cfg = config(tmp_path)
+    assert cfg.journal.engine == "postgresql" and cfg.journal.password_file
+    o = objs()
+    for member in ("a", "b"):
+        pod = o[("StatefulSet", f"aiops-{member}")]["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        (mount,) = [m for m in container["volumeMounts"] if m["name"] == "journal-db"]
+        assert Path(cfg.journal.password_file).parent == Path(mount["mountPath"])
+        (volume,) = [v for v in pod["volumes"] if v["name"] == "journal-db"]
+        assert volume["secret"]["secretName"] == "aiops-journal-db"
+    schemas = {
+        (member, k): cfg.model_copy(update={"shard": cfg.shard.model_copy(
+            update={"ordinal": ordinal_of(f"aiops-{member}-{k}")})}).shard_journal().schema_name
+        for member in ("a", "b") for k in range(cfg.shard.count)}
+    for k in range(cfg.shard.count):
+        assert schemas[("a", k)] == schemas[("b", k)] == f"{cfg.journal.schema_name}_{k}"
+    assert len(set(schemas.values())) == cfg.shard.count
