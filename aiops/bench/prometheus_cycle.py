@@ -161,7 +161,7 @@ def run_bench(
         with ExpositionServer(world.render) as exporter:
             prom = realservers.prometheus(
                 tmp / "prom", targets=[exporter.target], interval=f"{interval:g}s",
-                scrape_timeout=f"{interval * 0.8:g}s")
+                scrape_timeout=f"{round(interval * 800)}ms")  # Prometheus takes no 0.8s
             with prom.start():
                 wait_for_series(prom.url, n, interval)
                 time.sleep(warm_seconds * interval)  # history for the backfill
