@@ -39,6 +39,7 @@ class ReasonCode(StrEnum):
     RUNBOOK_ERROR = "runbook-error"
     NAMESPACE_DENIED = "namespace-denied"
     NAMESPACE_NOT_ALLOWED = "namespace-not-allowed"
+    OTHER_SHARD = "other-shard"
     CONCURRENCY = "concurrency"
     COOLDOWN = "cooldown"
     MAX_RUNS = "max-runs"
@@ -89,7 +90,8 @@ class ReasonCode(StrEnum):
 SKIP_CODES = frozenset({
     ReasonCode.WHEN_FALSE, ReasonCode.WHEN_ERROR, ReasonCode.TEMPLATE_ERROR,
     ReasonCode.INVALID_TARGET, ReasonCode.RUNBOOK_ERROR, ReasonCode.NAMESPACE_DENIED,
-    ReasonCode.NAMESPACE_NOT_ALLOWED, ReasonCode.CONCURRENCY, ReasonCode.COOLDOWN,
+    ReasonCode.NAMESPACE_NOT_ALLOWED, ReasonCode.OTHER_SHARD, ReasonCode.CONCURRENCY,
+    ReasonCode.COOLDOWN,
     ReasonCode.MAX_RUNS, ReasonCode.BUDGET, ReasonCode.BLOCKED_BY_ALERT,
     ReasonCode.MAINTENANCE_WINDOW, ReasonCode.MAX_PODS_FRACTION,
     ReasonCode.ROLLOUT_IN_PROGRESS,

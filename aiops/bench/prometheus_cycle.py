@@ -1,9 +1,11 @@
 """Benchmark: one poll cycle over many series from a real Prometheus, stage by stage.
 
-A synthetic exporter serves ``series`` gauges (four metrics per workload, fresh noise
-on every scrape, a 10x latency spike on 1% of workloads once warm); a real Prometheus
-scrapes it every second. Detectors are warmed with a ``query_range`` backfill, then each
-measured cycle runs the daemon's path:
+A synthetic exporter (:mod:`aiops.bench.synthetic`) serves ``series`` gauges (four
+metrics per workload, fresh noise on every scrape, a 10x latency spike on 1% of
+workloads once warm); a real Prometheus scrapes it every second, or every 5 s past
+20,000 series (Prometheus' own ingestion and the exporter's render must fit the scrape
+timeout). Detectors are warmed with a ``query_range`` backfill, then each measured
+cycle runs the daemon's path:
 
 - **query**: the instant queries (HTTP + JSON decoding in prometheus-api-client);
 - **parse**: results into :class:`~aiops.model.Sample` values (labels, staleness);
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,25 +27,23 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 
 from aiops.actuators.record import RecordingActuator
 from aiops.bench import realservers
+from aiops.bench.synthetic import METRICS, PREFIX, SyntheticWorkloads
 from aiops.config.detect import DetectConfig
 from aiops.config.sources import PrometheusConfig, PrometheusQuery
 from aiops.detect.bank import DetectorBank
 from aiops.engines.collector import collector_held
-from aiops.engines.exporter import ExpositionServer, render_samples
+from aiops.engines.exporter import ExpositionServer
 from aiops.engines.remediate import Remediator
 from aiops.journal import Journal
-from aiops.model import Anomaly, Sample, SeriesKey
+from aiops.model import Anomaly, Sample
 from aiops.runbook import load_runbooks
 from aiops.sources.prometheus import PrometheusSource
 from aiops.telemetry.logging import get_logger
 from aiops.telemetry.metrics import Metrics
 
-METRICS = {"cpu_usage": 0.5, "memory_usage": 3e8, "latency_p99": 0.2, "request_rate": 50.0}
-PREFIX = "bench_"
 STAGES = ("query", "parse", "score", "plan")
 RUNBOOK = """\
 apiVersion: aiops/v1
@@ -62,39 +61,6 @@ spec:
 """
 
 
-class SyntheticWorkloads:
-    """Four gauges per workload with fresh noise per scrape; some latencies can spike."""
-
-    def __init__(self, workloads: int, seed: int = 7) -> None:
-        self.keys = [
-            SeriesKey.of(m, namespace="bench", workload=f"w{i:05d}")
-            for i in range(workloads)
-            for m in METRICS
-        ]
-        self.base = np.array([METRICS[k.metric] for k in self.keys])
-        self.spiked = np.zeros(len(self.keys), dtype=bool)
-        self._rng = np.random.default_rng(seed)
-        self._lock = threading.Lock()
-
-    def spike(self, share: float) -> int:
-        """Multiply the latency of ``share`` of the workloads by 10; returns how many."""
-        idx = [i for i, k in enumerate(self.keys) if k.metric == "latency_p99"]
-        chosen = idx[: max(1, int(len(idx) * share))]
-        with self._lock:
-            self.spiked[chosen] = True
-        return len(chosen)
-
-    def render(self) -> bytes:
-        with self._lock:
-            noise = 1.0 + 0.03 * self._rng.standard_normal(len(self.keys))
-            values = self.base * noise * np.where(self.spiked, 10.0, 1.0)
-        samples = [
-            Sample(key=k, t=0.0, value=float(v))
-            for k, v in zip(self.keys, values, strict=True)
-        ]
-        return render_samples(samples, prefix=PREFIX)
-
-
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CycleBench:
     """Figures of one benchmark run (seconds per stage, per measured cycle)."""
@@ -107,6 +73,13 @@ class CycleBench:
     anomalies: list[int]
     spiked: int
     extra: dict[str, Any] = field(default_factory=dict)
+    #: CPU seconds of the cycle's thread per measured cycle (query to plan).
+    cpu: list[float] = field(default_factory=list)
+
+    @property
+    def cpu_per_sample(self) -> float:
+        """Median CPU of a cycle over the series it pulled (seconds per sample)."""
+        return statistics.median(self.cpu) / self.series if self.cpu else float("nan")
 
     def median(self, stage: str) -> float:
         return statistics.median(self.stages[stage])
@@ -129,6 +102,7 @@ class CycleBench:
             "anomalies_per_cycle": self.anomalies,
             "spiked_series": self.spiked,
             "backfill": {"samples": self.backfill_samples, "seconds": self.backfill_seconds},
+            "cpu_per_sample": self.cpu_per_sample,
         }
 
     def render(self) -> str:
@@ -167,33 +141,51 @@ def _warm(bank: DetectorBank, history: Sequence[Sample]) -> None:
         bank.update(by_t[t])
 
 
+def scrape_interval(series: int) -> float:
+    """Seconds between scrapes for ``series`` series: 1 s up to 20,000, then 5 s."""
+    return 1.0 if series <= 20_000 else 5.0
+
+
 def run_bench(
     *, series: int = 10_000, cycles: int = 5, warm_seconds: int = 8, workdir: Path | None = None
 ) -> CycleBench:
-    """Run the benchmark against a Prometheus started for it (killed at the end)."""
+    """Run the benchmark against a Prometheus started for it (killed at the end).
+
+    ``warm_seconds`` is the history kept before measuring, in scrapes (seconds at 1 s).
+    """
     with tempfile.TemporaryDirectory(prefix="aiops-bench-") as tmp_name:
         tmp = workdir or Path(tmp_name)
         world = SyntheticWorkloads(max(1, series // len(METRICS)))
         n = len(world.keys)
+        interval = scrape_interval(n)
         with ExpositionServer(world.render) as exporter:
-            prom = realservers.prometheus(tmp / "prom", targets=[exporter.target])
+            prom = realservers.prometheus(
+                tmp / "prom", targets=[exporter.target], interval=f"{interval:g}s",
+                scrape_timeout=f"{round(interval * 800)}ms")  # Prometheus takes no 0.8s
             with prom.start():
-                per_metric = n // len(METRICS)
-                realservers.wait_for(prom.url, f"{PREFIX}latency_p99", min_series=per_metric,
-                                     timeout=60)
-                time.sleep(warm_seconds)  # history for the backfill
-                return _measure(tmp, prom.url, world, n, cycles, warm_seconds)
+                wait_for_series(prom.url, n, interval)
+                time.sleep(warm_seconds * interval)  # history for the backfill
+                return measure_pull(tmp, prom.url, world, n, cycles, warm_seconds, interval)
 
 
-def _measure(
-    tmp: Path, url: str, world: SyntheticWorkloads, n: int, cycles: int, warm_seconds: int
+def wait_for_series(url: str, n: int, interval: float) -> None:
+    """Until Prometheus holds every series of the synthetic world (a clear error if not)."""
+    per_metric = n // len(METRICS)
+    realservers.wait_for(url, f"{PREFIX}latency_p99", min_series=per_metric,
+                         timeout=30 + 3 * interval + n / 2000)
+
+
+def measure_pull(
+    tmp: Path, url: str, world: SyntheticWorkloads, n: int, cycles: int, warm_seconds: int,
+    interval: float = 1.0,
 ) -> CycleBench:
+    """Backfill, spike 1% of latencies, then time ``cycles`` pull cycles stage by stage."""
     source = PrometheusSource(
-        PrometheusConfig(url=url, queries=_queries(), timeout=30.0, step=1.0)
+        PrometheusConfig(url=url, queries=_queries(), timeout=60.0, step=interval)
     )
     detect = DetectConfig(warmup=max(2, warm_seconds - 3))
     bank = DetectorBank(detect)
-    (tmp / "runbooks").mkdir(exist_ok=True)
+    (tmp / "runbooks").mkdir(parents=True, exist_ok=True)
     (tmp / "runbooks" / "bench.yaml").write_text(RUNBOOK)
     journal = Journal(tmp / "journal.sqlite")
     remediator = Remediator(
@@ -203,18 +195,19 @@ def _measure(
     try:
         end = time.time()
         t0 = time.perf_counter()
-        history = source.backfill(end - warm_seconds, end)
+        history = source.backfill(end - warm_seconds * interval, end)
         _warm(bank, history)
         backfill_seconds = time.perf_counter() - t0
         backfill_samples = len(history)
         del history  # keep the measured cycles' heap like a long-running daemon's
 
         spiked = world.spike(0.01)
-        time.sleep(2.2)  # two scrapes carry the spike
+        time.sleep(2.2 * interval)  # two scrapes carry the spike
         stages: dict[str, list[float]] = {s: [] for s in STAGES}
         baseline: list[float] = []
         anomalies: list[int] = []
-        with httpx.Client(timeout=30.0) as http:
+        cpu: list[float] = []
+        with httpx.Client(timeout=60.0) as http:
             for _ in range(cycles):
                 now = time.time()
                 b0 = time.perf_counter()
@@ -222,6 +215,7 @@ def _measure(
                     http.get(f"{url}/api/v1/query", params={"query": q.query, "time": now})
                 baseline.append(time.perf_counter() - b0)
 
+                c0 = time.thread_time()
                 samples = source.pull(now)
                 if len(samples) != n:
                     raise RuntimeError(f"pulled {len(samples)} series, expected {n}")
@@ -240,11 +234,12 @@ def _measure(
                 for anomaly in found:
                     remediator.handle(anomaly, now)
                 stages["plan"].append(time.perf_counter() - p0)
+                cpu.append(time.thread_time() - c0)
                 anomalies.append(len(found))
-                time.sleep(1.0)
+                time.sleep(min(interval, 1.0))
         return CycleBench(
             series=n, backfill_samples=backfill_samples, backfill_seconds=backfill_seconds,
-            stages=stages, baseline=baseline, anomalies=anomalies, spiked=spiked,
+            stages=stages, baseline=baseline, anomalies=anomalies, spiked=spiked, cpu=cpu,
         )
     finally:
         source.close()

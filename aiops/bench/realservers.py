@@ -131,17 +131,21 @@ def prometheus(
     scrape_timeout: str | None = None,
     web_config: dict[str, Any] | None = None,
     probe: dict[str, Any] | None = None,
+    remote_write: list[dict[str, Any]] | None = None,
+    job: str = "aiops",
+    flags: list[str] | None = None,
 ) -> ServerProcess:
     """A Prometheus (not yet started) scraping ``targets`` (``host:port``) as job ``aiops``.
 
     ``rules`` are rule groups written to ``rules.yaml``; ``alertmanager`` is
     ``host:port`` of an Alertmanager to send alerts to; ``web_config`` is Prometheus'
     ``--web.config.file`` (TLS, basic auth), with ``probe`` the httpx arguments (CA,
-    credentials) the readiness check then needs.
+    credentials) the readiness check then needs; ``remote_write`` its ``remote_write``
+    entries (:mod:`aiops.sources.prometheus_stanza`); ``flags`` more command-line flags.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    scrape: dict[str, Any] = {"job_name": "aiops", "static_configs": [{"targets": targets}]}
+    scrape: dict[str, Any] = {"job_name": job, "static_configs": [{"targets": targets}]}
     if scrape_timeout:
         scrape["scrape_timeout"] = scrape_timeout
     config: dict[str, Any] = {
@@ -151,6 +155,8 @@ def prometheus(
     if rules:
         (workdir / "rules.yaml").write_text(yaml.safe_dump({"groups": rules}))
         config["rule_files"] = [str(workdir / "rules.yaml")]
+    if remote_write:
+        config["remote_write"] = remote_write
     if alertmanager:
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
     (workdir / "prometheus.yml").write_text(yaml.safe_dump(config))
@@ -161,6 +167,7 @@ def prometheus(
         f"--web.listen-address=127.0.0.1:{port}",
         "--web.enable-lifecycle",
         "--log.level=warn",
+        *(flags or []),
     ]
     scheme = "http"
     if web_config:

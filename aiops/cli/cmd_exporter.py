@@ -77,10 +77,15 @@ def bench_prom_cycle(
 ) -> None:
     """A poll cycle over N series from a real Prometheus: query, parse, score, plan."""
     from aiops.bench.prometheus_cycle import run_bench
+    from aiops.bench.realservers import ServerError
     from aiops.telemetry.logging import configure_logging
 
     configure_logging(level="warning")
-    result = run_bench(series=series, cycles=cycles)
+    try:
+        result = run_bench(series=series, cycles=cycles)
+    except (ServerError, RuntimeError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     typer.echo(result.render())
     if out is not None:
         out.write_text(json.dumps(result.as_dict(), indent=2))

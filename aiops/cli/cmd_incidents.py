@@ -79,7 +79,7 @@ def incidents(
     cfg = _load(config)
     fmt = Output.json if as_json else output
     try:
-        journal = open_existing(cfg.journal, StateDir(cfg.resolve(cfg.state_dir)),
+        journal = open_existing(cfg.shard_journal(), StateDir(cfg.resolve(cfg.state_dir)),
                                 base_dir=Path(cfg.base_dir))
     except JournalMissing as exc:
         err.print(str(exc), highlight=False, soft_wrap=True)

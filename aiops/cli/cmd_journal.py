@@ -40,7 +40,7 @@ def _open(cfg: Config, *, migrate: bool | None = None) -> Journal:
     from aiops.journal.connect import open_journal
 
     try:
-        return open_journal(cfg.journal, _state(cfg), base_dir=Path(cfg.base_dir),
+        return open_journal(cfg.shard_journal(), _state(cfg), base_dir=Path(cfg.base_dir),
                             migrate=migrate)
     except AiopsError as exc:
         _fail(exc)
@@ -56,7 +56,7 @@ def check(
     from aiops.journal.ddl import SCHEMA_VERSION
 
     cfg = _load(config)
-    found = inspect_configured(cfg.journal, _state(cfg), base_dir=Path(cfg.base_dir))
+    found = inspect_configured(cfg.shard_journal(), _state(cfg), base_dir=Path(cfg.base_dir))
     if as_json:
         sys.stdout.write(json.dumps({
             "path": str(found.path), "engine": found.engine, "exists": found.exists,

@@ -193,7 +193,7 @@ def _journal(config: Path) -> tuple[Any, Any]:
     except (ConfigError, ConfigErrors) as exc:
         _fail(exc)
     try:
-        journal = open_existing(cfg.journal, StateDir(cfg.resolve(cfg.state_dir)),
+        journal = open_existing(cfg.shard_journal(), StateDir(cfg.resolve(cfg.state_dir)),
                                 base_dir=Path(cfg.base_dir))
     except JournalMissing as exc:
         err.print(str(exc), highlight=False, soft_wrap=True)

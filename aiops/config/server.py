@@ -21,7 +21,7 @@ from pydantic import Field, field_validator, model_validator
 from aiops.config.base import Section
 from aiops.config.durations import Duration
 
-Role = Literal["alerts", "approve", "read", "admin"]
+Role = Literal["alerts", "approve", "read", "write", "admin"]
 _PRINCIPAL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}")
 _ENV = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -33,7 +33,8 @@ class TokenConfig(Section):
     roles: list[Role] = Field(
         min_length=1,
         description="alerts (POST /v1/alerts), approve (POST /v1/approvals), read (GET "
-        "/v1/incidents), admin (all of them).",
+        "/v1/incidents), write (POST /api/v1/write, Prometheus remote write), admin (all of "
+        "them).",
     )
     token_file: str | None = Field(None, description="File holding the token (stripped).")
     token_env: str | None = Field(None, description="Environment variable holding the token.")

@@ -15,6 +15,7 @@ from aiops.config.durations import Duration
 from aiops.config.forecast import ForecastConfig
 from aiops.config.journal import JournalConfig
 from aiops.config.server import HttpConfig
+from aiops.config.shard import ShardConfig
 from aiops.config.sources import SourceConfig
 from aiops.config.yamlsource import read_yaml, validate
 from aiops.errors import ConfigError
@@ -31,6 +32,13 @@ class LoopConfig(Section):
         3600.0,
         description="History pulled from the source at start-up so detectors are warm before "
         "the first live cycle (skipped when detector state was restored); 0 disables.",
+    )
+    series_gauges: bool | None = Field(
+        None,
+        description="Export each series' score, expected value, band and value as gauges "
+        "(aiops_anomaly_score...). Default: on, except with source.type remote_write, where "
+        "five gauges per series scored would re-export 5x what Prometheus holds and cost more "
+        "than scoring; anomalies, incidents and the journal carry the scores that act.",
     )
 
 
@@ -79,6 +87,7 @@ class Config(Section):
     loop: LoopConfig = Field(default_factory=LoopConfig)
     runbooks: RunbooksConfig = Field(default_factory=RunbooksConfig)
     guards: GuardDefaults = Field(default_factory=GuardDefaults)
+    shard: ShardConfig = Field(default_factory=ShardConfig)
 
     # Set by the loader: the directory relative paths are resolved against.
     base_dir: str = Field(".", exclude=True, description="(set by the loader)")
@@ -88,6 +97,23 @@ class Config(Section):
         if self.source.type == "replay" and self.source.replay is None:
             raise ValueError("source.type is replay but source.replay is not set")
         return self
+
+    def shard_journal(self) -> JournalConfig:
+        """The journal this replica opens: ``journal``, but with shards on PostgreSQL the
+        shard's own schema ``<journal.schema>_<ordinal>``, shared by the shard's pair.
+
+        Shards must not share one schema: every shard stores every alert (Alertmanager
+        posts to each), and the first shard to claim an alert of another shard's target
+        would skip it (``other-shard``) and mark it handled, so its owner never acts.
+        """
+        if not self.shard.enabled or self.journal.url is None:
+            return self.journal
+        try:
+            ordinal = self.shard.resolved().ordinal
+        except ValueError as exc:
+            raise ConfigError(str(exc), field="shard.ordinal") from None
+        return self.journal.model_copy(
+            update={"schema_name": f"{self.journal.schema_name}_{ordinal}"})
 
     def resolve(self, path: str) -> Path:
         """A path from this config, relative to the config file's directory."""

@@ -76,6 +76,71 @@ class PrometheusConfig(Section):
     )
 
 
+class RemoteWriteMetric(Section):
+    """One metric received by remote_write: which series name it is, which labels to keep."""
+
+    name: str = Field(description="Metric name used in runbooks (e.g. latency_p99).")
+    match: str = Field(
+        description="The __name__ Prometheus sends (a recording rule such as "
+        "aiops:latency_p99, or a raw gauge)."
+    )
+    keep_labels: list[str] = Field(
+        default_factory=lambda: ["namespace", "workload", "pod"],
+        description="Labels kept in the series key; others are dropped.",
+    )
+
+
+class RemoteWriteConfig(Section):
+    """Prometheus pushes samples (remote-write 1.0) to POST /api/v1/write."""
+
+    preset: Literal["kubernetes", "sandbox"] = Field(
+        "kubernetes",
+        description="Built-in metrics when `metrics` is empty: the aiops:* recording rules "
+        "(deploy/prometheus/aiops-recording-rules.yaml), or the gauges of "
+        "`aiops sandbox-exporter`.",
+    )
+    metrics: list[RemoteWriteMetric] = Field(
+        default_factory=list, description="Metrics to score; empty means the preset's. "
+        "Other series are counted as ignored (drop them in write_relabel_configs)."
+    )
+    max_body_bytes: int = Field(
+        8_388_608, ge=1024, description="Largest compressed request body (413)."
+    )
+    max_decoded_bytes: int = Field(
+        67_108_864, ge=4096, description="Largest body once snappy-decompressed (413)."
+    )
+    max_pending_samples: int = Field(
+        1_000_000, ge=1000,
+        description="Samples received but not yet scored; past this, requests get 503 with "
+        "Retry-After and Prometheus retries them (backpressure).",
+    )
+    max_series: int = Field(
+        2_000_000, ge=1,
+        description="Distinct series kept; samples of further new series are counted "
+        "(series_limit) and not scored.",
+    )
+    flush_interval: Duration = Field(
+        0.2, gt=0, le=10,
+        description="Longest a received sample waits to be scored (its request is answered "
+        "once it is scored, so this bounds the latency added).",
+    )
+    flush_samples: int | None = Field(
+        None, ge=1,
+        description="Score at once when this many samples wait (default: a quarter of the "
+        "series known, at least 2000): one scoring step costs about the same for 10 or "
+        "10,000 samples, so samples are scored in batches of this size or after "
+        "flush_interval, whichever comes first.",
+    )
+    stale_after: Duration = Field(
+        120.0,
+        description="A series silent this long becomes a gap; no request this long marks the "
+        "source down; samples older than this are learned but never signal.",
+    )
+    backfill: bool = Field(
+        True, description="Warm detectors at start-up from source.prometheus (query_range)."
+    )
+
+
 class ReplayConfig(Section):
     """Replay a CSV of metric history (timestamp,metric,labels...,value)."""
 
@@ -85,9 +150,10 @@ class ReplayConfig(Section):
 class SourceConfig(Section):
     """Where metrics come from."""
 
-    type: Literal["sandbox", "prometheus", "replay", "host"] = Field(
+    type: Literal["sandbox", "prometheus", "remote_write", "replay", "host"] = Field(
         "sandbox", description="Which source to use."
     )
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     prometheus: PrometheusConfig = Field(default_factory=PrometheusConfig)
+    remote_write: RemoteWriteConfig = Field(default_factory=RemoteWriteConfig)
     replay: ReplayConfig | None = None

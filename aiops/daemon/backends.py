@@ -12,8 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import CollectorRegistry
+
 from aiops.actuators.base import Actuator, Executors
 from aiops.config import Config
+from aiops.config.shard import ShardConfig
 from aiops.errors import ConfigError
 from aiops.sources.base import Source
 from aiops.statedir import StateDir
@@ -36,8 +39,14 @@ class Backends:
             a.close()
 
 
-def build_backends(config: Config, state: StateDir, now: float) -> Backends:
-    """The configured source and actuators (the sandbox is both, sharing one world)."""
+def build_backends(config: Config, state: StateDir, now: float, *,
+                   shard: ShardConfig | None = None,
+                   registry: CollectorRegistry | None = None) -> Backends:
+    """The configured source and actuators (the sandbox is both, sharing one world).
+
+    ``shard`` is this replica's resolved shard (its sources keep only its workloads);
+    ``registry`` receives the remote-write receiver's metrics.
+    """
     src_type, act_type = config.source.type, config.actuator.type
     world: Any = None
     sandbox_path = state.path(StateDir.SANDBOX) if config.source.sandbox.persist else None
@@ -53,7 +62,10 @@ def build_backends(config: Config, state: StateDir, now: float) -> Backends:
     elif src_type == "prometheus":
         from aiops.sources.prometheus import PrometheusSource
 
-        source = PrometheusSource(config.source.prometheus, base_dir=Path(config.base_dir))
+        source = PrometheusSource(config.source.prometheus, base_dir=Path(config.base_dir),
+                                  shard=shard)
+    elif src_type == "remote_write":
+        source = _remote_write(config, shard, registry)
     elif src_type == "replay":
         from aiops.sources.replay import ReplaySource
 
@@ -91,6 +103,21 @@ def build_backends(config: Config, state: StateDir, now: float) -> Backends:
 
         actuator = RecordingActuator()
     return Backends(source=source, executors=step_executors(actuator))
+
+
+def _remote_write(config: Config, shard: ShardConfig | None,
+                  registry: CollectorRegistry | None) -> Source:
+    from aiops.sources.prometheus import PrometheusSource
+    from aiops.sources.remote_write import RemoteWriteSource, history_queries
+    from aiops.telemetry.ingest import IngestMetrics
+
+    rw = config.source.remote_write
+    history = None
+    if rw.backfill and (config.loop.backfill > 0 or config.forecast.backfill > 0):
+        prom = config.source.prometheus.model_copy(update={"queries": history_queries(rw)})
+        history = PrometheusSource(prom, base_dir=Path(config.base_dir), shard=shard)
+    return RemoteWriteSource(rw, shard=shard, history=history, metrics=IngestMetrics(registry),
+                             max_label_value_bytes=config.http.limits.max_label_value_bytes)
 
 
 def step_executors(workloads: Actuator) -> Executors:

@@ -34,8 +34,8 @@ from aiops.engines.clock import Clock
 from aiops.engines.forecast import ForecastEngine
 from aiops.engines.remediate import Remediator
 from aiops.engines.schedule import CronSchedules
-from aiops.engines.scrape import CycleReport, ScrapeEngine
-from aiops.errors import AiopsError
+from aiops.engines.scrape import CycleReport, Pulled, ScrapeEngine
+from aiops.errors import AiopsError, ConfigError
 from aiops.http import (
     Endpoint,
     Health,
@@ -49,6 +49,7 @@ from aiops.http import (
     load_principals,
     page_endpoints,
 )
+from aiops.http.remote_write import remote_write_endpoints
 from aiops.http.stats import HttpStats
 from aiops.journal import JournalWriteError
 from aiops.journal.connect import open_journal
@@ -57,6 +58,7 @@ from aiops.models import runtime as model_runtime
 from aiops.models.versions import ModelKind
 from aiops.runbook import load_runbooks
 from aiops.runbook.match import schedules
+from aiops.sources.remote_write import RemoteWriteSource
 from aiops.statedir import StateDir
 from aiops.telemetry.history import SeriesHistory
 from aiops.telemetry.logging import get_logger
@@ -105,12 +107,24 @@ class Daemon:
         self.clock = Clock.resume(self.state.path(StateDir.CLOCK), speed=speed, wall=time.time())
         self.metrics = Metrics()
         self.runbooks = load_runbooks([config.resolve(p) for p in config.runbooks.paths])
-        self.journal = open_journal(config.journal, self.state, base_dir=Path(config.base_dir),
+        try:
+            self.shard = config.shard.resolved()
+        except ValueError as exc:
+            raise ConfigError(str(exc), field="shard.ordinal") from None
+        self.journal = open_journal(config.shard_journal(), self.state,
+                                    base_dir=Path(config.base_dir),
                                     new_journal=self.options.new_journal, now=time.time(),
                                     log=self.log)
-        self.backends = build_backends(config, self.state, self.clock.now())
+        self.backends = build_backends(config, self.state, self.clock.now(), shard=self.shard,
+                                       registry=self.metrics.registry)
         self.source, self.actuator = self.backends.source, self.backends.actuator
         self._follow_world()
+        #: Prometheus pushes (remote write): the poll job scores what arrived every
+        #: flush_interval; forecasts and snapshots keep the loop.interval grid.
+        self.push: RemoteWriteSource | None = (
+            self.source if isinstance(self.source, RemoteWriteSource) else None)
+        self._last_tick: float | None = None
+        self._last_idle_check: float | None = None
         self.bank = DetectorBank(config.detect)
         self._restored = self._restore_detectors()
         self.scrape = ScrapeEngine(
@@ -120,6 +134,8 @@ class Daemon:
             signal_floor=config.detect.signal_floor,
             log=get_logger("scrape"),
             joint=JointBank(config.detect),
+            series_gauges=config.loop.series_gauges if config.loop.series_gauges is not None
+            else self.push is None,
         )
         self.remediator = Remediator(
             runbooks=self.runbooks,
@@ -132,6 +148,7 @@ class Daemon:
             changes_per_hour=config.guards.changes_per_hour,
             deny_namespaces=config.guards.deny_namespaces,
             allow_namespaces=config.guards.allow_namespaces,
+            shard=(self.shard.ordinal or 0, self.shard.count),
         )
         self.forecaster: ForecastEngine | None = None
         self._forecast_restored = False
@@ -169,6 +186,9 @@ class Daemon:
         if election.enabled:
             from aiops.actuators.kubernetes_lease import LeaderElector
 
+            if self.shard.enabled:  # one Lease per shard: a standby pair per shard
+                election = election.model_copy(
+                    update={"name": f"{election.name}-{self.shard.ordinal}"})
             self.elector = LeaderElector(election, config.actuator.kubernetes)
         self._leading = self.elector is None
 
@@ -237,20 +257,29 @@ class Daemon:
 
     def poll(self) -> CycleReport:
         """Pull, score, and queue anomaly signals."""
+        idle = self._idle()
+        if idle is not None:
+            return idle
         now = self.clock.now()
-        if not self.clock.stepped:
+        interval = self.config.loop.interval
+        if not self.clock.stepped and self.push is None:
             # Poll on the interval grid: replicas (and restarts) see the same instants.
-            now -= now % self.config.loop.interval
+            now -= now % interval
         # The fetch runs outside the lock: a slow source never stalls healing.
         pulled = self.scrape.pull(now)
         with self._lock:
-            report = self.scrape.score(pulled)
+            report = self._score(pulled)
             if report.ok:
-                self.history.record(self.scrape.scores_at(now))
-            for anomaly in report.anomalies:
-                self.signals.put(anomaly)
+                self.history.record(self.scrape.last_scores)
+            tick = now - now % interval
+            if self.push is not None and tick == self._last_tick:
+                self.last_report = report
+                self.beats.beat("poll_ok", time.monotonic())
+                return report  # between grid instants: scored, nothing else is due
+            self._last_tick = tick
             if self.forecaster is not None and report.ok:
-                forecasts = self.forecaster.cycle(now, self.scrape.latest_samples())
+                at = tick if self.push is not None else now
+                forecasts = self.forecaster.cycle(at, self.scrape.latest_samples())
                 self.history.record_forecasts(forecasts)
                 for forecast in forecasts:
                     self.signals.put(forecast)
@@ -262,6 +291,47 @@ class Daemon:
             self.metrics.last_cycle.set(time.time())
             self.beats.beat("poll_ok", time.monotonic())
             return report
+
+    def _idle(self) -> CycleReport | None:
+        """With remote write: the last report, when nothing is due.
+
+        Samples wait but no batch is due yet (:meth:`RemoteWriteSource.due`), or nothing
+        waits and no second passed since the last cycle (which also looks for silent
+        series and a silent Prometheus): skip without taking the lock.
+        """
+        if self.push is None or self.last_report is None:
+            return None
+        now = self.clock.now()
+        if self.push.pending():
+            return None if self.push.due(now) else self._idle_report()
+        interval = min(self.config.loop.interval, self.push.config.stale_after, 1.0)
+        if now - now % interval != self._last_idle_check:
+            self._last_idle_check = now - now % interval
+            return None
+        return self._idle_report()
+
+    def _idle_report(self) -> CycleReport | None:
+        self.beats.beat("poll_ok", time.monotonic())
+        return self.last_report
+
+    def _score(self, pulled: Pulled) -> CycleReport:
+        """Score one pull; with remote write, answer its requests and drop late signals."""
+        if self.push is None:
+            report = self.scrape.score(pulled)
+            for anomaly in report.anomalies:
+                self.signals.put(anomaly)
+            return report
+        try:
+            report = self.scrape.score(pulled)
+        except BaseException:
+            self.push.settle(False)
+            raise
+        self.push.settle(report.ok, time.time())
+        fresh = pulled.now - self.push.config.stale_after
+        for anomaly in report.anomalies:
+            if anomaly.t >= fresh:  # Prometheus catching up: learned, never acted on
+                self.signals.put(anomaly)
+        return report
 
     def remediate(self) -> None:
         """Plan queued signals, then advance every running incident (leader only)."""
@@ -424,6 +494,12 @@ class Daemon:
             ),
             *(self._extra_routes(self) if self._extra_routes else ()),
         ]
+        if self.push is not None:
+            rw = self.config.source.remote_write
+            endpoints += remote_write_endpoints(
+                ingest=self.push, max_body_bytes=rw.max_body_bytes,
+                max_decoded_bytes=rw.max_decoded_bytes, clock=self.clock.now,
+                metrics=self.push.metrics)
         app = build_app(
             endpoints=endpoints, principals=self._principals, limits=cfg.limits,
             registry=self.metrics.registry, standby=lambda: not self._leading,
@@ -461,6 +537,9 @@ class Daemon:
         self._install_signal_handlers()
         self.start_http()
         interval = max(self.clock.real_seconds(self.config.loop.interval), 0.01)
+        remediate_every = min(interval, 1.0)
+        if self.push is not None:  # often, to score as soon as a batch is due (cheap if not)
+            interval = min(interval, self.push.config.flush_interval / 4)
         self.elect()
         self.warm()
         scheduler = BackgroundScheduler(timezone="UTC")
@@ -472,7 +551,7 @@ class Daemon:
         scheduler.add_job(self._guarded(self.poll), "interval", seconds=interval,
                           id="poll", next_run_time=_now_dt(), **job_defaults)
         scheduler.add_job(self._guarded(self.remediate), "interval",
-                          seconds=min(interval, 1.0), id="remediate", **job_defaults)
+                          seconds=remediate_every, id="remediate", **job_defaults)
         wd = watchdog_interval()
         if wd:
             scheduler.add_job(lambda: notify("WATCHDOG=1"), "interval", seconds=wd, id="watchdog")
@@ -503,6 +582,8 @@ class Daemon:
         if getattr(self, "_closed", False):
             return
         self._closed = True
+        if self.push is not None:
+            self.push.drain(stopping=True)  # answered 503: Prometheus resends after restart
         if self.http is not None:
             self.http.stop()
         if self.elector is not None:

@@ -69,6 +69,8 @@ class ExpositionServer:
 
     def __init__(self, render: Callable[[], bytes], *, host: str = "127.0.0.1", port: int = 0):
         self._render = render
+        #: Scrapes the scraper abandoned before the body was sent (it timed out).
+        self.aborted = 0
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -81,11 +83,14 @@ class ExpositionServer:
                 except Exception as exc:  # a broken world must show as a failed scrape
                     self.send_error(500, explain=str(exc))
                     return
-                self.send_response(200)
-                self.send_header("Content-Type", CONTENT_TYPE)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", CONTENT_TYPE)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    outer.aborted += 1  # the scraper gave up (its scrape_timeout): no traceback
 
             def log_message(self, format: str, *args: Any) -> None:
                 return

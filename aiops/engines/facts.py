@@ -30,7 +30,7 @@ class FactsReader:
     def __init__(
         self, *, journal: Journal, actuator: Actuator, log: Log,
         changes_per_hour: int | None = None, deny_namespaces: Sequence[str] = ("kube-system",),
-        allow_namespaces: Sequence[str] = (),
+        allow_namespaces: Sequence[str] = (), shard: tuple[int, int] = (0, 1),
     ) -> None:
         self.journal = journal
         self.actuator = actuator
@@ -38,6 +38,7 @@ class FactsReader:
         self.changes_per_hour = changes_per_hour
         self.deny_namespaces = tuple(deny_namespaces)
         self.allow_namespaces = tuple(allow_namespaces)
+        self.shard_ordinal, self.shard_count = shard
         self._unreachable: tuple[float, str] | None = None
 
     def unreachable(self, now: float) -> str | None:
@@ -74,7 +75,8 @@ class FactsReader:
         """Everything the guards of ``rb`` need to judge a run on ``target`` now."""
         if rb is None:
             return GuardFacts(deny_namespaces=self.deny_namespaces,
-                              allow_namespaces=self.allow_namespaces)
+                              allow_namespaces=self.allow_namespaces,
+                              shard_count=self.shard_count, shard_ordinal=self.shard_ordinal)
         running = None if recheck else self.journal.holding(target)
         windows = [w.per for w in rb.spec.guards.max_runs]
         return GuardFacts(
@@ -91,6 +93,8 @@ class FactsReader:
             if rb.spec.guards.max_pods_fraction is not None else 0,
             deny_namespaces=self.deny_namespaces,
             allow_namespaces=self.allow_namespaces,
+            shard_count=self.shard_count,
+            shard_ordinal=self.shard_ordinal,
         )
 
     def recheck_windows(self, reads: Reads, rb: Runbook, target: Target, facts: GuardFacts,

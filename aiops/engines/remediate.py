@@ -92,6 +92,7 @@ class Remediator:
         changes_per_hour: int | None = None,
         deny_namespaces: Sequence[str] = ("kube-system",),
         allow_namespaces: Sequence[str] = (),
+        shard: tuple[int, int] = (0, 1),
         retention: float = RETENTION,
     ) -> None:
         self.runbooks = {rb.name: rb for rb in runbooks}
@@ -107,7 +108,7 @@ class Remediator:
         self.facts = FactsReader(journal=journal, actuator=executors.workloads, log=log,
                                  changes_per_hour=changes_per_hour,
                                  deny_namespaces=deny_namespaces,
-                                 allow_namespaces=allow_namespaces)
+                                 allow_namespaces=allow_namespaces, shard=shard)
         self.steps = StepRunner(journal=journal, executors=executors, facts=self.facts,
                                 metrics=metrics, log=log, runbooks=self.runbooks)
 

@@ -5,6 +5,10 @@ for the remediation side and keeps the latest sample of every series for verific
 A failed pull marks the source down and emits nothing, so no action is ever taken on
 missing data; samples without a finite value are skipped and counted.
 
+``series_gauges`` exports every series' score, expected value, band and value as gauges
+(``loop.series_gauges``; off by default with remote write, where it would re-export
+five series per series scored).
+
 With ``detect.joint.enabled``, a :class:`~aiops.detect.joint.JointBank` also scores
 each workload's cpu/memory/latency vector; its ``joint{<workload labels>}`` Scores
 become Anomaly signals and gauges exactly like per-series ones. It holds river trees
@@ -65,8 +69,10 @@ class ScrapeEngine:
         signal_floor: float,
         log: structlog.typing.FilteringBoundLogger,
         joint: JointBank | None = None,
+        series_gauges: bool = True,
     ) -> None:
         self.source = source
+        self.series_gauges = series_gauges
         self.bank = bank
         self.joint = joint if joint is not None and joint.enabled else None
         self._overflow_logged = False
@@ -75,6 +81,8 @@ class ScrapeEngine:
         self.log = log
         self.latest: dict[SeriesKey, Sample] = {}
         self.scores: dict[SeriesKey, Score] = {}
+        #: The scores of the last successful cycle (the web page's history records them).
+        self.last_scores: list[Score] = []
         self.source_up = False
         self.last_error = ""
         self.last_ok: float | None = None
@@ -83,10 +91,6 @@ class ScrapeEngine:
     def latest_samples(self) -> Mapping[SeriesKey, Sample]:
         """The latest sample of every series, or nothing while the source is down."""
         return dict(self.latest) if self.source_up else {}
-
-    def scores_at(self, t: float) -> list[Score]:
-        """The latest score of every series scored at or after ``t``."""
-        return [sc for sc in self.scores.values() if sc.t >= t]
 
     @property
     def rebuilds_from_history(self) -> bool:
@@ -123,7 +127,9 @@ class ScrapeEngine:
                 # A gap is scored by nobody, so it neither raises nor ends an episode.
                 self.metrics.samples_skipped.inc()
         anomalies = self._anomalies(scores)
-        self._export(scores)
+        self.last_scores = scores
+        if self.series_gauges:
+            self._export(scores)
         t3 = time.perf_counter()
         self.source_up = True
         self.last_error = ""

@@ -4,7 +4,8 @@
 the edge's checks by construction, and wraps the whole app in :class:`Gate`, which
 answers 431 to a request head over ``max_header_bytes``, 503 (with ``Retry-After``) when
 more than ``max_in_flight`` requests are being handled or, on a standby replica, to any
-POST, and cuts off any body past the largest cap as a backstop to the per-route limit.
+POST but those of endpoints marked ``standby``, and cuts off any body past the largest
+cap as a backstop to the per-route limit.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def build_app(
     # The backstop sits past every route's own cap (plus a chunk), so routes answer 413 first.
     return Gate(Starlette(routes=routes), max_in_flight=bounds.max_in_flight,
                 max_body=2 * largest + 65_536, standby=standby, stats=stats,
-                max_header_bytes=bounds.max_header_bytes)
+                max_header_bytes=bounds.max_header_bytes,
+                standby_paths=frozenset(e.path for e in endpoints if e.standby))
 
 
 async def _answer(send: Send, status: int, reason: str, *, retry_after: int | None = None,
@@ -69,8 +71,10 @@ class Gate:
 
     def __init__(self, app: ASGIApp, *, max_in_flight: int, max_body: int,
                  standby: Callable[[], bool] | None, stats: HttpStats,
-                 max_header_bytes: int = 16_384) -> None:
+                 max_header_bytes: int = 16_384,
+                 standby_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
+        self.standby_paths = standby_paths
         self.max_header_bytes = max_header_bytes
         self.max_in_flight = max_in_flight
         self.max_body = max_body
@@ -95,7 +99,8 @@ class Gate:
             await _answer(send, 431, f"request head over {self.max_header_bytes} bytes",
                           close=True)
             return
-        if post and self.standby is not None and self.standby():
+        if post and self.standby is not None and path not in self.standby_paths \
+                and self.standby():
             self.stats.refused.labels("standby", "standby").inc()
             await _answer(send, 503, "standby replica: not the leader, retry", retry_after=5,
                           close=True)

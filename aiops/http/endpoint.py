@@ -6,11 +6,14 @@ body cap; :func:`mount` wraps its handler in the checks, in this order:
 1. origin (a browser page of another origin, or a non-loopback ``Host`` while no token
    is configured: **403**);
 2. authentication (**401**) and the role (**403**), before any body byte is read;
-3. for a POST: ``application/json`` (**415**), the streamed body cap (**413**) and body
-   timeout (**408**), UTF-8 JSON within the depth and number bounds (**400**).
+3. for a POST: the endpoint's media type (``application/json`` unless it declares
+   another: **415**), the streamed body cap (**413**) and body timeout (**408**), and for
+   JSON, UTF-8 JSON within the depth and number bounds (**400**).
 
-Only then is the handler called, with the principal and the decoded JSON. Refusals carry
-a reason (and the field) and close the connection when the body was not read.
+Only then is the handler called, with the principal and the decoded JSON (the raw bytes
+for a non-JSON media type). Refusals carry a reason (and the field) and close the
+connection when the body was not read. An endpoint marked ``standby`` is served by a
+standby replica too (remote write keeps its detectors warm); other POSTs get 503 there.
 """
 
 from __future__ import annotations
@@ -25,10 +28,11 @@ from starlette.routing import Route
 
 from aiops.config.server import HttpLimits
 from aiops.errors import TemporaryError
-from aiops.http.limits import Refusal, check_origin, decode_json, read_body, require_json
+from aiops.http.limits import Refusal, check_origin, decode_json, read_body, require_media
 from aiops.http.principals import Principal, Principals
 from aiops.http.stats import HttpStats
 
+JSON = "application/json"
 #: The caller of an open endpoint who presented no valid token.
 NOBODY = Principal(name="unauthenticated", roles=frozenset())
 
@@ -60,6 +64,9 @@ class Endpoint:
     role: str | None = None
     max_body: int | None = None  # POST: None means ``limits.max_small_body_bytes``
     on_refused: Callable[[Refusal], None] | None = None
+    media_type: str = JSON  # POST: the body's media type; only JSON is decoded
+    media_params: tuple[str, ...] = ("", "charset=utf-8")  # Content-Type parameters allowed
+    standby: bool = False  # served by a standby replica too
     #: A page a browser opens: a 401 asks for HTTP basic auth (the token as the password),
     #: which the browser then sends with the page's own requests.
     browser: bool = False
@@ -104,11 +111,11 @@ def mount(
                 raise Refusal(403, f"principal {principal.name} lacks the role {endpoint.role}")
             body: Any = None
             if post:
-                require_json(request)
+                require_media(request, endpoint.media_type, params=endpoint.media_params)
                 raw = await read_body(request, limit=cap, timeout=limits.body_timeout)
                 read = True
-                body = decode_json(raw, max_depth=limits.max_json_depth,
-                                   max_number_chars=limits.max_number_chars)
+                body = raw if endpoint.media_type != JSON else decode_json(
+                    raw, max_depth=limits.max_json_depth, max_number_chars=limits.max_number_chars)
             return await endpoint.handler(Call(request=request, principal=principal, body=body))
         except Refusal as exc:
             stats.refused.labels(endpoint.name, exc.code).inc()

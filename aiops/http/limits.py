@@ -3,9 +3,10 @@
 Each check raises :class:`Refusal`, an HTTP 4xx with a reason (and the field, where there
 is one), never a 5xx:
 
-- a POST must say ``Content-Type: application/json`` (**415**), so a browser's
-  cross-origin ``text/plain`` form post never reaches a handler, and a browser ``Origin``
-  that is not the server itself is refused (**403**);
+- a POST must say ``Content-Type: application/json`` (**415**; a route taking another
+  body, such as remote write's ``application/x-protobuf``, names its own type), so a
+  browser's cross-origin ``text/plain`` form post never reaches a handler, and a browser
+  ``Origin`` that is not the server itself is refused (**403**);
 - the body is read chunk by chunk and abandoned as soon as it passes the route's cap
   (**413**, also on a declared ``Content-Length``), or when the whole body takes longer
   than the body timeout (**408**);
@@ -55,11 +56,16 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 def require_json(request: Request) -> None:
     """415 unless the request declares ``application/json`` (charset utf-8 at most)."""
+    require_media(request, "application/json", params=("", "charset=utf-8"))
+
+
+def require_media(request: Request, media_type: str, *, params: tuple[str, ...] = ("",)) -> None:
+    """415 unless the request's ``Content-Type`` is ``media_type`` with one of ``params``."""
     declared = request.headers.get("content-type", "")
-    media, _, params = declared.partition(";")
-    charset = params.strip().lower().replace(" ", "")
-    if media.strip().lower() != "application/json" or charset not in ("", "charset=utf-8"):
-        raise Refusal(415, f"Content-Type must be application/json, not {declared[:60]!r}")
+    media, _, rest = declared.partition(";")
+    param = rest.strip().lower().replace(" ", "")
+    if media.strip().lower() != media_type or param not in params:
+        raise Refusal(415, f"Content-Type must be {media_type}, not {declared[:60]!r}")
 
 
 def host_of(value: str) -> str:

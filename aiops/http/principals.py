@@ -28,7 +28,7 @@ from pathlib import Path
 from aiops.config.server import HttpConfig, Role, TokenConfig
 from aiops.errors import ConfigError
 
-ROLES: tuple[Role, ...] = ("alerts", "approve", "read", "admin")
+ROLES: tuple[Role, ...] = ("alerts", "approve", "read", "write", "admin")
 SHARED_ROLES: tuple[Role, ...] = ("alerts", "approve", "read")
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aiops.config.durations import format_duration
+from aiops.config.shard import hashmod
 from aiops.model import Target, TargetState
 from aiops.reasons import Reason, ReasonCode
 from aiops.runbook.schema import Guards
@@ -34,7 +35,9 @@ class GuardFacts:
     ``last_closed_at`` when this runbook's last run on the target ended;
     ``run_starts`` when this runbook's runs on the target that really acted started;
     ``changes_last_hour`` mutating actions applied by any runbook in the last hour,
-    against the global ``changes_per_hour`` budget (``None``: unlimited).
+    against the global ``changes_per_hour`` budget (``None``: unlimited);
+    ``shard_count``/``shard_ordinal`` this replica's shard: it acts only on targets whose
+    ``[namespace, name]`` hash to it (Prometheus ``hashmod``).
     """
 
     running: str | None = None
@@ -47,6 +50,8 @@ class GuardFacts:
     pods_deleted_last_hour: int = 0
     deny_namespaces: tuple[str, ...] = ("kube-system",)
     allow_namespaces: tuple[str, ...] = ()
+    shard_count: int = 1
+    shard_ordinal: int = 0
 
 
 def check_guards(
@@ -58,6 +63,12 @@ def check_guards(
     With ``recheck`` (before a mutating step of a run already under way) the per-run
     guards (concurrency, cooldown, max_runs) are not consulted again: the run holds them.
     """
+    if facts.shard_count > 1:
+        owner = hashmod([target.namespace, target.name], facts.shard_count)
+        if owner != facts.shard_ordinal:
+            return Reason(code=ReasonCode.OTHER_SHARD, message=(
+                f"{target} belongs to shard {owner} (this is shard {facts.shard_ordinal} "
+                f"of {facts.shard_count})"))
     denied = set(facts.deny_namespaces) | set(guards.deny_namespaces)
     if target.namespace in denied:
         return Reason(code=ReasonCode.NAMESPACE_DENIED, message=(

@@ -8,6 +8,10 @@ a dead server into 6-8 s stalls); instead each pull has a hard budget of
 :class:`~aiops.errors.SourceUnavailable` so the caller reports the source down and acts
 on nothing.
 
+Sharded (``shard.count`` > 1), series of workloads another shard owns are dropped
+client-side, whatever the queries return, and ``$shard`` in a query selects this shard's
+series by the label Prometheus adds (:func:`shard_selected`).
+
 Gaps are explicit: a series seen before but missing from this cycle's answer yields a
 NaN sample (never its old value) until it has been missing for ``stale_after``, after
 which it is forgotten. An answer of the wrong shape (a ``metric`` that is not a map of
@@ -33,6 +37,7 @@ from prometheus_api_client.exceptions import PrometheusApiClientException
 from prometheus_api_client.prometheus_connect import PrometheusConnect
 from urllib3.util.retry import Retry
 
+from aiops.config.shard import ShardConfig
 from aiops.config.sources import PrometheusConfig, PrometheusQuery
 from aiops.errors import SourceUnavailable
 from aiops.model import Sample, SeriesKey, freeze_labels
@@ -76,6 +81,25 @@ def queries_for(config: PrometheusConfig) -> list[PrometheusQuery]:
     return sandbox_queries() if config.preset == "sandbox" else kubernetes_queries()
 
 
+def shard_selected(query: str, shard: ShardConfig) -> str:
+    """``query`` with ``$shard`` replaced by this shard's label matcher.
+
+    Prometheus adds the label at scrape time (``metric_relabel_configs`` with ``hashmod``,
+    printed by ``aiops deploy prometheus-config --mode pull``), so a shard's queries select
+    only its workloads. Unsharded, the matcher matches every series.
+
+    >>> shard_selected('up{job="k", $shard}', ShardConfig(count=4, ordinal=1))
+    'up{job="k", aiops_shard="1"}'
+    >>> shard_selected('up{$shard}', ShardConfig())
+    'up{aiops_shard=~".*"}'
+    """
+    if "$shard" not in query:
+        return query
+    if not shard.enabled:
+        return query.replace("$shard", f'{shard.query_label}=~".*"')
+    return query.replace("$shard", f'{shard.query_label}="{shard.ordinal or 0}"')
+
+
 def key_of(query: PrometheusQuery, metric: Mapping[str, str]) -> SeriesKey:
     """Series key of one result: the query's name plus its kept labels.
 
@@ -113,9 +137,12 @@ class PrometheusSource:
         base_dir: Path | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        shard: ShardConfig | None = None,
     ) -> None:
         self.config = config
-        self.queries = queries_for(config)
+        self.shard = shard or ShardConfig()
+        self.queries = [q.model_copy(update={"query": shard_selected(q.query, self.shard)})
+                        for q in queries_for(config)]
         self._sleep = sleep
         self._monotonic = monotonic
         session = requests.Session()
@@ -146,6 +173,7 @@ class PrometheusSource:
         self._keys: dict[tuple[str, tuple[str | None, ...]], SeriesKey] = {}
         #: Samples refused by reason (``timestamp``: NaN, infinite or far in the future).
         self.rejected: Counter[str] = Counter()
+        self._owned: dict[SeriesKey, bool] = {}
 
     # -- one request, with our retry policy and a deadline ------------------------------
 
@@ -191,6 +219,17 @@ class PrometheusSource:
             key = self._keys[ident] = key_of(query, metric)
         return key
 
+    def _owns(self, key: SeriesKey) -> bool:
+        """Whether this shard owns the series' workload (memoized with the key)."""
+        if not self.shard.enabled:
+            return True
+        owned = self._owned.get(key)
+        if owned is None:
+            if len(self._owned) > 1_000_000:
+                self._owned.clear()
+            owned = self._owned[key] = self.shard.owns(key.label_map)
+        return owned
+
     # -- Source ---------------------------------------------------------------------------
 
     def pull(self, now: float) -> Sequence[Sample]:
@@ -218,7 +257,7 @@ class PrometheusSource:
                 ) from exc
             for metric, ts, value in rows:
                 key = self._key(q, metric)
-                if key in seen:
+                if key in seen or not self._owns(key):
                     continue  # labels dropped by keep_labels collapsed two series: keep first
                 seen.add(key)
                 if not math.isfinite(ts) or ts > now + self.config.stale_after:
@@ -270,6 +309,8 @@ class PrometheusSource:
                         f"{exc}") from exc
                 for metric, points in series:
                     key = key_of(q, metric)
+                    if not self._owns(key):
+                        continue
                     for t, value in points:
                         if not math.isfinite(t):
                             self.rejected["timestamp"] += 1

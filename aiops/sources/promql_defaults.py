@@ -14,7 +14,7 @@ Deployment, ``db-0`` -> ``db`` for a StatefulSet). The sandbox queries read the 
 
 from __future__ import annotations
 
-from aiops.config.sources import PrometheusQuery
+from aiops.config.sources import PrometheusQuery, RemoteWriteMetric
 from aiops.sim.workloads import METRICS
 
 WINDOW = "2m"
@@ -75,3 +75,32 @@ def sandbox_queries(prefix: str = "aiops_sandbox_") -> list[PrometheusQuery]:
         PrometheusQuery(name=m, query=f"{prefix}{m}", keep_labels=["namespace", "workload"])
         for m in SANDBOX_METRICS
     ]
+
+
+#: Prefix of the recording rules whose output Prometheus remote-writes to aiops.
+RECORDED = "aiops:"
+
+
+def recording_rules(window: str = WINDOW) -> list[dict[str, str]]:
+    """The four Kubernetes metrics as Prometheus recording rules (``aiops:<metric>``).
+
+    With ``source.type: remote_write`` Prometheus evaluates these and pushes the results,
+    so aiops receives one series per pod and metric, already a rate or a quantile.
+
+    >>> recording_rules()[0]["record"]
+    'aiops:cpu_usage'
+    """
+    return [{"record": f"{RECORDED}{q.name}", "expr": q.query} for q in kubernetes_queries(window)]
+
+
+def remote_write_metrics(preset: str = "kubernetes") -> list[RemoteWriteMetric]:
+    """What ``source.remote_write`` scores when no metrics are configured.
+
+    >>> [(m.name, m.match) for m in remote_write_metrics("sandbox")][:1]
+    [('cpu_usage', 'aiops_sandbox_cpu_usage')]
+    """
+    if preset == "sandbox":
+        return [RemoteWriteMetric(name=q.name, match=q.query, keep_labels=q.keep_labels)
+                for q in sandbox_queries()]
+    return [RemoteWriteMetric(name=q.name, match=f"{RECORDED}{q.name}", keep_labels=KEEP)
+            for q in kubernetes_queries()]

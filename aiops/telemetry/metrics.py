@@ -18,7 +18,7 @@ OUTCOMES = ("done", "failed", "temporary", "dry-run", "already-done", "unknown",
 SKIP_REASONS = ("when-false", "when-error", "template-error", "runbook-error", "cooldown",
                 "max-runs", "concurrency", "budget", "blocked-by-alert",
                 "maintenance-window", "namespace-denied", "namespace-not-allowed",
-                "rollout-in-progress")
+                "other-shard", "rollout-in-progress")
 MODE_DECISIONS = {"auto": ("run", "mode-auto"), "dry-run": ("dry-run", "mode-dry-run"),
                   "approve": ("await-approval", "mode-approve")}
 WEBHOOK_RESULTS = ("new", "duplicate", "invalid", "unauthorized", "too_large",
