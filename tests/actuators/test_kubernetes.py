@@ -39,7 +39,9 @@ def kube(fakekube: FakeKube, sleeps: list[float]) -> Iterator[KubernetesActuator
         sleeps.append(seconds)
         time.sleep(min(seconds, 0.05))
 
-    cfg = KubernetesConfig(host=fakekube.url, backoff=0.01, request_timeout=0.5, retries=3)
+    # 2 s: a loaded CI machine must not time a normal request out (the slow-write test's
+    # delay is twice that).
+    cfg = KubernetesConfig(host=fakekube.url, backoff=0.01, request_timeout=2.0, retries=3)
     act = KubernetesActuator(cfg, sleep=sleep)
     yield act
     act.close()
@@ -366,12 +368,12 @@ def test_slow_write_then_retry_never_doubles(fakekube: FakeKube, kube: Kubernete
     """A write slower than the timeout is retried; the late original then loses with 409."""
     fakekube.create("deployments", deployment("web", image="app:1"))
     roll_out(fakekube, "shop", "web", "app:2")
-    fakekube.inject(Fault(path="/deployments/web$", method="PATCH", delay=1.2))
+    fakekube.inject(Fault(path="/deployments/web$", method="PATCH", delay=4.0))
     with pytest.raises(TemporaryError):
         kube.apply(_action("rollback"), now=NOW)
     out = _retry(kube, _action("rollback"), NOW + 1)
     assert out.status is OutcomeStatus.DONE
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 15
     while len(fakekube.writes("/deployments/web$")) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     statuses = sorted(w.status for w in fakekube.writes("/deployments/web$"))
