@@ -22,6 +22,7 @@ def _load_commands() -> None:
     import aiops.cli.cmd_daemon
     import aiops.cli.cmd_detect
     import aiops.cli.cmd_exporter
+    import aiops.cli.cmd_feedback
     import aiops.cli.cmd_incidents
     import aiops.cli.cmd_journal
     import aiops.cli.cmd_models

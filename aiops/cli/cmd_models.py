@@ -1,14 +1,21 @@
-"""``aiops models ...``: list, show, register, promote, roll back, benchmark and gate versions."""
+"""``aiops models ...``: list, show, register, promote, roll back, benchmark, compare, gate.
+
+``show`` prints a running version's live quality (detector health per series, forecast
+error per workload: what the daemon last checkpointed); ``compare`` the shadow window
+(candidates against live, from the journal); ``gate`` judges a candidate on the recorded
+benchmarks and the shadow window.
+"""
 
 from __future__ import annotations
 
 import getpass
 import json
+import math
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -16,9 +23,17 @@ from rich.table import Table
 
 from aiops.cli.app import models_app
 from aiops.config import Config, load_config
-from aiops.errors import ConfigError, ConfigErrors
+from aiops.errors import AiopsError, ConfigError, ConfigErrors
+from aiops.models.compare import Comparison, fmt
 from aiops.models.events import ModelEvent
-from aiops.models.promotion import CheckCode, RecordedBenchmarks, VerdictCode, evaluate
+from aiops.models.promotion import (
+    CheckCode,
+    Evidence,
+    RecordedBenchmarks,
+    ShadowEvidence,
+    VerdictCode,
+    evaluate,
+)
 from aiops.models.registry import ModelRegistry, RegistryError
 from aiops.models.runtime import registry_at, sections
 from aiops.models.versions import ModelKind, ModelVersion, code_version
@@ -125,6 +140,46 @@ def show(
               highlight=False)
     for e in events:
         out.print("  " + _event(e), highlight=False, soft_wrap=True)
+    _print_quality(reg.quality(v.id))
+
+
+def _print_quality(doc: dict[str, Any] | None) -> None:
+    """The live-quality document the daemon last recorded for a running version."""
+    if not doc:
+        out.print("live quality: none recorded (the daemon records it while it runs this "
+                  "version)", highlight=False)
+        return
+    if "series" in doc:
+        out.print(f"live quality at {_when(doc.get('t'))} (daemon clock): {doc['series']} "
+                  f"series, {doc['warm']} warm, {doc['episodes']} episodes, "
+                  f"{doc['adoptions']} adoptions, {len(doc.get('drifting') or [])} drifting",
+                  highlight=False)
+        t = Table(title="detector health (most episodes per day first)")
+        for col in ("series", "warm", "episodes", "per day", "adoptions", "drift PSI"):
+            t.add_column(col, justify="left" if col == "series" else "right")
+        for r in doc.get("top") or []:
+            psi = r.get("drift_psi")
+            t.add_row(str(r["series"]), "yes" if r["warm"] else "no", str(r["episodes"]),
+                      f"{r['per_day']:.1f}", str(r["adoptions"]),
+                      "-" if psi is None else f"{psi:.3f}")
+        out.print(t)
+        for d in doc.get("drifting") or []:
+            out.print(f"  drifting: {d['series']} (PSI {d.get('psi') or 0:.3f})",
+                      highlight=False)
+    if "workloads" in doc:
+        t = Table(title=f"forecast quality at {_when(doc.get('t'))} (daemon clock)")
+        for col in ("workload", "MASE", "coverage", "MASE (last day)", "coverage (last day)",
+                    "points"):
+            t.add_column(col, justify="left" if col == "workload" else "right")
+        for w in doc["workloads"]:
+            t.add_row(str(w["workload"]), _opt(w.get("mase")), _opt(w.get("coverage"), ".1%"),
+                      _opt(w.get("mase_recent")), _opt(w.get("coverage_recent"), ".1%"),
+                      str(w.get("points", 0)))
+        out.print(t)
+
+
+def _opt(x: object, spec: str = ".3f") -> str:
+    return "-" if not isinstance(x, int | float) else format(x, spec)
 
 
 @models_app.command("register")
@@ -242,9 +297,14 @@ def gate(
     live: Annotated[
         str | None, typer.Option(help="Compare with this version (default: the live one).")
     ] = None,
+    shadow: Annotated[
+        bool, typer.Option("--shadow/--no-shadow", help="Also judge the shadow window "
+                           "(the journal's record of the candidate beside live).")
+    ] = True,
 ) -> None:
-    """Exit 1 if the candidate is worse than live on the recorded benchmarks (2: unmeasured)."""
-    _, reg = _registry(config)
+    """Exit 1 if the candidate is worse than live on the recorded benchmarks or the shadow
+    window (2: nothing measured on both sides)."""
+    cfg, reg = _registry(config)
     try:
         cand = reg.get(candidate)
         base = reg.get(live) if live else reg.live(cand.kind)
@@ -252,13 +312,16 @@ def gate(
         _fail(str(exc))
     if base is None:
         _fail(f"no live {cand.kind.value} to compare with (use --live)")
-    verdict = evaluate(cand, base, [RecordedBenchmarks()])
+    evidence: list[Evidence] = [RecordedBenchmarks()]
+    if shadow:
+        evidence.append(ShadowEvidence(_comparisons(cfg)))
+    verdict = evaluate(cand, base, evidence)
     t = Table(title=f"{cand.id} against {base.id}")
-    for col in ("metric", "candidate", "live", "verdict"):
+    for col in ("metric", "source", "candidate", "live", "verdict"):
         t.add_column(col)
     style = {CheckCode.WORSE: "red", CheckCode.BETTER: "green"}
     for c in verdict.checks:
-        t.add_row(c.name, "-" if c.candidate is None else f"{c.candidate:.6g}",
+        t.add_row(c.name, c.source, "-" if c.candidate is None else f"{c.candidate:.6g}",
                   "-" if c.live is None else f"{c.live:.6g}", c.code.value,
                   style=style.get(c.code))
     out.print(t)
@@ -266,3 +329,113 @@ def gate(
     if not verdict.passed:
         raise typer.Exit(1 if verdict.code is VerdictCode.WORSE else 2)
 
+
+
+def _comparisons(cfg: Config) -> list[Comparison]:
+    """The shadow window's comparisons from the daemon's journal (none without one)."""
+    from aiops.engines.shadow_window import read_window
+    from aiops.journal import Journal
+    from aiops.statedir import StateDir
+
+    path = StateDir(cfg.resolve(cfg.state_dir)).journal
+    if not path.exists():
+        return []
+    try:
+        journal = Journal(path)
+    except AiopsError as exc:
+        _fail(str(exc))
+    try:
+        return read_window(journal).comparisons()
+    finally:
+        journal.close()
+
+
+@models_app.command("compare")
+def compare_cmd(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    episodes: Annotated[int, typer.Option(help="Episodes listed per side at most.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Shadow candidates against live: agreement, episodes one side raised, lead time,
+    precision from feedback, forecast MASE and coverage, cost per cycle."""
+    cfg = _config(config)
+    comparisons = _comparisons(cfg)
+    if as_json:
+        out.print_json(json.dumps([_compare_json(c) for c in comparisons], default=str))
+        return
+    if not comparisons:
+        out.print("no shadow candidates recorded: add detect.candidates or "
+                  "forecast.candidates to the configuration and run the daemon",
+                  highlight=False, soft_wrap=True)
+        return
+    for c in comparisons:
+        _print_comparison(c, episodes)
+
+
+def _print_comparison(c: Comparison, limit: int) -> None:
+    cand, live = c.candidate, c.live
+    out.print(f"[bold]{c.kind.value} candidate {cand.model}[/bold] ({cand.version}) against "
+              f"live ({live.version})", soft_wrap=True)
+    t = Table(box=None, header_style="bold")
+    for col in ("", "episodes", "only this side", "precision (judged)", "cost per cycle",
+                "cycles"):
+        t.add_column(col, justify="left" if not col else "right")
+    for f, only in ((live, c.only_live), (cand, c.only_candidate)):
+        p = f.precision
+        t.add_row(f.model, str(f.episodes), str(len(only)),
+                  f"{fmt(p.value, '.2f')} ({p.judged})", f"{fmt(f.cost_per_cycle * 1e3, '.2f')} ms",
+                  str(f.cycles))
+    out.print(t)
+    out.print(f"agreement {fmt(c.agreement, '.2f')} ({c.matched} shared); median lead of the "
+              f"candidate {fmt(c.median_lead, '.0f')} s (positive: earlier than live)",
+              highlight=False)
+    if cand.quality or live.quality:
+        q = Table(title="forecast error (MASE at the lead; coverage: share at or below the "
+                  "upper band)")
+        for col in ("workload", "MASE live", f"MASE {cand.model}", "coverage live",
+                    f"coverage {cand.model}"):
+            q.add_column(col, justify="left" if col == "workload" else "right")
+        for w in sorted(set(cand.quality) | set(live.quality)):
+            ml, cl = live.quality.get(w, (float("nan"), float("nan")))
+            mc, cc = cand.quality.get(w, (float("nan"), float("nan")))
+            q.add_row(w, fmt(ml), fmt(mc), fmt(cl, ".1%"), fmt(cc, ".1%"))
+        out.print(q)
+    for title, only in ((f"only {cand.model} (never acted on)", c.only_candidate),
+                        ("only live", c.only_live)):
+        if not only:
+            continue
+        e = Table(title=title)
+        for col in ("series", "start", "end", "peak", "would have"):
+            e.add_column(col)
+        for r in only[:limit]:
+            ep = r.episode
+            acted = next((d for d in r.decisions if d.decision != "skip"), None)
+            would = (f"{acted.decision} {acted.runbook}" if acted else
+                     ", ".join(f"{d.runbook}: {d.code}" for d in r.decisions) or "-")
+            e.add_row(ep.series, _when(ep.start), _when(ep.end), f"{ep.peak:.3g}",
+                      would if r.model != "live" else "(the engine's incident)")
+        out.print(e)
+        if len(only) > limit:
+            out.print(f"... and {len(only) - limit} more", highlight=False)
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _compare_json(c: Comparison) -> dict[str, Any]:
+    def side(f: Any) -> dict[str, Any]:
+        return {"model": f.model, "versions": sorted(f.versions), "episodes": f.episodes,
+                "cycles": f.cycles, "cost_per_cycle": _finite(f.cost_per_cycle),
+                "precision": _finite(f.precision.value), "judged": f.precision.judged,
+                "true_positives": f.precision.true, "false_positives": f.precision.false,
+                "quality": {w: {"mase": _finite(m), "coverage": _finite(cv)}
+                            for w, (m, cv) in f.quality.items()}}
+
+    return {"kind": c.kind.value, "candidate": side(c.candidate), "live": side(c.live),
+            "matched": c.matched, "agreement": _finite(c.agreement),
+            "median_lead": _finite(c.median_lead),
+            "only_candidate": [{**r.episode.to_json(),
+                                "decisions": [d.to_json() for d in r.decisions]}
+                               for r in c.only_candidate],
+            "only_live": [r.episode.to_json() for r in c.only_live]}

@@ -13,6 +13,7 @@ from aiops.config.base import Section
 from aiops.config.detect import DetectConfig
 from aiops.config.durations import Duration
 from aiops.config.forecast import ForecastConfig
+from aiops.config.models import ModelsConfig
 from aiops.config.server import HttpConfig
 from aiops.config.sources import SourceConfig
 from aiops.config.yamlsource import read_yaml, validate
@@ -73,6 +74,7 @@ class Config(Section):
     actuator: ActuatorConfig = Field(default_factory=ActuatorConfig)
     detect: DetectConfig = Field(default_factory=DetectConfig)
     forecast: ForecastConfig = Field(default_factory=ForecastConfig)
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     loop: LoopConfig = Field(default_factory=LoopConfig)
     runbooks: RunbooksConfig = Field(default_factory=RunbooksConfig)

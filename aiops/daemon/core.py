@@ -31,6 +31,7 @@ from aiops.detect.bank import DetectorBank
 from aiops.detect.joint import JointBank
 from aiops.engines.clock import Clock
 from aiops.engines.forecast import ForecastEngine
+from aiops.engines.model_ops import ModelOps
 from aiops.engines.remediate import Remediator
 from aiops.engines.schedule import CronSchedules
 from aiops.engines.scrape import CycleReport, ScrapeEngine
@@ -42,6 +43,7 @@ from aiops.http import (
     alert_endpoints,
     approval_endpoints,
     build_app,
+    feedback_endpoints,
     health_endpoints,
     incident_endpoints,
     load_principals,
@@ -149,6 +151,16 @@ class Daemon:
                 log=get_logger("forecast"),
             )
             self._forecast_restored = self._restore_forecasts()
+        self.models = ModelOps(
+            config=config, state_dir=self.state_dir, journal=self.journal,
+            runbooks=self.runbooks, facts=self.remediator.facts.facts, metrics=self.metrics,
+            log=get_logger("models"), mode_override=self.remediator.mode_override,
+            run=self.clock.now(),
+        )
+        self.scrape.on_scored = self.models.scored  # shadow candidates and live quality
+        if self.forecaster is not None:
+            self.forecaster.on_learn = self.models.forecast_learned
+            self.forecaster.on_update = self.models.forecasted
         self.signals: queue.Queue[Signal] = queue.Queue()
         self.schedules = CronSchedules(schedules(self.runbooks), now=self.clock.now())
         self._lock = threading.Lock()
@@ -187,12 +199,17 @@ class Daemon:
         span = self.config.loop.backfill
         # The joint bank is never snapshotted: it rebuilds from history even after a restore.
         joint_only = self._restored and self.scrape.rebuilds_from_history
-        if (self._restored and not joint_only) or span <= 0:
+        skip_live = self._restored and not joint_only
+        if (skip_live and not self.models.needs_history) or span <= 0:
             return 0
         try:
             history = self.source.backfill(now - span, now)
         except AiopsError as exc:
             self.log.warning("backfill_failed", error=str(exc))
+            return 0
+        with self._lock:
+            self.models.warm(history)  # shadow candidates without state; drift reference
+        if skip_live:
             return 0
         with self._lock:
             points = self.scrape.warm(history, joint_only=joint_only)
@@ -221,8 +238,9 @@ class Daemon:
                 # Poll on the interval grid: replicas (and restarts) see the same instants.
                 now -= now % self.config.loop.interval
             report = self.scrape.cycle(now)
-            for anomaly in report.anomalies:
-                self.signals.put(anomaly)
+            # Anomalies under a series' raised floor (feedback) stay out; drift signals join.
+            for sig in self.models.signals(report.ok, report.anomalies):
+                self.signals.put(sig)
             if self.forecaster is not None and report.ok:
                 for forecast in self.forecaster.cycle(now, self.scrape.latest_samples()):
                     self.signals.put(forecast)
@@ -380,6 +398,7 @@ class Daemon:
                 exists=lambda i: self.journal.incident(i) is not None,
                 clock=self.clock.now,
             ),
+            *feedback_endpoints(record=self.models.feedback, clock=self.clock.now),
             *(self._extra_routes(self) if self._extra_routes else ()),
         ]
         app = build_app(
@@ -468,6 +487,7 @@ class Daemon:
                 self.elector.release()
             self.elector.close()
         with self._lock:
+            self.models.close(self.clock.now())
             self._snapshot_detectors()
             self.clock.save(self.state.path(StateDir.CLOCK))
             self.backends.close()
@@ -532,6 +552,7 @@ class Daemon:
         for problem in model_runtime.checkpoint(self.config, self.state_dir, states,
                                                 now=time.time(), trained_to=self.clock.now()):
             self.log.warning("model_checkpoint_failed", problem=problem)
+        self.models.checkpoint(now=time.time(), trained_to=self.clock.now())
 
     def _restore_forecasts(self) -> bool:
         if self.forecaster is None:

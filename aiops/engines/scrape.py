@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -27,6 +27,10 @@ from aiops.errors import AiopsError
 from aiops.model import Anomaly, Sample, Score, SeriesKey
 from aiops.sources.base import Source
 from aiops.telemetry.metrics import Metrics
+
+#: Called after scoring with ``(now, samples, scores, scoring seconds)`` of every cycle
+#: (the models' side: shadow candidates, live quality; see aiops.engines.model_ops).
+OnScored = Callable[[float, Sequence[Sample], Sequence[Score], float], None]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -54,8 +58,10 @@ class ScrapeEngine:
         signal_floor: float,
         log: structlog.typing.FilteringBoundLogger,
         joint: JointBank | None = None,
+        on_scored: OnScored | None = None,
     ) -> None:
         self.source = source
+        self.on_scored = on_scored
         self.bank = bank
         self.joint = joint if joint is not None and joint.enabled else None
         self._overflow_logged = False
@@ -88,9 +94,12 @@ class ScrapeEngine:
         t1 = time.perf_counter()
         with collector_held():
             scores = self.bank.update(samples)
+            banked, t_bank = len(scores), time.perf_counter()
             if self.joint is not None:
                 scores += self._joint(samples, now)
         t2 = time.perf_counter()
+        if self.on_scored is not None:  # the per-series bank's scores (not the joint view)
+            self.on_scored(now, samples, scores[:banked], t_bank - t1)
         for s in samples:
             self.latest[s.key] = s
             if not math.isfinite(s.value):
