@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aiops.model import SeriesKey
 from aiops.models.feedback import (
     FeedbackRecord,
     SensitivityChange,
@@ -13,7 +14,6 @@ from aiops.models.feedback import (
     series_of_signal,
     verdicts,
 )
-from aiops.model import SeriesKey
 
 
 def test_the_latest_word_on_an_incident_counts() -> None:
