@@ -6,7 +6,8 @@ counts): up to :data:`KEEP` of its values, evenly thinned, give ``bins`` quantil
 and their shares. After that, every sample is counted into its bin in a ring of 24
 slots covering the last ``window`` seconds. Once a whole window has been counted past
 the reference, at every slot boundary the recent shares are compared with the
-reference's by the population stability index
+reference's (given at least :data:`PER_BIN` samples per bin) by the population
+stability index
 
     PSI = sum_i (q_i - p_i) * ln(q_i / p_i)     (shares floored at 1e-4)
 
@@ -47,6 +48,10 @@ SLOTS = 24
 EPS = 1e-4
 #: Back to normal below this share of the threshold (hysteresis).
 CLEAR = 0.8
+#: A window is judged only with at least this many samples per bin: the index of a
+#: sample of n points from the reference itself is about (bins - 1) / n, so a sparse
+#: window would look drifted by chance alone (20 per bin: about 0.05).
+PER_BIN = 20
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -166,7 +171,8 @@ class DriftWatch:
             return []
         counts = self._ring[due].sum(axis=1).astype(np.float64)
         total = counts.sum(axis=1)
-        due, counts, total = due[total > 0], counts[total > 0], total[total > 0]
+        enough = total >= PER_BIN * self.bins
+        due, counts, total = due[enough], counts[enough], total[enough]
         q = np.maximum(counts / total[:, None], EPS)
         p = np.maximum(self._ref[due], EPS)
         psi = np.sum((q - p) * np.log(q / p), axis=1)
