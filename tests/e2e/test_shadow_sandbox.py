@@ -139,7 +139,10 @@ spec:
   mode: dry-run
   triggers:
     - model_drift: {metric: request_rate}
-  target: {kind: SandboxWorkload, namespace: '{{ labels.namespace }}', name: '{{ labels.workload }}'}
+  target:
+    kind: SandboxWorkload
+    namespace: '{{ labels.namespace }}'
+    name: '{{ labels.workload }}'
   steps:
     - action: notify
       with: {url: "http://127.0.0.1:9/drift", body: {text: "{{ why }}"}}

@@ -14,7 +14,10 @@ spec:
   mode: dry-run
   triggers:
     - model_drift: {metric: latency_p99, labels: {namespace: shop}, psi_above: 0.3}
-  target: {kind: SandboxWorkload, namespace: '{{ labels.namespace }}', name: '{{ labels.workload }}'}
+  target:
+    kind: SandboxWorkload
+    namespace: '{{ labels.namespace }}'
+    name: '{{ labels.workload }}'
   steps:
     - action: notify
       with: {url: "http://127.0.0.1:9/x", body: {text: "{{ why }} ({{ psi }})"}}
@@ -44,4 +47,5 @@ def test_other_metrics_labels_small_drifts_and_other_signals_do_not_match() -> N
     assert "label namespace" in str(explain_match(rb, drift(namespace="ops"), 100.0))
     assert "not a model-drift signal" in str(
         explain_match(rb, anomaly("latency_p99", "checkout", t=100.0), 100.0))
-    assert drift().dedup_key == 'model-drift:latency_p99{namespace="shop",workload="checkout"}:100.0'
+    key = 'latency_p99{namespace="shop",workload="checkout"}'
+    assert drift().dedup_key == f"model-drift:{key}:100.0"
