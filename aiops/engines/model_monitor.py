@@ -29,7 +29,7 @@ from aiops.config.forecast import ForecastConfig
 from aiops.config.models import DriftSettings
 from aiops.engines.shadow_forecast import quality_for
 from aiops.forecast.workloads import DemandSample, WorkloadForecasts
-from aiops.model import ForecastSignal, ModelDrift, Sample, Score
+from aiops.model import ForecastSignal, ModelDrift, Sample, Score, SeriesKey
 from aiops.models.drift import DriftWatch
 from aiops.models.forecast_quality import ForecastQuality
 from aiops.models.health import SeriesHealthBank
@@ -104,6 +104,11 @@ class ModelMonitor:
                 model=version, reference=c.reference,
                 why=f"{c.key} drifted from the window {version} was trained on "
                 f"(PSI {c.psi:.2f} > {self.threshold:.2f})"))
+
+    def forecast_learned(self, key: SeriesKey, demand: float) -> None:
+        """Backfilled demand: history for the naive scale of the live MASE."""
+        if self.forecast is not None:
+            self.forecast.remember(key, demand)
 
     def forecasted(self, demand: Sequence[DemandSample],
                    signals: Sequence[ForecastSignal]) -> None:

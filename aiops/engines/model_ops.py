@@ -101,6 +101,7 @@ class ModelOps:
 
     def forecast_learned(self, key: SeriesKey, demand: float, t: float) -> None:
         """The forecast engine's backfill hook."""
+        self._guarded("monitor", lambda: self.monitor.forecast_learned(key, demand))
         if self.forecast is not None:
             shadow = self.forecast
             self._guarded("shadow", lambda: shadow.learn(key, demand, t))

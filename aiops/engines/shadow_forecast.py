@@ -96,10 +96,13 @@ class ShadowForecasts:
         return {name: wf.snapshot() for name, wf in self.models.items()}
 
     def learn(self, key: SeriesKey, demand: float, t: float) -> None:
-        """Backfilled demand, for the candidates without state."""
+        """Backfilled demand, for the candidates without state (and as every model's
+        history for the naive scale of its MASE)."""
         for name, wf in self.models.items():
             if name not in self.restored:
                 wf.learn(key, demand, t=t)
+        for q in self.quality.values():
+            q.remember(key, demand)
 
     # -- each cycle ---------------------------------------------------------------------
     def observed(self, now: float, demand: Sequence[DemandSample],

@@ -115,6 +115,15 @@ class ForecastQuality:
         w.history.append(actual)
         w.pending.append((predicted, upper))
 
+    def remember(self, key: SeriesKey, actual: float) -> None:
+        """Past demand (the start-up backfill): history for the naive scale, nothing scored."""
+        w = self._w.get(key)
+        if w is None:
+            if len(self._w) >= self.max_workloads:
+                return
+            w = self._w[key] = _Workload(self.lead, self.season)
+        w.history.append(actual)
+
     def workloads(self) -> list[SeriesKey]:
         return sorted(self._w, key=str)
 

@@ -54,3 +54,20 @@ def test_a_gap_scores_nothing_and_workloads_are_bounded() -> None:
         q.update(KEY, actual=y, predicted=2.0, upper=5.0)
     q.update(SeriesKey.of("request_rate", workload="other"), actual=1, predicted=1, upper=1)
     assert q.score(KEY).points == 1 and q.workloads() == [KEY]
+
+
+def test_backfilled_history_scales_the_first_scored_points_and_scores_nothing() -> None:
+    """Demand remembered from the start-up backfill is the naive's history (the MASE has a
+    scale from the first scored point on) but is never itself a scored point."""
+    q = ForecastQuality(lead=1, season=2)
+    for y in (10.0, 14.0):
+        q.remember(KEY, y)
+    assert q.score(KEY).points == 0
+    q.update(KEY, actual=12.0, predicted=11.0, upper=13.0)  # nothing pending yet
+    q.update(KEY, actual=16.0, predicted=11.0, upper=13.0)  # scored: |16-11|=5; naive |16-14|=2
+    s = q.score(KEY)
+    assert s.points == 1 and math.isclose(s.mase_total, 2.5)
+    cold = ForecastQuality(lead=1, season=2)
+    for y in (12.0, 16.0):
+        cold.update(KEY, actual=y, predicted=11.0, upper=13.0)
+    assert math.isnan(cold.score(KEY).mase_total)  # without the backfill: no scale yet
