@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from aiops.cli.app import models_app
+from aiops.cli.clocks import daemon_clock
 from aiops.config import Config, load_config
 from aiops.errors import AiopsError, ConfigError, ConfigErrors
 from aiops.models.compare import Comparison, fmt
@@ -368,11 +369,13 @@ def compare_cmd(
                   "forecast.candidates to the configuration and run the daemon",
                   highlight=False, soft_wrap=True)
         return
+    clock = daemon_clock(cfg)
+    out.print(f"times: UTC on the {clock} clock; cost: wall time per cycle", highlight=False)
     for c in comparisons:
-        _print_comparison(c, episodes)
+        _print_comparison(c, episodes, clock)
 
 
-def _print_comparison(c: Comparison, limit: int) -> None:
+def _print_comparison(c: Comparison, limit: int, clock: str) -> None:
     cand, live = c.candidate, c.live
     out.print(f"[bold]{c.kind.value} candidate {cand.model}[/bold] ({cand.version}) against "
               f"live ({live.version})", soft_wrap=True)
@@ -405,7 +408,8 @@ def _print_comparison(c: Comparison, limit: int) -> None:
         if not only:
             continue
         e = Table(title=title)
-        for col in ("series", "start", "end", "peak", "would have"):
+        for col in ("series", f"start (UTC, {clock})", f"end (UTC, {clock})", "peak",
+                    "would have"):
             e.add_column(col)
         for r in only[:limit]:
             ep = r.episode
