@@ -121,6 +121,7 @@ class PolicyResult:
     forecast_decisions: int
     ready: FloatArray
     under_steps: FloatArray  # under-provisioned seconds in each step
+    dropped_steps: FloatArray  # requests dropped in each step
     shipped: bool = False
     in_control: float | None = None  # gated: share of scored steps the forecast controlled
     handovers: int = 0  # gated: transitions between reactive and predictive control
@@ -298,6 +299,7 @@ def run(trace: Trace, cfg: BenchConfig) -> BenchResult:
             forecast_decisions=int(np.sum(by_fc[i, w:])),
             ready=ready[i],
             under_steps=under[i],
+            dropped_steps=dropped[i],
             shipped=name == SHIPPED,
             in_control=float(np.mean(by_fc[i, w:])) if name == SHIPPED else None,
             handovers=sum(g.changed for g in scored) if name == SHIPPED else 0,

@@ -7,9 +7,10 @@
   the shipped gated policy; the steps where each could not serve the demand are marked in
   its colour in a strip below the curves (a step is too thin to shade at this scale), and
   the warm-up before scoring is greyed out;
-* **the worst day** (the calendar day of the trace with the most under-provisioned time
-  for the HPA, or for the shipped policy when the HPA never fell short): every policy's
-  ready capacity, the forecast band, and the shading.
+* **the worst day** (the scored calendar day of the trace on which the HPA dropped the
+  most requests, or the shipped policy when the HPA dropped none): every policy's ready
+  capacity, the forecast band, and the under-provisioning shaded between capacity and
+  demand.
 
 Legends sit below the panels, never over the curves.
 """
@@ -37,17 +38,17 @@ def times(r: BenchResult) -> NDArray[np.datetime64]:
 
 
 def worst_day(r: BenchResult) -> tuple[int, int]:
-    """``[lo, hi)`` steps of the scored calendar day with the most under-provisioning."""
+    """``[lo, hi)`` steps of the scored calendar day with the most requests dropped."""
     t = times(r)
     days = t.astype("datetime64[D]")
     w = len(r.demand) - r.scored_steps
     hpa = r.policies[0]
     shipped = next((p for p in r.policies if p.shipped), hpa)
-    under = hpa.under_steps if hpa.under_steps[w:].sum() > 0 else shipped.under_steps
+    lost = hpa.dropped_steps if hpa.dropped_steps[w:].sum() > 0 else shipped.dropped_steps
     scored_days = np.unique(days[w:])
     if not len(scored_days):
         return 0, len(r.demand)
-    totals = [float(under[w:][days[w:] == d].sum()) for d in scored_days]
+    totals = [float(lost[w:][days[w:] == d].sum()) for d in scored_days]
     day = scored_days[int(np.argmax(totals))]
     idx = np.flatnonzero(days == day)
     return int(idx[0]), int(idx[-1]) + 1
@@ -86,6 +87,7 @@ def draw(r: BenchResult, path: Path) -> None:
                   f"(one {r.native_step / 60:g}-minute trace point per {r.config.step:g} s "
                   "control step)")
     top.set_ylabel("requests/s")
+    top.set_ylim(-0.1 * peak * 1.05, 1.5 * peak)  # a start-up spike must not flatten the rest
     top.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=6, fontsize=8,
                frameon=False)
     top.xaxis.set_major_formatter(
