@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 ARGS ?= --speed 60
 
-.PHONY: run test lint bench venv debs image clean help
+.PHONY: run demo test lint bench venv debs image clean help
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -24,20 +24,32 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)  ## create the virtualenv and install aiops with its dev tools
 
-debs:  ## install the Debian packages the tests use (Prometheus, Alertmanager, kubectl)
+# command:package pairs; `debs` installs every missing package, `demo` only the servers.
+DEBS_SERVERS := prometheus:prometheus prometheus-alertmanager:prometheus-alertmanager
+DEBS_ALL := $(DEBS_SERVERS) kubectl:kubernetes-client chromium:chromium \
+	/usr/lib/postgresql/15/bin/initdb:postgresql
+define install_debs
 	@missing=""; \
-	command -v prometheus >/dev/null || missing="$$missing prometheus"; \
-	command -v prometheus-alertmanager >/dev/null || missing="$$missing prometheus-alertmanager"; \
-	command -v kubectl >/dev/null || missing="$$missing kubernetes-client"; \
+	for pair in $(1); do command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair#*:}"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "==> [debs] installing:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	  else sudo apt-get update -q && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; fi; \
-	else echo "==> [debs] prometheus, alertmanager and kubectl already installed"; fi
+	else echo "==> [debs] already installed: $(foreach p,$(1),$(lastword $(subst :, ,$(p))))"; fi
+endef
+
+debs:  ## install the Debian packages the tests use (Prometheus, Alertmanager, kubectl, Chromium, PostgreSQL)
+	$(call install_debs,$(DEBS_ALL))
 
 run: $(STAMP)  ## start the daemon on the embedded sandbox (ARGS="--speed 60")
 	@echo "==> [run] $(VENV)/bin/aiops run $(ARGS)"
 	@$(VENV)/bin/aiops run $(ARGS)
+
+DEMO_ARGS ?= --speed 60
+demo: $(STAMP)  ## the real loop: world server, Debian Prometheus + Alertmanager, the daemon on PromQL (docs/demo.md)
+	$(call install_debs,$(DEBS_SERVERS))
+	@echo "==> [demo] $(VENV)/bin/aiops demo $(DEMO_ARGS)"
+	@$(VENV)/bin/aiops demo $(DEMO_ARGS)
 
 IMAGE ?= aiops:$(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 image:  ## build the container image with podman, else docker (IMAGE=aiops:VERSION)
@@ -69,6 +81,7 @@ bench: $(STAMP) debs  ## every benchmark, figures as ratios against in-run basel
 	$(VENV)/bin/aiops bench webhook --alerts 10000 --out bench-out/webhook.json
 	$(VENV)/bin/aiops bench attack --out bench-out/attack.json
 	$(VENV)/bin/aiops bench chaos --kills 30 --fixture $(SHARED)/fixtures/alertmanager-v0.25-firing.json --out bench-out/chaos.json
+	$(VENV)/bin/aiops bench journal --signals 2000 --out bench-out/journal.json
 
 clean:  ## remove the virtualenv and local state
 	rm -rf $(VENV) state .mypy_cache .pytest_cache .ruff_cache

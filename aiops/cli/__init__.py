@@ -20,6 +20,7 @@ def _load_commands() -> None:
     import aiops.cli.cmd_autoscale
     import aiops.cli.cmd_chaos
     import aiops.cli.cmd_daemon
+    import aiops.cli.cmd_demo
     import aiops.cli.cmd_detect
     import aiops.cli.cmd_exporter
     import aiops.cli.cmd_feedback

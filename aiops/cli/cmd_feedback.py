@@ -30,16 +30,16 @@ out = Console(highlight=False, soft_wrap=True)
 
 
 def _open(config: Path) -> tuple[Config, Journal]:
-    from aiops.journal import Journal
+    from aiops.journal.connect import JournalMissing, open_existing
     from aiops.statedir import StateDir
 
     cfg = _load(config)
-    path = StateDir(cfg.resolve(cfg.state_dir)).journal
-    if not path.exists():
-        _fail(NotFound(f"no journal at {path}: the daemon has not run with this config yet"), 1)
     try:
-        return cfg, Journal(path)
-    except AiopsError as exc:
+        return cfg, open_existing(cfg.journal, StateDir(cfg.resolve(cfg.state_dir)),
+                                  base_dir=Path(cfg.base_dir))
+    except JournalMissing as exc:
+        _fail(exc, 1)
+    except AiopsError as exc:  # refused: empty, foreign or corrupt; unreachable server
         _fail(exc)
 
 

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -72,17 +73,18 @@ def incidents(
     ] = False,
 ) -> None:
     """List incidents: what fired, on what, how it ended; with each one's timeline."""
-    from aiops.journal import Journal
+    from aiops.journal.connect import JournalMissing, open_existing
+    from aiops.statedir import StateDir
 
     cfg = _load(config)
-    path = cfg.resolve(cfg.state_dir) / "journal.sqlite"
-    if not path.exists():
-        err.print(f"no journal at {path}: the daemon has not run with this config yet")
-        raise typer.Exit(1)
     fmt = Output.json if as_json else output
     try:
-        journal = Journal(path)
-    except AiopsError as exc:  # refused: empty, foreign or corrupt
+        journal = open_existing(cfg.journal, StateDir(cfg.resolve(cfg.state_dir)),
+                                base_dir=Path(cfg.base_dir))
+    except JournalMissing as exc:
+        err.print(str(exc), highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except AiopsError as exc:  # refused: empty, foreign or corrupt; unreachable server
         _fail(exc)
     try:
         rows = journal.incidents_json(SCAN if runbook else limit, status)

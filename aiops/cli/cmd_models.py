@@ -335,14 +335,14 @@ def gate(
 def _comparisons(cfg: Config) -> list[Comparison]:
     """The shadow window's comparisons from the daemon's journal (none without one)."""
     from aiops.engines.shadow_window import read_window
-    from aiops.journal import Journal
+    from aiops.journal.connect import JournalMissing, open_existing
     from aiops.statedir import StateDir
 
-    path = StateDir(cfg.resolve(cfg.state_dir)).journal
-    if not path.exists():
-        return []
     try:
-        journal = Journal(path)
+        journal = open_existing(cfg.journal, StateDir(cfg.resolve(cfg.state_dir)),
+                                base_dir=Path(cfg.base_dir))
+    except JournalMissing:
+        return []
     except AiopsError as exc:
         _fail(str(exc))
     try:

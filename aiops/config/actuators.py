@@ -72,11 +72,24 @@ class SystemdConfig(Section):
     timeout: Duration = Field(60.0, description="Timeout of one systemctl call.")
 
 
+class WorldConfig(Section):
+    """A world server (`aiops world-server`): the sandbox served over HTTP, the one world
+    Prometheus scrapes and the daemon acts on. The daemon's clock follows the world's."""
+
+    url: str = Field("http://127.0.0.1:9470", description="Base URL of the world server.")
+    timeout: Duration = Field(5.0, gt=0, description="Per-request timeout.")
+    token_file: str | None = Field(
+        None, description="File holding the world server's bearer token (if it needs one)."
+    )
+
+
 class ActuatorConfig(Section):
     """How actions reach workloads."""
 
-    type: Literal["sandbox", "kubernetes", "systemd", "record"] = Field(
-        "sandbox", description="Which actuator applies actions ('record' only records them)."
+    type: Literal["sandbox", "kubernetes", "systemd", "record", "world"] = Field(
+        "sandbox", description="Which actuator applies actions ('record' only records them; "
+        "'world' acts on a world server and follows its clock)."
     )
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
     systemd: SystemdConfig = Field(default_factory=SystemdConfig)
+    world: WorldConfig = Field(default_factory=WorldConfig)

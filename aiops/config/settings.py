@@ -13,6 +13,7 @@ from aiops.config.base import Section
 from aiops.config.detect import DetectConfig
 from aiops.config.durations import Duration
 from aiops.config.forecast import ForecastConfig
+from aiops.config.journal import JournalConfig
 from aiops.config.models import ModelsConfig
 from aiops.config.server import HttpConfig
 from aiops.config.sources import SourceConfig
@@ -70,6 +71,7 @@ class Config(Section):
         None, description="Override every runbook's mode (e.g. dry-run for a trial)."
     )
     state_dir: str = Field("state", description="Journal, detector and sandbox state.")
+    journal: JournalConfig = Field(default_factory=JournalConfig)
     source: SourceConfig = Field(default_factory=SourceConfig)
     actuator: ActuatorConfig = Field(default_factory=ActuatorConfig)
     detect: DetectConfig = Field(default_factory=DetectConfig)

@@ -82,6 +82,10 @@ def build_backends(config: Config, state: StateDir, now: float) -> Backends:
         from aiops.actuators.systemd import SystemdActuator
 
         actuator = SystemdActuator(config.actuator.systemd)
+    elif act_type == "world":
+        from aiops.actuators.world import WorldActuator
+
+        actuator = WorldActuator(config.actuator.world, base_dir=Path(config.base_dir))
     else:
         from aiops.actuators.record import RecordingActuator
 

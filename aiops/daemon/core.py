@@ -27,6 +27,7 @@ from aiops.config import Config
 from aiops.daemon.backends import build_backends
 from aiops.daemon.health import Heartbeats, Limits, journal_check, loop_check, remediation_check
 from aiops.daemon.snapshots import restore
+from aiops.daemon.status import page_status
 from aiops.detect.bank import DetectorBank
 from aiops.detect.joint import JointBank
 from aiops.engines.clock import Clock
@@ -43,19 +44,23 @@ from aiops.http import (
     alert_endpoints,
     approval_endpoints,
     build_app,
+    dashboard_endpoints,
     feedback_endpoints,
     health_endpoints,
     incident_endpoints,
     load_principals,
+    page_endpoints,
 )
 from aiops.http.stats import HttpStats
-from aiops.journal import Journal, JournalUnusable, JournalWriteError, move_aside
+from aiops.journal import JournalWriteError
+from aiops.journal.connect import open_journal
 from aiops.model import Alert, ManualSignal, Signal
 from aiops.models import runtime as model_runtime
 from aiops.models.versions import ModelKind
 from aiops.runbook import load_runbooks
 from aiops.runbook.match import schedules
 from aiops.statedir import StateDir
+from aiops.telemetry.history import SeriesHistory
 from aiops.telemetry.logging import get_logger
 from aiops.telemetry.metrics import Metrics, RunbookLabels
 from aiops.telemetry.sdnotify import notify, watchdog_interval
@@ -82,21 +87,6 @@ class RunOptions:
     new_journal: bool = False  # move a refused journal aside and start a new one
 
 
-def open_journal(state: StateDir, *, new_journal: bool, now: float,
-                 log: Any = None) -> Journal:
-    """The journal in ``state``; a refused file is moved aside only when asked to."""
-    try:
-        return Journal(state.journal)
-    except JournalUnusable as exc:
-        if not new_journal:
-            raise
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
-        moved = move_aside(state.journal, stamp=stamp)
-        if log is not None:
-            log.warning("journal_replaced", problem=exc.problem, moved_to=str(moved))
-        return Journal(state.journal)
-
-
 class Daemon:
     """One aiops process: loops, HTTP, journal, lifecycle."""
 
@@ -117,10 +107,12 @@ class Daemon:
         self.clock = Clock.resume(self.state.path(StateDir.CLOCK), speed=speed, wall=time.time())
         self.metrics = Metrics()
         self.runbooks = load_runbooks([config.resolve(p) for p in config.runbooks.paths])
-        self.journal = open_journal(self.state, new_journal=self.options.new_journal,
-                                    now=time.time(), log=self.log)
+        self.journal = open_journal(config.journal, self.state, base_dir=Path(config.base_dir),
+                                    new_journal=self.options.new_journal, now=time.time(),
+                                    log=self.log)
         self.backends = build_backends(config, self.state, self.clock.now())
         self.source, self.actuator = self.backends.source, self.backends.actuator
+        self._follow_world()
         self.bank = DetectorBank(config.detect)
         self._restored = self._restore_detectors()
         self.scrape = ScrapeEngine(
@@ -177,6 +169,8 @@ class Daemon:
             source=self.source.name)
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         self.last_report: CycleReport | None = None
+        #: Bounded recent scores and forecasts, for the web page.
+        self.history = SeriesHistory(admit_score=config.detect.signal_floor)
         self.http: HttpServer | None = None
         self._principals = (
             load_principals(config.http, Path(config.base_dir)) if config.http.enabled else None
@@ -189,6 +183,34 @@ class Daemon:
 
             self.elector = LeaderElector(election, config.actuator.kubernetes)
         self._leading = self.elector is None
+
+    def _follow_world(self) -> None:
+        """On a world server, take its clock; read a wall-clock source on that clock.
+
+        The world (``actuator.type: world``) is the clock of the run, so the daemon's
+        ``for:``, cooldowns and verification windows count the same simulated seconds as
+        the world and Prometheus' scrapes of it. A Prometheus source is then read through
+        :class:`~aiops.sources.retimed.Retimed`: queried at wall time, stamped on the
+        daemon's clock. Same for any accelerated clock on Prometheus.
+        """
+        frame_of = getattr(self.actuator, "clock_frame", None)
+        if frame_of is not None and not self.options.stepped:
+            try:
+                frame = frame_of()
+            except AiopsError as exc:
+                self.backends.close()
+                self.journal.close()
+                raise AiopsError(f"cannot read the world server's clock: {exc}") from None
+            if self.options.speed is not None and self.options.speed != frame.speed:
+                self.log.warning("speed_from_world", asked=self.options.speed,
+                                 world=frame.speed)
+            self.clock = Clock.following(frame, wall=time.time())
+            self.log.info("clock_follows_world", speed=frame.speed)
+        frame = self.clock.frame
+        if self.config.source.type == "prometheus" and frame is not None and not frame.identity:
+            from aiops.sources.retimed import Retimed
+
+            self.source = Retimed(self.source, frame)
 
     # -- one cycle ---------------------------------------------------------------------
 
@@ -232,17 +254,23 @@ class Daemon:
 
     def poll(self) -> CycleReport:
         """Pull, score, and queue anomaly signals."""
+        now = self.clock.now()
+        if not self.clock.stepped:
+            # Poll on the interval grid: replicas (and restarts) see the same instants.
+            now -= now % self.config.loop.interval
+        # The fetch runs outside the lock: a slow source never stalls healing.
+        pulled = self.scrape.pull(now)
         with self._lock:
-            now = self.clock.now()
-            if not self.clock.stepped:
-                # Poll on the interval grid: replicas (and restarts) see the same instants.
-                now -= now % self.config.loop.interval
-            report = self.scrape.cycle(now)
+            report = self.scrape.score(pulled)
+            if report.ok:
+                self.history.record(sc for sc in self.scrape.scores.values() if sc.t >= now)
             # Anomalies under a series' raised floor (feedback) stay out; drift signals join.
             for sig in self.models.signals(report.ok, report.anomalies):
                 self.signals.put(sig)
             if self.forecaster is not None and report.ok:
-                for forecast in self.forecaster.cycle(now, self.scrape.latest_samples()):
+                forecasts = self.forecaster.cycle(now, self.scrape.latest_samples())
+                self.history.record_forecasts(forecasts)
+                for forecast in forecasts:
                     self.signals.put(forecast)
             self.last_report = report
             self._cycles += 1
@@ -365,6 +393,15 @@ class Daemon:
         ready = all(v == "ok" for v in checks.values())
         return Health(alive=True, ready=ready, checks=checks)
 
+    def page_status(self) -> dict[str, Any]:
+        """What ``/v1/status`` (the page's status panel) shows."""
+        return page_status(
+            config=self.config, health=self.health(), now=self.clock.now(),
+            speed=self.clock.speed, source=self.source.name, actuator=self.actuator.name,
+            history=self.history, restored=self._restored, forecaster=self.forecaster,
+            forecast_restored=self._forecast_restored,
+        )
+
     @property
     def leading(self) -> bool:
         return self._leading
@@ -389,6 +426,11 @@ class Daemon:
         endpoints: list[Endpoint] = [
             *health_endpoints(status=self, registry=self.metrics.registry),
             *incident_endpoints(incidents=self.journal),
+            *page_endpoints(),
+            *dashboard_endpoints(
+                status=self.page_status, incidents=self.journal, history=self.history,
+                clock=self.clock.now, floor=self.config.detect.signal_floor,
+            ),
             *alert_endpoints(
                 journal=self.journal, on_alerts=self._on_alerts, max_body_bytes=cfg.max_body_bytes,
                 limits=cfg.limits, clock=self.clock.now, metrics=self.metrics,

@@ -1,20 +1,24 @@
 """Gather the guards' inputs: the journal (every guard's state) and the actuator's view.
 
 Shared by intake (plan time) and the step runner (the re-check before every mutating
-step), so neither reaches into the other.
+step), so neither reaches into the other. :meth:`FactsReader.recheck_windows` judges
+the guards again inside the transaction that journals the decision, with the cooldown
+and ``max_runs`` state read there, under the target's lock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import structlog
 
 from aiops.actuators.base import Actuator
 from aiops.errors import AiopsError, TemporaryError
 from aiops.journal import Journal
-from aiops.model import Target, TargetState
-from aiops.runbook.guards import HOUR, GuardFacts
+from aiops.journal.reads import Reads
+from aiops.model import Reason, Target, TargetState
+from aiops.runbook.guards import HOUR, GuardFacts, check_guards
 from aiops.runbook.schema import Runbook
 
 Log = structlog.typing.FilteringBoundLogger
@@ -88,3 +92,17 @@ class FactsReader:
             deny_namespaces=self.deny_namespaces,
             allow_namespaces=self.allow_namespaces,
         )
+
+    def recheck_windows(self, reads: Reads, rb: Runbook, target: Target, facts: GuardFacts,
+                        *, now: float) -> Reason | None:
+        """:func:`check_guards` on ``facts`` with the windows read from ``reads`` now.
+
+        ``reads`` is the transaction about to journal the decision, holding the
+        target's lock: the cooldown and ``max_runs`` windows cannot change before it
+        commits. Who holds the target is the database's unique index to judge.
+        """
+        windows = [w.per for w in rb.spec.guards.max_runs]
+        fresh = replace(
+            facts, running=None, last_closed_at=reads.last_closed_at(rb.name, target),
+            run_starts=reads.run_starts(rb.name, target, now - max(windows)) if windows else ())
+        return check_guards(rb.spec.guards, target, fresh, now=now)

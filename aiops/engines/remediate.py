@@ -8,6 +8,10 @@ Everything goes to the journal, in transactions that keep the engine's promises:
   alerts wait in the journal; anomalies are raised again by the next cycle).
 - **One runbook cannot break the others.** An exception while matching or planning one
   runbook (a template, a guard) becomes that runbook's skip with code ``runbook-error``.
+- **Guards hold across replicas.** The decision is journaled under the target's lock
+  (:meth:`~aiops.journal.tx.Tx.lock_targets`) after the cooldown and ``max_runs``
+  windows are read again inside that transaction, so two replicas sharing a journal
+  cannot both act on one target within a window.
 - **Typed lifecycle.** Every change of an incident is a :class:`~aiops.runbook.lifecycle.Move`
   journaled with its reason; a resolved alert closes its incidents whether running,
   awaiting approval or queued (code ``alert-resolved``), so a queued run never acts on
@@ -44,7 +48,7 @@ from aiops.model import (
     Signal,
     Target,
 )
-from aiops.runbook.guards import HOUR, check_guards
+from aiops.runbook.guards import HOUR, GuardFacts
 from aiops.runbook.lifecycle import Move, Status
 from aiops.runbook.match import TargetFailure, match_signal
 from aiops.runbook.planner import plan
@@ -68,6 +72,7 @@ class Decided:
     runbook: Runbook
     plan: Plan
     holder: str | None = None
+    facts: GuardFacts | None = None
 
 
 class Remediator:
@@ -130,6 +135,7 @@ class Remediator:
             elif not tx.claim(signal, now):
                 self.log.info("duplicate signal ignored", signal=signal.dedup_key)
                 return []
+            tx.lock_targets(d.plan.target for d in decided if d.plan.decision is not Decision.SKIP)
             for d in decided:
                 plans.append(self._record(tx, d, now))
         for p in plans:
@@ -150,7 +156,7 @@ class Remediator:
             target = m.target
             facts = self.facts.facts(rb, m.target, now)
             return Decided(runbook=rb, plan=plan(m, facts, now, self.mode_override),
-                           holder=facts.running)
+                           holder=facts.running, facts=facts)
         except Exception as exc:  # one runbook's failure must not stop the others
             self.log.error("runbook failed on a signal", runbook=rb.name, error=repr(exc))
             return Decided(runbook=rb, plan=_skip_plan(rb, signal, target, Reason(
@@ -158,10 +164,18 @@ class Remediator:
                 message=f"runbook {rb.name} failed on {signal.dedup_key}: {exc!r}")))
 
     def _record(self, tx: Tx, d: Decided, now: float) -> Plan:
-        """Journal one decision inside the intake transaction; open its incident."""
+        """Journal one decision inside the intake transaction; open its incident.
+
+        The target is locked (see :meth:`handle`): the windows are judged as they stand
+        now, not as read at plan time, and nobody changes them before this commits.
+        """
         p, rb = d.plan, d.runbook
+        if p.decision is not Decision.SKIP and d.facts is not None:
+            blocked = self.facts.recheck_windows(tx, rb, p.target, d.facts, now=now)
+            if blocked is not None:
+                p = _skip(p, blocked.code, blocked.message)
         queued = d.holder is not None and p.decision is not Decision.SKIP
-        if queued and (other := tx_queued(tx, p)) is not None:
+        if queued and (other := tx.queued_for(p.runbook, p.target)) is not None:
             p = _skip(p, ReasonCode.CONCURRENCY, f"{other} already queued on {p.target}")
         if p.decision is Decision.SKIP:
             self._journal_skip(tx, p, now)
@@ -238,15 +252,18 @@ class Remediator:
                 self.steps.move(q, Move.STOP, Reason(code=ReasonCode.RUNBOOK_UNLOADED, message=(
                     f"runbook {q.runbook} is no longer loaded")), now)
                 continue
-            blocked = check_guards(rb.spec.guards, q.target, self.facts.facts(rb, q.target, now),
-                                   now=now)
-            if blocked is not None:
-                self.steps.move(q, Move.SKIP, Reason(code=blocked.code, message=(
-                    f"at dequeue: {blocked.message}")), now)
-                continue
+            facts = self.facts.facts(rb, q.target, now)  # observes: outside the transaction
             approve = q.mode == "approve"
             move = Move.DEQUEUE_FOR_APPROVAL if approve else Move.DEQUEUE
             with self.journal.transaction() as tx:
+                tx.lock_targets([q.target])
+                if tx.holding(q.target) is not None:
+                    continue  # taken meanwhile (by another replica sharing the journal)
+                blocked = self.facts.recheck_windows(tx, rb, q.target, facts, now=now)
+                if blocked is not None:
+                    self.steps.move(q, Move.SKIP, Reason(code=blocked.code, message=(
+                        f"at dequeue: {blocked.message}")), now, tx=tx)
+                    continue
                 got = self.steps.move(q, move, Reason(code=ReasonCode.DEQUEUED, message=(
                     f"target free: now {'awaiting approval' if approve else 'running'}")),
                     now, tx=tx)
@@ -343,13 +360,6 @@ class Remediator:
     def summary(self) -> dict[str, Any]:
         """Counts of incidents by status (for logs and the CLI)."""
         return dict(self.journal.counts())
-
-
-def tx_queued(tx: Tx, p: Plan) -> str | None:
-    """The id of a run of the same runbook already queued on the target, if any."""
-    row = tx._x("SELECT id FROM incidents WHERE runbook = ? AND target = ? AND status = ?",
-                (p.runbook, str(p.target), Status.QUEUED.value)).fetchone()
-    return str(row["id"]) if row is not None else None
 
 
 def _skip(p: Plan, code: ReasonCode, message: str) -> Plan:

@@ -8,6 +8,11 @@ incident's move it causes. After a crash an action left ``started`` is *unknown*
 is re-run only when the step is idempotent, and the incident goes to
 ``needs-attention`` instead. Actuators make one attempt per call; a temporary failure
 is retried by scheduling (``next_try_at``), never by sleeping.
+
+Replicas sharing a journal never both apply one action: the process that inserts the
+action (or takes over its retry, or its reconcile) applies it; any other finds it taken
+and leaves it alone, and an action ``started`` by a process that is still alive is
+never treated as lost.
 """
 
 from __future__ import annotations
@@ -227,6 +232,9 @@ class StepRunner:
             return self._failed(inc, step, now, Reason(
                 code=ReasonCode.ACTION_FAILED, message=f"step {step.index} ({step.kind}) "
                 f"failed before a restart: {prior.outcome.get('message', '')}"))
+        if prior is not None and prior.status is ActionStatus.STARTED and \
+                not self.journal.orphaned(prior):
+            return False  # another live process (a replica) is applying it right now
         if self._skip_unreachable(inc, step, prior, now):
             return False
         if prior is not None and prior.status in (ActionStatus.UNKNOWN, ActionStatus.STARTED):
@@ -250,11 +258,14 @@ class StepRunner:
                 params = self._params(inc, step, now)
             except TemporaryError as exc:
                 return self._temporary(inc, step, now, None, exc.retry_after, str(exc))
-            with self.journal.transaction() as tx:
-                tx.action_started(
-                    action_id=action_id, incident=inc.id, step=step.index, kind=step.kind,
-                    target=inc.target, params=params, dry_run=inc.mode == "dry-run", now=now,
-                    before=before)
+        with self.journal.transaction() as tx:
+            ours = tx.action_started(
+                action_id=action_id, incident=inc.id, step=step.index, kind=step.kind,
+                target=inc.target, params=params, dry_run=inc.mode == "dry-run", now=now,
+                before=before)
+        if not ours:
+            self.log.info("action taken by another process", incident=inc.id, action=action_id)
+            return False
         action = Action(id=action_id, kind=step.kind, target=inc.target, params=params,
                         dry_run=inc.mode == "dry-run", incident=inc.id, runbook=inc.runbook,
                         step=step.index, attempt=inc.attempts)
@@ -358,7 +369,13 @@ class StepRunner:
 
     def _reconcile(self, inc: IncidentView, step: PlannedStep, prior: ActionView,
                    now: float) -> bool:
-        """Decide an action whose outcome was lost: read the world back, or ask a person."""
+        """Decide an action whose outcome was lost: read the world back, or ask a person.
+
+        The action is taken over first: of two processes reconciling it, one does.
+        """
+        with self.journal.transaction() as tx:
+            if not tx.take_over(prior):
+                return False
         executor = self.executors.for_kind(step.kind)
         action = Action(id=prior.id, kind=prior.kind, target=inc.target, params=prior.params,
                         dry_run=prior.dry_run, incident=inc.id, runbook=inc.runbook,
@@ -369,6 +386,8 @@ class StepRunner:
                 rec = executor.reconcile(action, before=prior.before, now=now)
                 verdict, evidence = rec.status, rec.message
             except TemporaryError as exc:
+                with self.journal.transaction() as tx:  # still unknown: reconcile again
+                    tx.action_status(prior.id, ActionStatus.UNKNOWN)
                 return self._temporary(inc, step, now, None, exc.retry_after,
                                        f"cannot reconcile yet: {exc}")
             except AiopsError as exc:
@@ -392,20 +411,22 @@ class StepRunner:
                        "applying it now, same id") if verdict is Reconciled.NOT_DONE else (
                 f"step {step.index} ({step.kind}) outcome unknown ({evidence}); the step is "
                 "idempotent: re-running it with the same id")
-            with self.journal.transaction() as tx:
-                tx.action_status(prior.id, ActionStatus.RETRYING)
-                self._event(inc, now, "reconciled", code, message, tx=tx, action=prior.id)
+            # Still 'started' by this process: a crash while applying leaves it unknown.
+            self._event(inc, now, "reconciled", code, message, action=prior.id)
             outcome = self._call(executor.apply, action, now)
             return self._record(inc, step, action, outcome, now)
-        return self._unknown(inc, step, now, evidence)
+        return self._unknown(inc, step, now, evidence, action_id=prior.id)
 
     def _unknown(self, inc: IncidentView, step: PlannedStep, now: float, evidence: str, *,
-                 tx: Tx | None = None) -> bool:
+                 tx: Tx | None = None, action_id: str | None = None) -> bool:
         """An outcome nobody can establish: never re-run blindly; stop and ask a person."""
         why = Reason(code=ReasonCode.OUTCOME_UNKNOWN, message=(
             f"step {step.index} ({step.kind}): outcome unknown ({evidence}); not re-running a "
             f"step that is not idempotent. Decide with `aiops attend {inc.id}`"))
-        got = self.move(inc, Move.ATTENTION, why, now, tx=tx)
+        with self.journal.transaction() as own:
+            if action_id is not None:
+                own.action_status(action_id, ActionStatus.UNKNOWN)
+            got = self.move(inc, Move.ATTENTION, why, now, tx=tx or own)
         self.metrics.decisions.labels(inc.runbook, "attention", why.code.value).inc()
         if got is not None:
             self._after.append(lambda: self.notify(got, now, "needs-attention", why))

@@ -46,6 +46,17 @@ class CycleReport:
     stages: Mapping[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Pulled:
+    """One fetch from the source: its samples, or the error that stopped it."""
+
+    now: float
+    samples: tuple[Sample, ...]
+    error: AiopsError | None
+    t0: float
+    t1: float
+
+
 class ScrapeEngine:
     """Pulls from one source and scores every series with one detector bank."""
 
@@ -86,12 +97,24 @@ class ScrapeEngine:
 
     def cycle(self, now: float) -> CycleReport:
         """Run one poll + detect cycle at time ``now``."""
+        return self.score(self.pull(now))
+
+    def pull(self, now: float) -> Pulled:
+        """Fetch the samples at ``now`` (the slow, lock-free half of a cycle)."""
         t0 = time.perf_counter()
         try:
             samples = list(self.source.pull(now))
         except AiopsError as exc:
-            return self._failed(now, exc, t0)
-        t1 = time.perf_counter()
+            return Pulled(now=now, samples=(), error=exc, t0=t0, t1=time.perf_counter())
+        return Pulled(now=now, samples=tuple(samples), error=None, t0=t0,
+                      t1=time.perf_counter())
+
+    def score(self, pulled: Pulled) -> CycleReport:
+        """Score what :meth:`pull` fetched and raise its signals."""
+        now, samples, t0, t1 = pulled.now, pulled.samples, pulled.t0, pulled.t1
+        if pulled.error is not None:
+            return self._failed(now, pulled.error, t0)
+        ts = time.perf_counter()  # not t1: the daemon may have waited for its lock since
         with collector_held():
             scores = self.bank.update(samples)
             banked, t_bank = len(scores), time.perf_counter()
@@ -99,7 +122,7 @@ class ScrapeEngine:
                 scores += self._joint(samples, now)
         t2 = time.perf_counter()
         if self.on_scored is not None:  # the per-series bank's scores (not the joint view)
-            self.on_scored(now, samples, scores[:banked], t_bank - t1)
+            self.on_scored(now, samples, scores[:banked], t_bank - ts)
         for s in samples:
             self.latest[s.key] = s
             if not math.isfinite(s.value):
@@ -111,7 +134,7 @@ class ScrapeEngine:
         self.source_up = True
         self.last_error = ""
         self.last_ok = now
-        stages = {"pull": t1 - t0, "score": t2 - t1, "signals": t3 - t2}
+        stages = {"pull": t1 - t0, "score": t2 - ts, "signals": t3 - t2}
         for stage, seconds in stages.items():
             self.metrics.cycle_seconds.labels(stage).observe(seconds)
         self.metrics.source_up.labels(self.source.name).set(1)

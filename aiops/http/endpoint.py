@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from aiops.config.server import HttpLimits
+from aiops.errors import TemporaryError
 from aiops.http.limits import Refusal, check_origin, decode_json, read_body, require_json
 from aiops.http.principals import Principal, Principals
 from aiops.http.stats import HttpStats
@@ -59,6 +60,9 @@ class Endpoint:
     role: str | None = None
     max_body: int | None = None  # POST: None means ``limits.max_small_body_bytes``
     on_refused: Callable[[Refusal], None] | None = None
+    #: A page a browser opens: a 401 asks for HTTP basic auth (the token as the password),
+    #: which the browser then sends with the page's own requests.
+    browser: bool = False
 
 
 def error(status: int, reason: str, *, field: str | None = None,
@@ -70,10 +74,11 @@ def error(status: int, reason: str, *, field: str | None = None,
     return JSONResponse(body, status_code=status, headers=dict(headers or {}) or None)
 
 
-def refusal_response(exc: Refusal, *, close: bool) -> JSONResponse:
+def refusal_response(exc: Refusal, *, close: bool, browser: bool = False) -> JSONResponse:
     headers = dict(exc.headers)
     if exc.status == 401:
-        headers["WWW-Authenticate"] = 'Bearer realm="aiops"'
+        headers["WWW-Authenticate"] = ('Basic realm="aiops", charset="UTF-8"' if browser
+                                       else 'Bearer realm="aiops"')
     if close:
         headers["Connection"] = "close"
     return error(exc.status, exc.reason, field=exc.field, headers=headers)
@@ -109,6 +114,10 @@ def mount(
             stats.refused.labels(endpoint.name, exc.code).inc()
             if endpoint.on_refused is not None:
                 endpoint.on_refused(exc)
-            return refusal_response(exc, close=not read)
+            return refusal_response(exc, close=not read, browser=endpoint.browser)
+        except TemporaryError as exc:  # e.g. the journal's database is unreachable
+            stats.refused.labels(endpoint.name, "unavailable").inc()
+            return error(503, f"temporarily unavailable, retry: {exc}", headers={
+                "Retry-After": str(max(1, round(exc.retry_after)))})
 
     return Route(endpoint.path, run, methods=[endpoint.method], name=endpoint.name)

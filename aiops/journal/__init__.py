@@ -1,4 +1,5 @@
-"""The journal: every signal, plan, step and outcome in SQLite, surviving restarts."""
+"""The journal: every signal, plan, step and outcome, in SQLite (default) or PostgreSQL
+shared by replicas, surviving restarts and failovers (see docs/journal.md)."""
 
 from aiops.journal.check import Inspection, JournalUnusable, inspect, move_aside
 from aiops.journal.store import Journal, JournalWriteError

@@ -26,20 +26,28 @@ WAY_OUT = "run 'aiops journal check' for details, or start with --new-journal to
 
 
 class JournalUnusable(PermanentError):
-    """The journal file exists but cannot be trusted; the daemon must not start on it."""
+    """The journal exists but cannot be trusted (or used); the daemon must not start on it.
 
-    def __init__(self, path: Path, problem: str) -> None:
+    ``where`` is the file, or the database URL (without secrets); ``way_out`` what to do.
+    """
+
+    def __init__(self, path: Path | str, problem: str, *, way_out: str = WAY_OUT) -> None:
         self.path = path
         self.problem = problem
-        super().__init__(f"{path}: refusing to use the journal: {problem}; {WAY_OUT}")
+        self.way_out = way_out
+        super().__init__(f"{path}: refusing to use the journal: {problem}; {way_out}")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Inspection:
-    """What :func:`inspect` found: ``problem`` is empty for a usable (or absent) journal."""
+    """What :func:`inspect` found: ``problem`` is empty for a usable (or absent) journal.
 
-    path: Path
+    ``path`` is the file, or the database URL (without secrets) of a PostgreSQL journal.
+    """
+
+    path: Path | str
     exists: bool
+    engine: str = "sqlite"
     problem: str = ""
     schema_version: int = 0
     size: int = 0

@@ -1,4 +1,4 @@
-"""How journal values become SQLite columns and come back: the journal's row codec.
+"""How journal values become columns and come back: the journal's row codec.
 
 Labels, payloads, reasons, steps, params and outcomes are stored as canonical JSON
 (sorted keys, anything unknown as its ``str``); rows are read back into the views of
@@ -31,7 +31,7 @@ from aiops.runbook.lifecycle import Phase, Status
 
 
 class Row(Protocol):
-    """A result row by column name (``sqlite3.Row``, or a dict from another driver)."""
+    """A result row by column name (``sqlite3.Row``, or psycopg's ``dict_row``)."""
 
     def __getitem__(self, key: str) -> Any: ...
 
@@ -152,7 +152,7 @@ def action_from_row(r: Row) -> ActionView:
         target=r["target"], status=ActionStatus(r["status"]), dry_run=bool(r["dry_run"]),
         started_at=r["started_at"], finished_at=r["finished_at"], attempts=r["attempts"],
         params=json.loads(r["params"]), before=json.loads(r["before_image"] or "{}"),
-        outcome=json.loads(r["outcome"]),
+        outcome=json.loads(r["outcome"]), owner=r["owner"] or "",
     )
 
 

@@ -1,27 +1,30 @@
-"""The journal: SQLite (WAL, ``synchronous=FULL``) holding signals, incidents, timeline
-events, actions and every guard's state, so a restart forgets nothing.
+"""The journal: signals, incidents, timeline events, actions and every guard's state, in
+one database, so a restart (or a failover to another replica) forgets nothing.
 
-One connection shared by the daemon's threads behind a lock. Writes happen only inside
-:meth:`Journal.transaction` (see :mod:`aiops.journal.tx`): durable when it returns, or
-rolled back whole. An existing file that is empty, foreign or corrupt is refused
-(:mod:`aiops.journal.check`) instead of being silently replaced. The tables are in
-:mod:`aiops.journal.ddl`, the row encoding in :mod:`aiops.journal.rows`.
+Backend-neutral: the SQL here and in :mod:`aiops.journal.tx` is written once and run by
+a :class:`~aiops.journal.backend.Backend`, SQLite by default
+(:mod:`aiops.journal.sqlite`) or PostgreSQL shared by replicas
+(:mod:`aiops.journal.postgres`). One connection is shared by the process's threads
+behind a lock. Writes happen only inside :meth:`Journal.transaction`: durable when it
+returns, or rolled back whole. The tables and migrations are in :mod:`aiops.journal.ddl`,
+the row encoding in :mod:`aiops.journal.rows`.
 """
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from aiops.errors import TemporaryError
-from aiops.journal.check import JournalUnusable, ensure_usable
-from aiops.journal.ddl import HOLDING, migrate
+from aiops.journal.backend import Backend
+from aiops.journal.check import WAY_OUT, JournalUnusable
+from aiops.journal.ddl import SCHEMA_VERSION, migrate, pending
+from aiops.journal.reads import Reads
 from aiops.journal.rows import (
+    Row,
     action_from_row,
     alert_from_row,
     event_from_row,
@@ -30,45 +33,64 @@ from aiops.journal.rows import (
 from aiops.journal.tx import Tx
 from aiops.journal.views import OPEN_STATUSES, ActionView, EventView, IncidentView
 from aiops.model import Alert, Target
-from aiops.runbook.lifecycle import Status
 
 MUTATING = ("scale", "restart", "rollback", "delete_pod")
-#: Below this much free disk under the journal, :meth:`Journal.probe` fails.
-MIN_FREE_BYTES = 16 * 1024 * 1024
-#: SQLite pages that must stay free under ``max_page_count`` for the probe to pass.
-MIN_FREE_PAGES = 64
+#: The way out of a journal whose schema is older and that may not migrate itself.
+MIGRATE_WAY_OUT = "run 'aiops journal migrate' (or set journal.migrate: startup)"
 
 
 class JournalWriteError(TemporaryError):
-    """A journal transaction failed (disk full, I/O error, locked): nothing was written."""
+    """A journal transaction failed (disk full, I/O error, locked, connection lost):
+    nothing was written."""
 
 
-class Journal:
-    """Everything that happened and why, in one SQLite file."""
+class Journal(Reads):
+    """Everything that happened and why, in one database (SQLite file unless ``backend``).
 
-    def __init__(self, path: Path | str, *, max_page_count: int | None = None) -> None:
-        self.path = Path(path)
-        memory = str(path) == ":memory:"
-        if not memory:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            ensure_usable(self.path)
+    ``migrate``: bring an older schema up to date (default); ``False`` refuses an older
+    schema (:class:`JournalUnusable`) instead, for journals migrated by hand.
+    """
+
+    def __init__(self, path: Path | str | None = None, *, max_page_count: int | None = None,
+                 backend: Backend | None = None, migrate: bool = True) -> None:
         self._lock = threading.RLock()
         self._local = threading.local()
         self.last_write_error: str = ""
+        if backend is None:
+            if path is None:
+                raise ValueError("a journal needs a path or a backend")
+            backend = _sqlite(path, max_page_count)
+        self.backend = backend
+        self.path: Path | None = Path(path) if path is not None else None
+        self.engine = backend.engine
+        self.where = backend.where
+        self._order = backend.insertion_order
+        self.migrated_from = self._prepare(migrate)
+
+    def _prepare(self, may_migrate: bool) -> int:
+        """Check (and by default migrate) the schema; the version found."""
         try:
-            self._db = sqlite3.connect(
-                str(path), check_same_thread=False, isolation_level=None, timeout=30.0
-            )
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            if max_page_count is not None:  # fault injection: a journal that fills up
-                self._db.execute(f"PRAGMA max_page_count = {int(max_page_count)}")
-            with self.transaction() as tx:
-                migrate(tx._db, str(self.path))
-        except (sqlite3.DatabaseError, ValueError) as exc:
-            raise JournalUnusable(self.path, str(exc)) from None
+            with self.transaction():
+                self.backend.lock(["schema-migration"])
+                if may_migrate:
+                    return migrate(self.backend)[0]
+                found = self.backend.schema_version()
+                if pending(found):
+                    problem = ("it holds no journal yet" if found == 0 else
+                               f"schema version {found} is older than {SCHEMA_VERSION}")
+                    raise JournalUnusable(self.where, problem, way_out=MIGRATE_WAY_OUT)
+                return found
+        except (JournalWriteError, ValueError) as exc:
+            self.backend.close()
+            raise JournalUnusable(self.where, str(exc), way_out=_way_out(self.engine)) from None
+        except JournalUnusable:
+            self.backend.close()
+            raise
+
+    @property
+    def owner(self) -> str:
+        """The name this process writes on the actions it starts."""
+        return self.backend.owner
 
     # -- transactions ------------------------------------------------------------------
 
@@ -76,28 +98,27 @@ class Journal:
     def transaction(self) -> Iterator[Tx]:
         """One atomic unit of writes; nested calls join the outer transaction.
 
-        Raises :class:`JournalWriteError` (temporary) when SQLite cannot write.
+        Raises :class:`JournalWriteError` (temporary) when the database cannot write.
         """
+        errors = self.backend.driver_errors
         with self._lock:
             outer = getattr(self._local, "tx", None)
             if outer is not None:
                 yield outer
                 return
-            tx = Tx(self._db)
+            tx = Tx(self.backend)
             try:
-                self._db.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
+                self.backend.begin()
+            except errors as exc:
                 self.last_write_error = str(exc)
                 raise JournalWriteError(f"journal: cannot begin a transaction: {exc}") from None
             self._local.tx = tx
             try:
                 yield tx
-                self._db.execute("COMMIT")
+                self.backend.commit()
             except BaseException as exc:
-                if self._db.in_transaction:
-                    with suppress(sqlite3.Error):
-                        self._db.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
+                self.backend.rollback()
+                if isinstance(exc, errors):
                     self.last_write_error = str(exc)
                     raise JournalWriteError(f"journal write failed: {exc}") from None
                 raise
@@ -108,40 +129,43 @@ class Journal:
     def probe(self, now: float) -> None:
         """Prove the journal takes writes, with room to spare; raise if it does not.
 
-        Commits a small write (an I/O error, a read-only file or a full WAL fails it) and
-        checks headroom: free disk under the journal and free pages under SQLite's
-        ``max_page_count``. Raises :class:`JournalWriteError`.
+        Commits a small write (an I/O error, a read-only file or server, a full WAL, a
+        lost connection fails it) and asks the backend about headroom (free disk and
+        pages for SQLite; a primary, not a read-only standby, for PostgreSQL). Raises
+        :class:`JournalWriteError`.
         """
         with self.transaction() as tx:
             tx._x("INSERT INTO meta (key, value) VALUES ('probe', ?) ON CONFLICT (key)"
                   " DO UPDATE SET value = excluded.value", (f"{now:.3f}",))
         with self._lock:
-            pages = int(self._db.execute("PRAGMA page_count").fetchone()[0])
-            limit = int(self._db.execute("PRAGMA max_page_count").fetchone()[0])
-            free = int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
-        if limit - pages + free < MIN_FREE_PAGES:
-            raise JournalWriteError(
-                f"journal full: {limit - pages + free} free pages left of {limit}")
-        if str(self.path) != ":memory:":
             try:
-                room = shutil.disk_usage(self.path.parent).free
-            except OSError as exc:
-                raise JournalWriteError(f"cannot stat {self.path.parent}: {exc}") from None
-            if room < MIN_FREE_BYTES:
-                raise JournalWriteError(
-                    f"disk nearly full: {room // 1024} KiB free under {self.path.parent}")
+                problem = self.backend.headroom()
+            except self.backend.driver_errors as exc:
+                raise JournalWriteError(f"journal probe failed: {exc}") from None
+        if problem:
+            raise JournalWriteError(problem)
 
-    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         with self._lock:
-            return list(self._db.execute(sql, tuple(args)))
+            tx: Tx | None = getattr(self._local, "tx", None)
+            if tx is not None:
+                return tx._rows(sql, args)
+            try:
+                rows: list[Row] = self.backend.execute(sql, tuple(args)).fetchall()
+                return rows
+            except self.backend.driver_errors as exc:
+                raise JournalWriteError(f"journal read failed: {exc}") from None
 
-    def _blob(self, digest: str) -> str:
-        rows = self._query("SELECT body FROM blobs WHERE hash = ?", (digest,))
-        return str(rows[0]["body"]) if rows else "{}"
+    _query = _rows
+
+    def orphaned(self, action: ActionView) -> bool:
+        """Was ``action`` left ``started`` by a process that is gone (or by this one)?"""
+        with self._lock:
+            return action.owner == self.owner or bool(self.backend.dead_owners([action.owner]))
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            self.backend.close()
 
     # -- convenience writes (one transaction each) -------------------------------------
 
@@ -167,17 +191,10 @@ class Journal:
 
     def firing_alerts(self) -> frozenset[str]:
         """Alertnames whose latest recorded status (per fingerprint) is firing."""
-        rows = self._query(
-            "SELECT s.name, s.status FROM signals s JOIN (SELECT fingerprint, MAX(id) AS id"
-            " FROM signals WHERE kind='alert' GROUP BY fingerprint) l ON s.id = l.id"
-        )
-        return frozenset(r["name"] for r in rows if r["status"] == "firing")
+        rows = self._query("SELECT DISTINCT name FROM alert_state WHERE status = 'firing'")
+        return frozenset(str(r["name"]) for r in rows)
 
     # -- incidents ---------------------------------------------------------------------
-
-    def incident(self, incident_id: str) -> IncidentView | None:
-        rows = self._query("SELECT * FROM incidents WHERE id = ?", (incident_id,))
-        return incident_from_row(rows[0], self._blob) if rows else None
 
     def incidents(self, limit: int = 100, status: str | None = None,
                   runbook: str | None = None) -> list[IncidentView]:
@@ -194,45 +211,15 @@ class Journal:
             args.append(runbook)
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         rows = self._query(f"SELECT * FROM incidents{clause} ORDER BY opened_at DESC,"
-                           " rowid DESC LIMIT ?", (*args, limit))
+                           f" {self._order} DESC LIMIT ?", (*args, limit))
         return [incident_from_row(r, self._blob) for r in rows]
 
     def open_incidents(self) -> list[IncidentView]:
         """Unfinished incidents (queued included), oldest first: the order they advance."""
         rows = self._query(
             f"SELECT * FROM incidents WHERE status IN ({','.join('?' * len(OPEN_STATUSES))})"
-            " ORDER BY opened_at, rowid", OPEN_STATUSES)
+            f" ORDER BY opened_at, {self._order}", OPEN_STATUSES)
         return [incident_from_row(r, self._blob) for r in rows]
-
-    def holding(self, target: Target) -> str | None:
-        """Id of the incident holding ``target`` (running, awaiting approval or needing
-        attention), if any."""
-        rows = self._query(
-            f"SELECT id FROM incidents WHERE target = ? AND status IN {HOLDING} LIMIT 1",
-            (str(target),))
-        return str(rows[0]["id"]) if rows else None
-
-    running_on = holding
-
-    def queued_for(self, runbook: str, target: Target) -> str | None:
-        rows = self._query("SELECT id FROM incidents WHERE runbook = ? AND target = ? AND"
-                           " status = ? LIMIT 1", (runbook, str(target), Status.QUEUED.value))
-        return str(rows[0]["id"]) if rows else None
-
-    def last_closed_at(self, runbook: str, target: Target) -> float | None:
-        """When this runbook's last run on ``target`` that really acted ended."""
-        rows = self._query(
-            "SELECT MAX(closed_at) AS c FROM incidents WHERE runbook = ? AND target = ?"
-            " AND closed_at IS NOT NULL AND acted = 1", (runbook, str(target)))
-        c = rows[0]["c"] if rows else None
-        return float(c) if c is not None else None
-
-    def run_starts(self, runbook: str, target: Target, since: float) -> tuple[float, ...]:
-        """Start times of this runbook's runs on ``target`` since ``since`` that acted."""
-        rows = self._query(
-            "SELECT opened_at FROM incidents WHERE runbook = ? AND target = ? AND acted = 1"
-            " AND opened_at > ? ORDER BY opened_at", (runbook, str(target), since))
-        return tuple(float(r["opened_at"]) for r in rows)
 
     def counts(self) -> dict[str, int]:
         """Incidents by status."""
@@ -251,17 +238,7 @@ class Journal:
         rows = self._query("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,))
         return [event_from_row(r) for r in rows]
 
-    def last_event(self, runbook: str, target: str) -> EventView | None:
-        rows = self._query(
-            "SELECT * FROM events WHERE runbook = ? AND target = ? ORDER BY id DESC LIMIT 1",
-            (runbook, target))
-        return event_from_row(rows[0]) if rows else None
-
     # -- actions -----------------------------------------------------------------------
-
-    def action(self, action_id: str) -> ActionView | None:
-        rows = self._query("SELECT * FROM actions WHERE id = ?", (action_id,))
-        return action_from_row(rows[0]) if rows else None
 
     def actions_of(self, incident_id: str) -> list[ActionView]:
         rows = self._query("SELECT * FROM actions WHERE incident = ? ORDER BY step, id",
@@ -301,6 +278,7 @@ class Journal:
                    (before,)).rowcount
             n += x("DELETE FROM blobs WHERE '@' || hash NOT IN (SELECT labels FROM signals)"
                    " AND '@' || hash NOT IN (SELECT labels FROM incidents)").rowcount
+            x("DELETE FROM alert_state WHERE signal_id NOT IN (SELECT id FROM signals)")
         return n
 
     # -- JSON for the HTTP API and the CLI ---------------------------------------------
@@ -318,3 +296,15 @@ class Journal:
         d["timeline"] = [e.to_dict() for e in self.timeline(incident_id)]
         d["actions"] = [a.to_dict() for a in self.actions_of(inc.id)]
         return d
+
+
+def _sqlite(path: Path | str, max_page_count: int | None) -> Backend:
+    from aiops.journal.sqlite import SqliteBackend
+
+    return SqliteBackend(path, max_page_count=max_page_count)
+
+
+def _way_out(engine: str) -> str:
+    if engine == "sqlite":
+        return WAY_OUT
+    return "check journal.url and the server, then run 'aiops journal check'"

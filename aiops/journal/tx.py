@@ -7,50 +7,77 @@ incident's move is written with the facts that caused it (an action's outcome, a
 approval, a resolved alert), and a crash between two transactions leaves the journal at
 one of them, never between.
 
-Incident moves go through :func:`aiops.runbook.lifecycle.advance` (the one transition
-table) and are conditional on the status they were computed from, so two writers
-racing on one incident cannot both move it: the second gets
-:class:`aiops.runbook.lifecycle.IllegalMove`.
+Every guard holds across processes sharing the journal (replicas on PostgreSQL):
+
+- a signal is claimed by a conditional update (one claimant wins);
+- incident moves go through :func:`aiops.runbook.lifecycle.advance` (the one transition
+  table) and are conditional on the status they were computed from, so of two writers
+  racing on one incident the second gets :class:`aiops.runbook.lifecycle.IllegalMove`;
+- at most one incident holds a target and one run is queued per runbook and target
+  (partial unique indexes);
+- opening an incident and every move take the target's lock (:meth:`Tx.lock_targets`)
+  first, so a cooldown or ``max_runs`` window re-read under that lock cannot change
+  before the decision built on it commits;
+- an action is started by inserting its id (or taking a retry over) and only the
+  process that did so applies it (:meth:`Tx.action_started`, :meth:`Tx.take_over`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from aiops.journal.backend import Backend, Cursor
+from aiops.journal.reads import Reads
 from aiops.journal.rows import (
+    Row,
     action_from_row,
     blob_ref,
     dumps,
-    event_from_row,
     incident_from_row,
     outcome_json,
     read_json,
     signal_columns,
 )
-from aiops.journal.views import ActionStatus, ActionView, EventView, IncidentView, step_to_dict
+from aiops.journal.views import ActionStatus, ActionView, IncidentView, step_to_dict
 from aiops.model import Alert, Outcome, Plan, Signal, Target
 from aiops.reasons import Reason
 from aiops.runbook.lifecycle import IllegalMove, Move, Status, advance, opened
 
 
-class Tx:
+class Tx(Reads):
     """Writes (and the reads they depend on) inside one journal transaction."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self._locked: set[str] = set()
 
     # -- plumbing ----------------------------------------------------------------------
 
-    def _x(self, sql: str, args: Iterable[Any] = ()) -> sqlite3.Cursor:
-        return self._db.execute(sql, tuple(args))
+    def _x(self, sql: str, args: Iterable[Any] = ()) -> Cursor:
+        return self._backend.execute(sql, tuple(args))
 
-    def _blob(self, digest: str) -> str:
-        row = self._x("SELECT body FROM blobs WHERE hash = ?", (digest,)).fetchone()
-        return str(row["body"]) if row is not None else "{}"
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        return self._x(sql, args).fetchall()
+
+    @property
+    def owner(self) -> str:
+        """The name this process writes on the actions it starts."""
+        return self._backend.owner
+
+    def lock_targets(self, targets: Iterable[Target]) -> None:
+        """Hold each target's lock until this transaction ends.
+
+        Taken before reading a guard's state and writing the decision it allows, by
+        every writer that changes it (opening an incident, moving one), so two replicas
+        judging one target are serialized. In SQLite the transaction already is.
+        """
+        keys = sorted({f"target:{t}" for t in targets} - self._locked)
+        if keys:
+            self._backend.lock(keys)
+            self._locked.update(keys)
 
     def _store_json(self, text: str) -> str:
         value, digest = blob_ref(text)
@@ -61,14 +88,25 @@ class Tx:
 
     # -- signals -----------------------------------------------------------------------
 
-    def insert_signal(self, signal: Signal, now: float) -> bool:
-        """Store ``signal`` unless its dedup key is known; True if it was new."""
+    def insert_signal(self, signal: Signal, now: float, *, handled: bool = False) -> bool:
+        """Store ``signal`` unless its dedup key is known (``handled``: as handled now);
+        True if it was new."""
         cols = list(signal_columns(signal, now))
         cols[7] = self._store_json(cols[7])  # labels
-        cur = self._x(
+        row = self._x(
             "INSERT INTO signals (dedup_key, kind, t, received_at, name, fingerprint, status,"
-            " labels, payload) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING", cols)
-        return cur.rowcount == 1
+            " labels, payload, handled_at) VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING"
+            " RETURNING id", (*cols, now if handled else None)).fetchone()
+        if row is None:
+            return False
+        if isinstance(signal, Alert):  # the fingerprint's latest status, for firing_alerts
+            self._x("INSERT INTO alert_state (fingerprint, name, status, signal_id)"
+                    " VALUES (?,?,?,?) ON CONFLICT (fingerprint) DO UPDATE SET"
+                    " name = excluded.name, status = excluded.status,"
+                    " signal_id = excluded.signal_id"
+                    " WHERE excluded.signal_id > alert_state.signal_id",
+                    (signal.fingerprint, signal.name, signal.status, int(row["id"])))
+        return True
 
     def record_alerts(self, alerts: Iterable[Alert], now: float) -> list[Alert]:
         """Store a webhook's alerts; the ones not seen before."""
@@ -77,9 +115,12 @@ class Tx:
     def claim(self, signal: Signal, now: float) -> bool:
         """Store ``signal`` if new and mark it handled; False if it was handled before.
 
-        Commits only with the decision that handles it (same transaction).
+        Commits only with the decision that handles it (same transaction). Of two
+        replicas claiming one signal, the second waits for the first's commit and finds
+        it handled.
         """
-        self.insert_signal(signal, now)
+        if self.insert_signal(signal, now, handled=True):
+            return True
         cur = self._x(
             "UPDATE signals SET handled_at = ? WHERE dedup_key = ? AND handled_at IS NULL",
             (now, signal.dedup_key))
@@ -87,15 +128,9 @@ class Tx:
 
     def mark_seen(self, signal: Signal, now: float) -> None:
         """Store and mark handled a signal that is re-evaluated every cycle (anomalies)."""
-        self.insert_signal(signal, now)
-        self._x("UPDATE signals SET handled_at = ? WHERE dedup_key = ? AND handled_at IS NULL",
-                (now, signal.dedup_key))
+        self.claim(signal, now)
 
     # -- incidents ---------------------------------------------------------------------
-
-    def incident(self, incident_id: str) -> IncidentView | None:
-        row = self._x("SELECT * FROM incidents WHERE id = ?", (incident_id,)).fetchone()
-        return incident_from_row(row, self._blob) if row is not None else None
 
     def open_incident(
         self, plan: Plan, *, status: Status, mode: str, now: float,
@@ -104,30 +139,25 @@ class Tx:
         """Start an incident running ``plan``; None if another holds the target (or queue).
 
         The database enforces the concurrency guard: at most one incident holds a target
-        and at most one run is queued per runbook and target.
+        and at most one run is queued per runbook and target (a conflict with either
+        unique index, or a racing replica's insert of the same id, inserts nothing).
         """
         pos = opened(status, now=now)
         t = plan.target
+        self.lock_targets([t])
         iid = self._incident_id(plan)
-        self._x("SAVEPOINT open_incident")
-        try:
-            self._x(
-                "INSERT INTO incidents (id, runbook, target, target_kind, target_namespace,"
-                " target_name, status, mode, opened_at, phase, phase_since, signal_key,"
-                " labels, reasons, steps, approval_expires_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (iid, plan.runbook, str(t), t.kind, t.namespace, t.name, pos.status.value,
-                 mode, now, pos.phase.value, now, plan.signal_key,
-                 self._store_json(dumps(dict(plan.labels))),
-                 dumps([r.to_dict() for r in plan.reasons]),
-                 dumps([step_to_dict(s) for s in plan.steps]), approval_expires_at),
-            )
-        except sqlite3.IntegrityError:
-            self._x("ROLLBACK TO open_incident")
-            self._x("RELEASE open_incident")
-            return None
-        self._x("RELEASE open_incident")
-        return self.incident(iid)
+        row = self._x(
+            "INSERT INTO incidents (id, runbook, target, target_kind, target_namespace,"
+            " target_name, status, mode, opened_at, phase, phase_since, signal_key,"
+            " labels, reasons, steps, approval_expires_at)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING *",
+            (iid, plan.runbook, str(t), t.kind, t.namespace, t.name, pos.status.value,
+             mode, now, pos.phase.value, now, plan.signal_key,
+             self._store_json(dumps(dict(plan.labels))),
+             dumps([r.to_dict() for r in plan.reasons]),
+             dumps([step_to_dict(s) for s in plan.steps]), approval_expires_at),
+        ).fetchone()
+        return incident_from_row(row, self._blob) if row is not None else None
 
     def move(
         self, inc: IncidentView, move: Move, why: Reason, *, now: float,
@@ -136,24 +166,23 @@ class Tx:
     ) -> IncidentView:
         """Make ``move`` on ``inc`` (as last read) and journal it with ``why``."""
         pos = advance(inc.position, move, now=now, retry_at=retry_at, since=since)
-        cur = self._x(
+        self.lock_targets([inc.target])
+        row = self._x(
             "UPDATE incidents SET status = ?, phase = ?, step = ?, phase_since = ?,"
             " attempts = ?, next_try_at = ?, closed_at = ?,"
             " acted = CASE WHEN ? = 1 THEN 1 ELSE acted END,"
             " approver = COALESCE(?, approver),"
-            " close_code = CASE WHEN ? THEN ? ELSE close_code END"
-            " WHERE id = ? AND status = ? AND step = ? AND phase = ?",
+            " close_code = CASE WHEN ? = 1 THEN ? ELSE close_code END"
+            " WHERE id = ? AND status = ? AND step = ? AND phase = ? RETURNING *",
             (pos.status.value, pos.phase.value, pos.step, pos.phase_since, pos.attempts,
              pos.next_try_at, pos.closed_at, int(acted), approver,
              int(pos.status.terminal), why.code.value,
-             inc.id, inc.status.value, inc.step, inc.phase.value))
-        if cur.rowcount != 1:
+             inc.id, inc.status.value, inc.step, inc.phase.value)).fetchone()
+        if row is None:
             raise IllegalMove(f"incident {inc.id} changed under us; move {move.value} dropped")
         self.event(t=now, kind=move.value, why=why, incident=inc.id, runbook=inc.runbook,
                    target=str(inc.target), detail=detail)
-        got = self.incident(inc.id)
-        assert got is not None
-        return got
+        return incident_from_row(row, self._blob)
 
     def set_approval_deadline(self, incident_id: str, expires_at: float) -> None:
         self._x("UPDATE incidents SET approval_expires_at = ? WHERE id = ?",
@@ -183,36 +212,45 @@ class Tx:
         runbook: str = "", target: str = "", detail: Mapping[str, Any] | None = None,
     ) -> int:
         """Append a timeline event; returns its id."""
-        cur = self._x(
+        row = self._x(
             "INSERT INTO events (t, incident, runbook, target, kind, code, reason, detail)"
-            " VALUES (?,?,?,?,?,?,?,?)",
+            " VALUES (?,?,?,?,?,?,?,?) RETURNING id",
             (t, incident, runbook, target, kind, why.code.value, why.message,
-             dumps(dict(detail or {}))))
-        return int(cur.lastrowid or 0)
-
-    def last_event(self, runbook: str, target: str) -> EventView | None:
-        row = self._x("SELECT * FROM events WHERE runbook = ? AND target = ? ORDER BY id DESC"
-                      " LIMIT 1", (runbook, target)).fetchone()
-        return event_from_row(row) if row is not None else None
+             dumps(dict(detail or {})))).fetchone()
+        return int(row["id"])
 
     # -- actions -----------------------------------------------------------------------
-
-    def action(self, action_id: str) -> ActionView | None:
-        row = self._x("SELECT * FROM actions WHERE id = ?", (action_id,)).fetchone()
-        return action_from_row(row) if row is not None else None
 
     def action_started(
         self, *, action_id: str, incident: str, step: int, kind: str, target: Target,
         params: Mapping[str, Any], dry_run: bool, now: float,
         before: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Durably note an action is about to be applied (committed before ``apply``)."""
-        self._x(
+    ) -> bool:
+        """Note an action is about to be applied (committed before ``apply``): True if
+        this process may apply it.
+
+        Inserts the action (its id is the idempotency key), or takes over one waiting
+        for a retry. Any other existing record means another process started it (or
+        its fate is being decided): False, and the caller must not apply it.
+        """
+        cur = self._x(
             "INSERT INTO actions (id, incident, step, kind, target, status, dry_run,"
-            " started_at, params, before_image) VALUES (?,?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT (id) DO UPDATE SET status = excluded.status",
+            " started_at, params, before_image, owner) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (id) DO UPDATE SET status = excluded.status, owner = excluded.owner"
+            " WHERE actions.status = ?",
             (action_id, incident, step, kind, str(target), ActionStatus.STARTED.value,
-             int(dry_run), now, dumps(dict(params)), dumps(dict(before or {}))))
+             int(dry_run), now, dumps(dict(params)), dumps(dict(before or {})), self.owner,
+             ActionStatus.RETRYING.value))
+        return cur.rowcount == 1
+
+    def take_over(self, action: ActionView) -> bool:
+        """Claim an action whose outcome is unknown (or whose starter died) to reconcile
+        it: True if this process now owns it, False if another got there first."""
+        cur = self._x(
+            "UPDATE actions SET status = ?, owner = ? WHERE id = ? AND status = ? AND owner = ?",
+            (ActionStatus.STARTED.value, self.owner, action.id, action.status.value,
+             action.owner))
+        return cur.rowcount == 1
 
     def action_status(self, action_id: str, status: ActionStatus, *, now: float | None = None,
                       outcome: Outcome | None = None, attempts: int | None = None) -> None:
@@ -223,13 +261,26 @@ class Tx:
             (status.value, now if status in (ActionStatus.DONE, ActionStatus.FAILED) else None,
              outcome_json(outcome) if outcome is not None else None, attempts, action_id))
 
+    def orphaned(self, action: ActionView) -> bool:
+        """Was ``action`` left ``started`` by a process that is gone (or by this one, in
+        a tick that failed before its outcome was written)?"""
+        return action.owner == self.owner or bool(
+            self._backend.dead_owners([action.owner]))
+
     def started_to_unknown(self) -> list[ActionView]:
-        """Every action left ``started`` (its process died mid-apply) becomes ``unknown``."""
-        rows = self._x("SELECT * FROM actions WHERE status = ?",
-                       (ActionStatus.STARTED.value,)).fetchall()
-        self._x("UPDATE actions SET status = ? WHERE status = ?",
-                (ActionStatus.UNKNOWN.value, ActionStatus.STARTED.value))
-        return [action_from_row(r) for r in rows]
+        """Every action left ``started`` by a process that has died becomes ``unknown``.
+
+        An action another live process is applying right now is left alone.
+        """
+        rows = self._rows("SELECT * FROM actions WHERE status = ?",
+                          (ActionStatus.STARTED.value,))
+        started = [action_from_row(r) for r in rows]
+        gone = self._backend.dead_owners({a.owner for a in started}) | {self.owner}
+        lost = [a for a in started if a.owner in gone]
+        for a in lost:
+            self._x("UPDATE actions SET status = ? WHERE id = ? AND status = ? AND owner = ?",
+                    (ActionStatus.UNKNOWN.value, a.id, ActionStatus.STARTED.value, a.owner))
+        return lost
 
     def labels_of(self, value: str) -> Any:
         return read_json(value, self._blob)

@@ -68,6 +68,8 @@ class ActionView:
     params: Mapping[str, Any] = field(default_factory=dict)
     before: Mapping[str, Any] = field(default_factory=dict)
     outcome: Mapping[str, Any] = field(default_factory=dict)
+    #: The process that started it (host/pid/nonce): the one allowed to apply it.
+    owner: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "incident": self.incident, "step": self.step,
@@ -75,7 +77,7 @@ class ActionView:
                 "dry_run": self.dry_run, "started_at": self.started_at,
                 "finished_at": self.finished_at, "attempts": self.attempts,
                 "params": dict(self.params), "before": dict(self.before),
-                "outcome": dict(self.outcome)}
+                "outcome": dict(self.outcome), "owner": self.owner}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

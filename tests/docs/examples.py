@@ -115,10 +115,17 @@ def all_examples() -> list[Example]:
 
 
 def commands(text: str) -> list[list[str]]:
-    """The command lines of a shell block: continuations joined, comments and ``&&`` split."""
+    """The command lines of a shell block: continuations joined, comments and ``&&`` split.
+
+    In a transcript (some lines start with ``$ ``) only those lines are commands; the
+    others are their output.
+    """
     joined = re.sub(r"\\\n\s*", " ", text)
+    lines = joined.splitlines()
+    if any(line.startswith("$ ") for line in lines):
+        lines = [line[2:] for line in lines if line.startswith("$ ")]
     out = []
-    for line in joined.splitlines():
+    for line in lines:
         try:
             words = shlex.split(line, comments=True)
         except ValueError:

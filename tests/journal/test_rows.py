@@ -6,17 +6,17 @@ import sqlite3
 
 from aiops.journal.ddl import migrate
 from aiops.journal.rows import alert_from_row, signal_columns, signal_payload
+from aiops.journal.sqlite import SqliteBackend
 from tests.runbook.factories import alert, anomaly
 
 
-def _db() -> sqlite3.Connection:
-    db = sqlite3.connect(":memory:", isolation_level=None)
-    db.row_factory = sqlite3.Row
-    migrate(db, ":memory:")
+def _db() -> SqliteBackend:
+    db = SqliteBackend(":memory:")
+    migrate(db)
     return db
 
 
-def _insert(db: sqlite3.Connection, columns: tuple[object, ...]) -> sqlite3.Row:
+def _insert(db: SqliteBackend, columns: tuple[object, ...]) -> sqlite3.Row:
     db.execute(
         "INSERT INTO signals (dedup_key, kind, t, received_at, name, fingerprint, status,"
         " labels, payload) VALUES (?,?,?,?,?,?,?,?,?)", columns)
