@@ -33,7 +33,8 @@ class Candidate(Section):
     )
     set: dict[str, Any] = Field(
         min_length=1,
-        description="Settings that differ from the live section, e.g. {threshold: 0.8}.",
+        description="Settings that differ from the live section (setting: value), e.g. "
+        "{threshold: 0.95} for detect, {quantile: 0.8} for forecast.",
     )
 
 

@@ -85,6 +85,16 @@ class JointSection(Section):
     )
 
 
+class DetectCandidate(Candidate):
+    """A shadow detector candidate: the live detect settings with ``set`` changed."""
+
+    @field_validator("set")
+    @classmethod
+    def _settings(cls, v: dict[str, Any]) -> dict[str, Any]:
+        check_overrides(DetectConfig, v, fixed=CANDIDATE_FIXED)
+        return v
+
+
 class DetectConfig(Section):
     """Streaming anomaly detection settings, the same for every series."""
 
@@ -277,16 +287,6 @@ class DetectConfig(Section):
     def candidate_configs(self) -> dict[str, DetectConfig]:
         """Each candidate's whole configuration: these settings with its own set."""
         return {c.name: variant(self, c.set, exclude={"candidates"}) for c in self.candidates}
-
-
-class DetectCandidate(Candidate):
-    """A shadow detector candidate: the live detect settings with ``set`` changed."""
-
-    @field_validator("set")
-    @classmethod
-    def _settings(cls, v: dict[str, Any]) -> dict[str, Any]:
-        check_overrides(DetectConfig, v, fixed=CANDIDATE_FIXED)
-        return v
 
 
 # Named settings for the CLI (``--preset``). "default" is what the daemon runs: a score

@@ -92,6 +92,16 @@ class GateConfig(Section):
     )
 
 
+class ForecastCandidate(Candidate):
+    """A shadow forecaster candidate: the live forecast settings with ``set`` changed."""
+
+    @field_validator("set")
+    @classmethod
+    def _settings(cls, v: dict[str, Any]) -> dict[str, Any]:
+        check_overrides(ForecastConfig, v, fixed=CANDIDATE_FIXED)
+        return v
+
+
 class ForecastConfig(Section):
     """Forecast demand per workload and scale ahead of it."""
 
@@ -193,13 +203,3 @@ class ForecastConfig(Section):
     def steps(self, span: float) -> int:
         """How many demand samples ``span`` seconds of sample time hold (at least 1)."""
         return max(1, round(span / (self.sample_step or self.interval)))
-
-
-class ForecastCandidate(Candidate):
-    """A shadow forecaster candidate: the live forecast settings with ``set`` changed."""
-
-    @field_validator("set")
-    @classmethod
-    def _settings(cls, v: dict[str, Any]) -> dict[str, Any]:
-        check_overrides(ForecastConfig, v, fixed=CANDIDATE_FIXED)
-        return v
