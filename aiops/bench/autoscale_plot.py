@@ -102,10 +102,13 @@ def draw(r: BenchResult, path: Path) -> None:
                   lw=1.6 if p.shipped or p is hpa else 0.9, label=f"ready capacity: {p.name}")
     for p in (hpa, shipped):
         _shade(zoom, x, r.demand[lo:hi], p, cap, sl=slice(lo, hi), alpha=0.35)
-    under = {p.name: float(p.under_steps[lo:hi].sum()) for p in (hpa, shipped)}
-    zoom.set_title(f"worst day: {t[lo].astype('datetime64[D]')!s} (most under-provisioned "
-                   f"time); shaded: demand above ready capacity (HPA {under['hpa'] / 60:.0f} "
-                   f"min, shipped {under[SHIPPED] / 60:.0f} min of replay)")
+    short = {p.name: (float(p.under_steps[lo:hi].sum()) / 60, float(p.dropped_steps[lo:hi].sum()))
+             for p in (hpa, shipped)}
+    who = "the HPA" if hpa.dropped_steps[len(r.demand) - r.scored_steps:].sum() > 0 else SHIPPED
+    zoom.set_title(f"worst day: {t[lo].astype('datetime64[D]')!s} (most requests dropped by "
+                   f"{who}); shaded: demand above ready capacity (HPA {short['hpa'][0]:.0f} "
+                   f"min short, {short['hpa'][1]:,.0f} dropped; shipped "
+                   f"{short[SHIPPED][0]:.0f} min, {short[SHIPPED][1]:,.0f})")
     zoom.set_ylabel("requests/s")
     zoom.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))  # type: ignore[no-untyped-call]
     zoom.set_xlabel("trace time")
