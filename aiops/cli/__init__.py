@@ -27,4 +27,5 @@ def _load_commands() -> None:
     import aiops.cli.cmd_incidents
     import aiops.cli.cmd_journal
     import aiops.cli.cmd_models
+    import aiops.cli.cmd_models_compare
     import aiops.cli.cmd_runbook  # noqa: F401

@@ -1,16 +1,14 @@
-"""``aiops models ...``: list, show, register, promote, roll back, benchmark, compare, gate.
+"""``aiops models ...``: list, show, register, promote, roll back, benchmark, gate.
 
 ``show`` prints a running version's live quality (detector health per series, forecast
-error per workload: what the daemon last checkpointed); ``compare`` the shadow window
-(candidates against live, from the journal); ``gate`` judges a candidate on the recorded
-benchmarks and the shadow window.
+error per workload: what the daemon last checkpointed); ``gate`` judges a candidate on the
+recorded benchmarks and the shadow window (``compare``: :mod:`aiops.cli.cmd_models_compare`).
 """
 
 from __future__ import annotations
 
 import getpass
 import json
-import math
 import sys
 import time
 from datetime import UTC, datetime
@@ -22,10 +20,8 @@ from rich.console import Console
 from rich.table import Table
 
 from aiops.cli.app import models_app
-from aiops.cli.clocks import daemon_clock
 from aiops.config import Config, load_config
-from aiops.errors import AiopsError, ConfigError, ConfigErrors
-from aiops.models.compare import Comparison, fmt
+from aiops.errors import ConfigError, ConfigErrors
 from aiops.models.events import ModelEvent
 from aiops.models.promotion import (
     CheckCode,
@@ -315,7 +311,9 @@ def gate(
         _fail(f"no live {cand.kind.value} to compare with (use --live)")
     evidence: list[Evidence] = [RecordedBenchmarks()]
     if shadow:
-        evidence.append(ShadowEvidence(_comparisons(cfg)))
+        from aiops.cli.cmd_models_compare import comparisons
+
+        evidence.append(ShadowEvidence(comparisons(cfg)))
     verdict = evaluate(cand, base, evidence)
     t = Table(title=f"{cand.id} against {base.id}")
     for col in ("metric", "source", "candidate", "live", "verdict"):
@@ -329,117 +327,3 @@ def gate(
     out.print(f"gate: {verdict.code.value}", highlight=False)
     if not verdict.passed:
         raise typer.Exit(1 if verdict.code is VerdictCode.WORSE else 2)
-
-
-
-def _comparisons(cfg: Config) -> list[Comparison]:
-    """The shadow window's comparisons from the daemon's journal (none without one)."""
-    from aiops.engines.shadow_window import read_window
-    from aiops.journal.connect import JournalMissing, open_existing
-    from aiops.statedir import StateDir
-
-    try:
-        journal = open_existing(cfg.journal, StateDir(cfg.resolve(cfg.state_dir)),
-                                base_dir=Path(cfg.base_dir))
-    except JournalMissing:
-        return []
-    except AiopsError as exc:
-        _fail(str(exc))
-    try:
-        return read_window(journal).comparisons()
-    finally:
-        journal.close()
-
-
-@models_app.command("compare")
-def compare_cmd(
-    config: ConfigOpt = DEFAULT_CONFIG,
-    episodes: Annotated[int, typer.Option(help="Episodes listed per side at most.")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
-) -> None:
-    """Shadow candidates against live: agreement, episodes one side raised, lead time,
-    precision from feedback, forecast MASE and coverage, cost per cycle."""
-    cfg = _config(config)
-    comparisons = _comparisons(cfg)
-    if as_json:
-        out.print_json(json.dumps([_compare_json(c) for c in comparisons], default=str))
-        return
-    if not comparisons:
-        out.print("no shadow candidates recorded: add detect.candidates or "
-                  "forecast.candidates to the configuration and run the daemon",
-                  highlight=False, soft_wrap=True)
-        return
-    clock = daemon_clock(cfg)
-    out.print(f"times: UTC on the {clock} clock; cost: wall time per cycle", highlight=False)
-    for c in comparisons:
-        _print_comparison(c, episodes, clock)
-
-
-def _print_comparison(c: Comparison, limit: int, clock: str) -> None:
-    cand, live = c.candidate, c.live
-    out.print(f"[bold]{c.kind.value} candidate {cand.model}[/bold] ({cand.version}) against "
-              f"live ({live.version})", soft_wrap=True)
-    t = Table(box=None, header_style="bold")
-    for col in ("", "episodes", "only this side", "precision (judged)", "cost per cycle",
-                "cycles"):
-        t.add_column(col, justify="left" if not col else "right")
-    for f, only in ((live, c.only_live), (cand, c.only_candidate)):
-        p = f.precision
-        t.add_row(f.model, str(f.episodes), str(len(only)),
-                  f"{fmt(p.value, '.2f')} ({p.judged})", f"{fmt(f.cost_per_cycle * 1e3, '.2f')} ms",
-                  str(f.cycles))
-    out.print(t)
-    out.print(f"agreement {fmt(c.agreement, '.2f')} ({c.matched} shared); median lead of the "
-              f"candidate {fmt(c.median_lead, '.0f')} s (positive: earlier than live)",
-              highlight=False)
-    if cand.quality or live.quality:
-        q = Table(title="forecast error (MASE at the lead; coverage: share at or below the "
-                  "upper band)")
-        for col in ("workload", "MASE live", f"MASE {cand.model}", "coverage live",
-                    f"coverage {cand.model}"):
-            q.add_column(col, justify="left" if col == "workload" else "right")
-        for w in sorted(set(cand.quality) | set(live.quality)):
-            ml, cl = live.quality.get(w, (float("nan"), float("nan")))
-            mc, cc = cand.quality.get(w, (float("nan"), float("nan")))
-            q.add_row(w, fmt(ml), fmt(mc), fmt(cl, ".1%"), fmt(cc, ".1%"))
-        out.print(q)
-    for title, only in ((f"only {cand.model} (never acted on)", c.only_candidate),
-                        ("only live", c.only_live)):
-        if not only:
-            continue
-        e = Table(title=title)
-        for col in ("series", f"start (UTC, {clock})", f"end (UTC, {clock})", "peak",
-                    "would have"):
-            e.add_column(col)
-        for r in only[:limit]:
-            ep = r.episode
-            acted = next((d for d in r.decisions if d.decision != "skip"), None)
-            would = (f"{acted.decision} {acted.runbook}" if acted else
-                     ", ".join(f"{d.runbook}: {d.code}" for d in r.decisions) or "-")
-            e.add_row(ep.series, _when(ep.start), _when(ep.end), f"{ep.peak:.3g}",
-                      would if r.model != "live" else "(the engine's incident)")
-        out.print(e)
-        if len(only) > limit:
-            out.print(f"... and {len(only) - limit} more", highlight=False)
-
-
-def _finite(x: float) -> float | None:
-    return x if math.isfinite(x) else None
-
-
-def _compare_json(c: Comparison) -> dict[str, Any]:
-    def side(f: Any) -> dict[str, Any]:
-        return {"model": f.model, "versions": sorted(f.versions), "episodes": f.episodes,
-                "cycles": f.cycles, "cost_per_cycle": _finite(f.cost_per_cycle),
-                "precision": _finite(f.precision.value), "judged": f.precision.judged,
-                "true_positives": f.precision.true, "false_positives": f.precision.false,
-                "quality": {w: {"mase": _finite(m), "coverage": _finite(cv)}
-                            for w, (m, cv) in f.quality.items()}}
-
-    return {"kind": c.kind.value, "candidate": side(c.candidate), "live": side(c.live),
-            "matched": c.matched, "agreement": _finite(c.agreement),
-            "median_lead": _finite(c.median_lead),
-            "only_candidate": [{**r.episode.to_json(),
-                                "decisions": [d.to_json() for d in r.decisions]}
-                               for r in c.only_candidate],
-            "only_live": [r.episode.to_json() for r in c.only_live]}
