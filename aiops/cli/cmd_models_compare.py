@@ -107,7 +107,8 @@ def _print_comparison(c: Comparison, limit: int, clock: str) -> None:
             ep = r.episode
             acted = next((d for d in r.decisions if d.decision != "skip"), None)
             would = (f"{acted.decision} {acted.runbook}" if acted else
-                     ", ".join(f"{d.runbook}: {d.code}" for d in r.decisions) or "-")
+                     ", ".join(f"{d.runbook}: {d.code}" for d in r.decisions)
+                     or "nothing (no runbook matched)")
             e.add_row(ep.series, _when(ep.start), _when(ep.end), f"{ep.peak:.3g}",
                       would if r.model != "live" else "(the engine's incident)")
         out.print(e)
