@@ -63,7 +63,8 @@ class SensitivitySettings(Section):
     enabled: bool = Field(
         False,
         description="Raise a series' signal floor after repeated false-positive feedback "
-        "(journaled; undone by `aiops feedback reset`, a true positive, or turning this off).",
+        "(journaled; undone by `aiops sensitivity --reset SERIES`, a true positive, or "
+        "turning this off).",
     )
     after: int = Field(
         2, ge=1, description="False positives on a series (since its last reset) per raise."

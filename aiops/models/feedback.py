@@ -9,8 +9,9 @@ An SRE says an incident was a false alarm or a real problem (``aiops feedback``,
 on incidents raised by one series (since its floor last changed) raise that series'
 signal floor by ``step``, never more than ``max_raise`` above the live floor and for at
 most ``max_series`` series. It is reversed by a true positive on the series (back to the
-live floor: the alarms were real), by ``aiops feedback reset`` (one series or all), or
-at once for every series by turning the option off (the journal keeps the history). Each
+live floor: the alarms were real), by ``aiops sensitivity --reset`` (one series; or
+``--reset-all``), or at once for every series by turning the option off (the journal
+keeps the history). Each
 change is a journal event (``sensitivity-raised`` / ``sensitivity-reset``) in the same
 transaction as the feedback that caused it; :func:`raises` replays them.
 
