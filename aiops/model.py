@@ -103,6 +103,7 @@ class SignalKind(StrEnum):
     FORECAST = "forecast"
     SCHEDULE = "schedule"
     MANUAL = "manual"
+    MODEL_DRIFT = "model-drift"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -196,7 +197,44 @@ class ManualSignal:
         return f"{self.source}:{self.runbook}:{self.t}"
 
 
-Signal: TypeAlias = Anomaly | Alert | ForecastSignal | ManualSignal
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ModelDrift:
+    """A series' distribution drifted from the window its model was trained on.
+
+    ``psi`` is the population stability index of the recent window against the
+    reference (training) window ``reference``; ``model`` the running version's id.
+    """
+
+    key: SeriesKey
+    t: float
+    since: float
+    psi: float
+    threshold: float
+    model: str
+    reference: tuple[float, float]
+    why: str = ""
+
+    kind: Literal[SignalKind.MODEL_DRIFT] = SignalKind.MODEL_DRIFT
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {**self.key.label_map, "metric": self.key.metric}
+
+    @property
+    def dedup_key(self) -> str:
+        return f"model-drift:{self.key}:{self.since}"
+
+    @property
+    def runbook(self) -> str:
+        """No runbook asked for (a journal row's generic name column)."""
+        return ""
+
+    @property
+    def requested_by(self) -> str:
+        return f"model {self.model}"
+
+
+Signal: TypeAlias = Anomaly | Alert | ForecastSignal | ManualSignal | ModelDrift
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

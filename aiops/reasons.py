@@ -80,6 +80,13 @@ class ReasonCode(StrEnum):
     RERUN_IDEMPOTENT = "rerun-idempotent"
     OPERATOR = "operator"
     STEP_ERROR = "step-error"
+    # -- models in production (shadow candidates, operator feedback)
+    SHADOW_EPISODE = "shadow-episode"
+    SHADOW_SUMMARY = "shadow-summary"
+    FALSE_POSITIVE = "false-positive"
+    TRUE_POSITIVE = "true-positive"
+    SENSITIVITY_RAISED = "sensitivity-raised"
+    SENSITIVITY_RESET = "sensitivity-reset"
 
     @property
     def skip(self) -> bool:

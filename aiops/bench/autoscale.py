@@ -120,6 +120,8 @@ class PolicyResult:
     scale_events: int
     forecast_decisions: int
     ready: FloatArray
+    under_steps: FloatArray  # under-provisioned seconds in each step
+    dropped_steps: FloatArray  # requests dropped in each step
     shipped: bool = False
     in_control: float | None = None  # gated: share of scored steps the forecast controlled
     handovers: int = 0  # gated: transitions between reactive and predictive control
@@ -143,6 +145,8 @@ class BenchResult:
     trace: str
     config: BenchConfig
     scaling: str
+    start: float  # the trace's first timestamp (Unix seconds)
+    native_step: float  # seconds between the trace's points
     steps: int
     scored_steps: int
     policies: tuple[PolicyResult, ...]
@@ -294,6 +298,8 @@ def run(trace: Trace, cfg: BenchConfig) -> BenchResult:
             scale_events=int(np.sum(events[i, w:])),
             forecast_decisions=int(np.sum(by_fc[i, w:])),
             ready=ready[i],
+            under_steps=under[i],
+            dropped_steps=dropped[i],
             shipped=name == SHIPPED,
             in_control=float(np.mean(by_fc[i, w:])) if name == SHIPPED else None,
             handovers=sum(g.changed for g in scored) if name == SHIPPED else 0,
@@ -332,6 +338,8 @@ def run(trace: Trace, cfg: BenchConfig) -> BenchResult:
         trace=trace.name,
         config=cfg,
         scaling=scaling,
+        start=trace.start,
+        native_step=trace.native_step,
         steps=n,
         scored_steps=n - w,
         policies=results,

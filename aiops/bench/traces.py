@@ -20,11 +20,12 @@ FloatArray = NDArray[np.float64]
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Trace:
-    """A demand trace: values and the trace's own sampling step (seconds)."""
+    """A demand trace: values, the trace's own sampling step (seconds), its first time."""
 
     name: str
     values: FloatArray
     native_step: float
+    start: float = 0.0  # Unix time of the first point (a point k is at start + k * step)
 
 
 def load_trace(path: Path) -> Trace:
@@ -55,7 +56,7 @@ def load_trace(path: Path) -> Trace:
     ok = np.concatenate(([True], np.diff(slot) > 0)) & (slot >= 0)
     grid = np.full(int(slot[ok].max()) + 1, np.nan)
     grid[slot[ok]] = np.asarray(vals)[ok]
-    return Trace(name=path.stem, values=grid, native_step=step)
+    return Trace(name=path.stem, values=grid, native_step=step, start=float(t[0]))
 
 
 def interpolate_gaps(values: FloatArray) -> FloatArray:

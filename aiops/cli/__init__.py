@@ -24,8 +24,10 @@ def _load_commands() -> None:
     import aiops.cli.cmd_demo
     import aiops.cli.cmd_detect
     import aiops.cli.cmd_exporter
+    import aiops.cli.cmd_feedback
     import aiops.cli.cmd_incidents
     import aiops.cli.cmd_journal
     import aiops.cli.cmd_models
+    import aiops.cli.cmd_models_compare
     import aiops.cli.cmd_runbook
     import aiops.cli.cmd_scale  # noqa: F401

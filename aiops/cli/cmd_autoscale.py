@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aiops.bench.autoscale import HORIZONS, SHIPPED, BenchConfig, BenchResult, run
+from aiops.bench.autoscale import HORIZONS, BenchConfig, BenchResult, run
+from aiops.bench.autoscale_plot import draw
 from aiops.bench.traces import load_trace
 from aiops.cli.app import bench_app
 
@@ -48,7 +49,11 @@ def autoscale(
         str | None,
         typer.Option(help="Forecaster of the shipped gated policy (default: the config's)."),
     ] = None,
-    png: Annotated[Path | None, typer.Option(help="Draw demand, band and capacity here.")] = None,
+    png: Annotated[
+        Path | None,
+        typer.Option(help="Draw the whole trace on its own clock and a zoom on its worst day "
+                     "(demand, capacities, shaded under-provisioning) as a PNG here."),
+    ] = None,
 ) -> None:
     """Replay a trace under the HPA, predictive A and B, and the shipped gated policy."""
     cfg = BenchConfig(
@@ -185,44 +190,3 @@ def render(r: BenchResult) -> None:
     )
     if r.last_decision_reasons:
         out.print("last predictive decision: " + "; ".join(r.last_decision_reasons), soft_wrap=True)
-
-
-def draw(r: BenchResult, path: Path, *, window: int = 672) -> None:
-    """PNG of demand, the forecast band and both policies' ready capacity (last two weeks)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    n = len(r.demand)
-    lo = max(0, n - window)
-    x = np.arange(lo, n)
-    cap = r.config.capacity
-    fig, ax = plt.subplots(figsize=(14, 5))
-    ax.fill_between(
-        x, r.band[0][lo:], r.band[1][lo:], color="tab:blue", alpha=0.2, label="forecast band (A)"
-    )
-    ax.plot(x, r.demand[lo:], color="black", lw=1, label="demand (req/s)")
-    styles = {
-        "hpa": "tab:red",
-        "predictive A": "tab:green",
-        "predictive B": "tab:purple",
-        SHIPPED: "tab:orange",
-    }
-    for p in r.policies:
-        ax.step(
-            x,
-            p.ready[lo:] * cap,
-            where="mid",
-            color=styles.get(p.name, "gray"),
-            lw=1,
-            label=f"ready capacity: {p.name}",
-        )
-    ax.set_xlabel(f"control step ({r.config.step:g} s)")
-    ax.set_ylabel("requests/s")
-    ax.set_title(f"{r.trace}: demand vs ready capacity")
-    ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)

@@ -1,4 +1,9 @@
-"""``aiops models ...``: list, show, register, promote, roll back, benchmark and gate versions."""
+"""``aiops models ...``: list, show, register, promote, roll back, benchmark, gate.
+
+``show`` prints a running version's live quality (detector health per series, forecast
+error per workload: what the daemon last checkpointed); ``gate`` judges a candidate on the
+recorded benchmarks and the shadow window (``compare``: :mod:`aiops.cli.cmd_models_compare`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,7 +23,14 @@ from aiops.cli.app import models_app
 from aiops.config import Config, load_config
 from aiops.errors import ConfigError, ConfigErrors
 from aiops.models.events import ModelEvent
-from aiops.models.promotion import CheckCode, RecordedBenchmarks, VerdictCode, evaluate
+from aiops.models.promotion import (
+    CheckCode,
+    Evidence,
+    RecordedBenchmarks,
+    ShadowEvidence,
+    VerdictCode,
+    evaluate,
+)
 from aiops.models.registry import ModelRegistry, RegistryError
 from aiops.models.runtime import registry_at, sections
 from aiops.models.versions import ModelKind, ModelVersion, code_version
@@ -125,6 +137,46 @@ def show(
               highlight=False)
     for e in events:
         out.print("  " + _event(e), highlight=False, soft_wrap=True)
+    _print_quality(reg.quality(v.id))
+
+
+def _print_quality(doc: dict[str, Any] | None) -> None:
+    """The live-quality document the daemon last recorded for a running version."""
+    if not doc:
+        out.print("live quality: none recorded (the daemon records it while it runs this "
+                  "version)", highlight=False)
+        return
+    if "series" in doc:
+        out.print(f"live quality at {_when(doc.get('t'))} (daemon clock): {doc['series']} "
+                  f"series, {doc['warm']} warm, {doc['episodes']} episodes, "
+                  f"{doc['adoptions']} adoptions, {len(doc.get('drifting') or [])} drifting",
+                  highlight=False)
+        t = Table(title="detector health (most episodes per day first)")
+        for col in ("series", "warm", "episodes", "per day", "adoptions", "drift PSI"):
+            t.add_column(col, justify="left" if col == "series" else "right")
+        for r in doc.get("top") or []:
+            psi = r.get("drift_psi")
+            t.add_row(str(r["series"]), "yes" if r["warm"] else "no", str(r["episodes"]),
+                      f"{r['per_day']:.1f}", str(r["adoptions"]),
+                      "-" if psi is None else f"{psi:.3f}")
+        out.print(t)
+        for d in doc.get("drifting") or []:
+            out.print(f"  drifting: {d['series']} (PSI {d.get('psi') or 0:.3f})",
+                      highlight=False)
+    if "workloads" in doc:
+        t = Table(title=f"forecast quality at {_when(doc.get('t'))} (daemon clock)")
+        for col in ("workload", "MASE", "coverage", "MASE (last day)", "coverage (last day)",
+                    "points"):
+            t.add_column(col, justify="left" if col == "workload" else "right")
+        for w in doc["workloads"]:
+            t.add_row(str(w["workload"]), _opt(w.get("mase")), _opt(w.get("coverage"), ".1%"),
+                      _opt(w.get("mase_recent")), _opt(w.get("coverage_recent"), ".1%"),
+                      str(w.get("points", 0)))
+        out.print(t)
+
+
+def _opt(x: object, spec: str = ".3f") -> str:
+    return "-" if not isinstance(x, int | float) else format(x, spec)
 
 
 @models_app.command("register")
@@ -242,9 +294,14 @@ def gate(
     live: Annotated[
         str | None, typer.Option(help="Compare with this version (default: the live one).")
     ] = None,
+    shadow: Annotated[
+        bool, typer.Option("--shadow/--no-shadow", help="Also judge the shadow window "
+                           "(the journal's record of the candidate beside live).")
+    ] = True,
 ) -> None:
-    """Exit 1 if the candidate is worse than live on the recorded benchmarks (2: unmeasured)."""
-    _, reg = _registry(config)
+    """Exit 1 if the candidate is worse than live on the recorded benchmarks or the shadow
+    window (2: nothing measured on both sides)."""
+    cfg, reg = _registry(config)
     try:
         cand = reg.get(candidate)
         base = reg.get(live) if live else reg.live(cand.kind)
@@ -252,17 +309,21 @@ def gate(
         _fail(str(exc))
     if base is None:
         _fail(f"no live {cand.kind.value} to compare with (use --live)")
-    verdict = evaluate(cand, base, [RecordedBenchmarks()])
+    evidence: list[Evidence] = [RecordedBenchmarks()]
+    if shadow:
+        from aiops.cli.cmd_models_compare import comparisons
+
+        evidence.append(ShadowEvidence(comparisons(cfg)))
+    verdict = evaluate(cand, base, evidence)
     t = Table(title=f"{cand.id} against {base.id}")
-    for col in ("metric", "candidate", "live", "verdict"):
+    for col in ("metric", "source", "candidate", "live", "verdict"):
         t.add_column(col)
     style = {CheckCode.WORSE: "red", CheckCode.BETTER: "green"}
     for c in verdict.checks:
-        t.add_row(c.name, "-" if c.candidate is None else f"{c.candidate:.6g}",
+        t.add_row(c.name, c.source, "-" if c.candidate is None else f"{c.candidate:.6g}",
                   "-" if c.live is None else f"{c.live:.6g}", c.code.value,
                   style=style.get(c.code))
     out.print(t)
     out.print(f"gate: {verdict.code.value}", highlight=False)
     if not verdict.passed:
         raise typer.Exit(1 if verdict.code is VerdictCode.WORSE else 2)
-

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from aiops.config.base import Section
+from aiops.config.candidates import (
+    MAX_CANDIDATES,
+    Candidate,
+    check_overrides,
+    unique_names,
+    variant,
+)
 from aiops.config.durations import Duration
+
+#: Settings a detector candidate cannot change: it runs the per-series bank only.
+CANDIDATE_FIXED = frozenset({"candidates", "joint"})
 
 
 class Season(Section):
@@ -73,6 +83,16 @@ class JointSection(Section):
         ge=1,
         description="Workloads tracked at most; further ones are ignored and counted.",
     )
+
+
+class DetectCandidate(Candidate):
+    """A shadow detector candidate: the live detect settings with ``set`` changed."""
+
+    @field_validator("set")
+    @classmethod
+    def _settings(cls, v: dict[str, Any]) -> dict[str, Any]:
+        check_overrides(DetectConfig, v, fixed=CANDIDATE_FIXED)
+        return v
 
 
 class DetectConfig(Section):
@@ -248,6 +268,25 @@ class DetectConfig(Section):
         default_factory=JointSection,
         description="Joint (multivariate) HalfSpaceTrees view per workload (opt-in).",
     )
+    candidates: list[DetectCandidate] = Field(
+        default_factory=list,
+        max_length=MAX_CANDIDATES,
+        description=(
+            "Shadow candidates: variants of these settings scored beside the live bank on the "
+            "same samples; their episodes and would-be runbook decisions are journaled, never "
+            "acted on (`aiops models compare`). E.g. [{name: strict, set: {threshold: 0.95, "
+            "signal_floor: 0.95}}]. Not part of the live version's identity."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _unique_candidates(self) -> DetectConfig:
+        unique_names(self.candidates)
+        return self
+
+    def candidate_configs(self) -> dict[str, DetectConfig]:
+        """Each candidate's whole configuration: these settings with its own set."""
+        return {c.name: variant(self, c.set, exclude={"candidates"}) for c in self.candidates}
 
 
 # Named settings for the CLI (``--preset``). "default" is what the daemon runs: a score

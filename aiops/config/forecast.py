@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 
 from aiops.config.base import Section
+from aiops.config.candidates import (
+    MAX_CANDIDATES,
+    Candidate,
+    check_overrides,
+    unique_names,
+    variant,
+)
 from aiops.config.durations import Duration
+
+#: Settings a forecaster candidate cannot change: it must see the same workloads, on
+#: the same cycle, as the live forecaster.
+CANDIDATE_FIXED = frozenset({
+    "candidates", "enabled", "metric", "labels", "target_kind", "name_label", "interval",
+    "sample_step", "backfill",
+})
 
 ModelName = Literal[
     "auto",
@@ -76,6 +90,16 @@ class GateConfig(Section):
         description="Control goes back to reactive when coverage falls below quantile minus "
         "this.",
     )
+
+
+class ForecastCandidate(Candidate):
+    """A shadow forecaster candidate: the live forecast settings with ``set`` changed."""
+
+    @field_validator("set")
+    @classmethod
+    def _settings(cls, v: dict[str, Any]) -> dict[str, Any]:
+        check_overrides(ForecastConfig, v, fixed=CANDIDATE_FIXED)
+        return v
 
 
 class ForecastConfig(Section):
@@ -149,6 +173,25 @@ class ForecastConfig(Section):
     gate: GateConfig = Field(
         default_factory=GateConfig, description="When the predictive policy takes control."
     )
+    candidates: list[ForecastCandidate] = Field(
+        default_factory=list,
+        max_length=MAX_CANDIDATES,
+        description=(
+            "Shadow candidates: variants of these settings run beside the live forecaster on "
+            "the same demand; their forecast error, band coverage and would-be scale-ups are "
+            "journaled, never acted on (`aiops models compare`). E.g. [{name: q80, set: "
+            "{quantile: 0.8}}]. Not part of the live version's identity."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _unique_candidates(self) -> ForecastConfig:
+        unique_names(self.candidates)
+        return self
+
+    def candidate_configs(self) -> dict[str, ForecastConfig]:
+        """Each candidate's whole configuration: these settings with its own set."""
+        return {c.name: variant(self, c.set, exclude={"candidates"}) for c in self.candidates}
 
     @property
     def forecast_target(self) -> float:

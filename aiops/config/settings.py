@@ -14,6 +14,7 @@ from aiops.config.detect import DetectConfig
 from aiops.config.durations import Duration
 from aiops.config.forecast import ForecastConfig
 from aiops.config.journal import JournalConfig
+from aiops.config.models import ModelsConfig
 from aiops.config.server import HttpConfig
 from aiops.config.shard import ShardConfig
 from aiops.config.sources import SourceConfig
@@ -83,6 +84,7 @@ class Config(Section):
     actuator: ActuatorConfig = Field(default_factory=ActuatorConfig)
     detect: DetectConfig = Field(default_factory=DetectConfig)
     forecast: ForecastConfig = Field(default_factory=ForecastConfig)
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
     http: HttpConfig = Field(default_factory=HttpConfig)
     loop: LoopConfig = Field(default_factory=LoopConfig)
     runbooks: RunbooksConfig = Field(default_factory=RunbooksConfig)

@@ -32,6 +32,7 @@ from aiops.detect.bank import DetectorBank
 from aiops.detect.joint import JointBank
 from aiops.engines.clock import Clock
 from aiops.engines.forecast import ForecastEngine
+from aiops.engines.model_ops import ModelOps
 from aiops.engines.remediate import Remediator
 from aiops.engines.schedule import CronSchedules
 from aiops.engines.scrape import CycleReport, Pulled, ScrapeEngine
@@ -44,6 +45,7 @@ from aiops.http import (
     approval_endpoints,
     build_app,
     dashboard_endpoints,
+    feedback_endpoints,
     health_endpoints,
     incident_endpoints,
     load_principals,
@@ -53,7 +55,7 @@ from aiops.http.remote_write import remote_write_endpoints
 from aiops.http.stats import HttpStats
 from aiops.journal import JournalWriteError
 from aiops.journal.connect import open_journal
-from aiops.model import Alert, ManualSignal, Signal
+from aiops.model import Alert, Anomaly, ManualSignal, Signal
 from aiops.models import runtime as model_runtime
 from aiops.models.versions import ModelKind
 from aiops.runbook import load_runbooks
@@ -158,6 +160,16 @@ class Daemon:
                 log=get_logger("forecast"),
             )
             self._forecast_restored = self._restore_forecasts()
+        self.models = ModelOps(
+            config=config, state_dir=self.state_dir, journal=self.journal,
+            runbooks=self.runbooks, facts=self.remediator.facts.facts, metrics=self.metrics,
+            log=get_logger("models"), mode_override=self.remediator.mode_override,
+            run=self.clock.now(),
+        )
+        self.scrape.on_scored = self.models.scored  # shadow candidates and live quality
+        if self.forecaster is not None:
+            self.forecaster.on_learn = self.models.forecast_learned
+            self.forecaster.on_update = self.models.forecasted
         self.signals: queue.Queue[Signal] = queue.Queue()
         self.schedules = CronSchedules(schedules(self.runbooks), now=self.clock.now())
         self._lock = threading.Lock()
@@ -229,12 +241,17 @@ class Daemon:
         span = self.config.loop.backfill
         # The joint bank is never snapshotted: it rebuilds from history even after a restore.
         joint_only = self._restored and self.scrape.rebuilds_from_history
-        if (self._restored and not joint_only) or span <= 0:
+        skip_live = self._restored and not joint_only
+        if (skip_live and not self.models.needs_history) or span <= 0:
             return 0
         try:
             history = self.source.backfill(now - span, now)
         except AiopsError as exc:
             self.log.warning("backfill_failed", error=str(exc))
+            return 0
+        with self._lock:
+            self.models.warm(history)  # shadow candidates without state; drift reference
+        if skip_live:
             return 0
         with self._lock:
             points = self.scrape.warm(history, joint_only=joint_only)
@@ -315,22 +332,25 @@ class Daemon:
         return self.last_report
 
     def _score(self, pulled: Pulled) -> CycleReport:
-        """Score one pull; with remote write, answer its requests and drop late signals."""
+        """Score one pull and queue its signals; with remote write, answer its requests
+        and drop late anomalies."""
+        anomalies: Sequence[Anomaly]
         if self.push is None:
             report = self.scrape.score(pulled)
-            for anomaly in report.anomalies:
-                self.signals.put(anomaly)
-            return report
-        try:
-            report = self.scrape.score(pulled)
-        except BaseException:
-            self.push.settle(False)
-            raise
-        self.push.settle(report.ok, time.time())
-        fresh = pulled.now - self.push.config.stale_after
-        for anomaly in report.anomalies:
-            if anomaly.t >= fresh:  # Prometheus catching up: learned, never acted on
-                self.signals.put(anomaly)
+            anomalies = report.anomalies
+        else:
+            try:
+                report = self.scrape.score(pulled)
+            except BaseException:
+                self.push.settle(False)
+                raise
+            self.push.settle(report.ok, time.time())
+            fresh = pulled.now - self.push.config.stale_after
+            # Prometheus catching up: learned, never acted on.
+            anomalies = [a for a in report.anomalies if a.t >= fresh]
+        # Anomalies under a series' raised floor (feedback) stay out; drift signals join.
+        for sig in self.models.signals(report.ok, anomalies):
+            self.signals.put(sig)
         return report
 
     def remediate(self) -> None:
@@ -492,6 +512,7 @@ class Daemon:
                 exists=lambda i: self.journal.incident(i) is not None,
                 clock=self.clock.now,
             ),
+            *feedback_endpoints(record=self.models.feedback, clock=self.clock.now),
             *(self._extra_routes(self) if self._extra_routes else ()),
         ]
         if self.push is not None:
@@ -591,6 +612,7 @@ class Daemon:
                 self.elector.release()
             self.elector.close()
         with self._lock:
+            self.models.close(self.clock.now())
             self._snapshot_detectors()
             self.clock.save(self.state.path(StateDir.CLOCK))
             self.backends.close()
@@ -655,6 +677,7 @@ class Daemon:
         for problem in model_runtime.checkpoint(self.config, self.state_dir, states,
                                                 now=time.time(), trained_to=self.clock.now()):
             self.log.warning("model_checkpoint_failed", problem=problem)
+        self.models.checkpoint(now=time.time(), trained_to=self.clock.now())
 
     def _restore_forecasts(self) -> bool:
         if self.forecaster is None:

@@ -17,7 +17,8 @@ the ``predictive_in_control``, ``gate_quantile`` and ``band_coverage`` quantitie
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 
 import structlog
 
@@ -28,6 +29,11 @@ from aiops.forecast.gate import GateEvent
 from aiops.forecast.workloads import DemandSample, WorkloadForecasts
 from aiops.model import ForecastSignal, Sample, SeriesKey, Target
 from aiops.telemetry.metrics import Metrics
+
+#: Hooks for the models' side (aiops.engines.model_ops): each backfilled point
+#: ``(key, demand, t)``, and each cycle's ``(now, demand, live signals, seconds)``.
+OnLearn = Callable[[SeriesKey, float, float], None]
+OnUpdate = Callable[[float, Sequence[DemandSample], Sequence[ForecastSignal], float], None]
 
 
 class ForecastEngine:
@@ -40,8 +46,11 @@ class ForecastEngine:
         actuator: Actuator,
         metrics: Metrics,
         log: structlog.typing.FilteringBoundLogger,
+        on_learn: OnLearn | None = None,
+        on_update: OnUpdate | None = None,
     ) -> None:
         self.config = config
+        self.on_learn, self.on_update = on_learn, on_update
         self.actuator = actuator
         self.metrics = metrics
         self.log = log
@@ -83,6 +92,8 @@ class ForecastEngine:
         ordered = sorted(buckets.items(), key=lambda item: item[0][1])
         for (key, slot), values in ordered:
             self.workloads.learn(key, sum(values) / len(values), t=slot * step)
+            if self.on_learn is not None:
+                self.on_learn(key, sum(values) / len(values), slot * step)
         for key in {key for (key, _), _ in ordered}:
             self.log.info("forecast_gate_warmed", workload=str(self.target(key)),
                           evidence_steps=self.workloads.evidence(key))
@@ -109,7 +120,10 @@ class ForecastEngine:
                 DemandSample(key=key, demand=sample.value, current_replicas=state.replicas,
                              ready_replicas=state.ready_replicas)
             )
+        t0 = time.perf_counter()
         signals = self.workloads.update(demand, now=now)
+        if self.on_update is not None:
+            self.on_update(now, demand, signals, time.perf_counter() - t0)
         for sig in signals:
             labels = (sig.key.label("namespace"), sig.key.label(self.config.name_label))
             gate = self.workloads.decisions.get(sig.key)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -31,6 +31,10 @@ from aiops.errors import AiopsError
 from aiops.model import Anomaly, Sample, Score, SeriesKey
 from aiops.sources.base import Source
 from aiops.telemetry.metrics import Metrics
+
+#: Called after scoring with ``(now, samples, scores, scoring seconds)`` of every cycle
+#: (the models' side: shadow candidates, live quality; see aiops.engines.model_ops).
+OnScored = Callable[[float, Sequence[Sample], Sequence[Score], float], None]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -70,9 +74,11 @@ class ScrapeEngine:
         log: structlog.typing.FilteringBoundLogger,
         joint: JointBank | None = None,
         series_gauges: bool = True,
+        on_scored: OnScored | None = None,
     ) -> None:
         self.source = source
         self.series_gauges = series_gauges
+        self.on_scored = on_scored
         self.bank = bank
         self.joint = joint if joint is not None and joint.enabled else None
         self._overflow_logged = False
@@ -116,11 +122,15 @@ class ScrapeEngine:
         now, samples, t0, t1 = pulled.now, pulled.samples, pulled.t0, pulled.t1
         if pulled.error is not None:
             return self._failed(now, pulled.error, t0)
+        ts = time.perf_counter()  # not t1: the daemon may have waited for its lock since
         with collector_held():
             scores = self.bank.update(samples)
+            banked, t_bank = len(scores), time.perf_counter()
             if self.joint is not None:
                 scores += self._joint(samples, now)
         t2 = time.perf_counter()
+        if self.on_scored is not None:  # the per-series bank's scores (not the joint view)
+            self.on_scored(now, samples, scores[:banked], t_bank - ts)
         for s in samples:
             self.latest[s.key] = s
             if not math.isfinite(s.value):
@@ -134,7 +144,7 @@ class ScrapeEngine:
         self.source_up = True
         self.last_error = ""
         self.last_ok = now
-        stages = {"pull": t1 - t0, "score": t2 - t1, "signals": t3 - t2}
+        stages = {"pull": t1 - t0, "score": t2 - ts, "signals": t3 - t2}
         for stage, seconds in stages.items():
             self.metrics.cycle_seconds.labels(stage).observe(seconds)
         self.metrics.source_up.labels(self.source.name).set(1)

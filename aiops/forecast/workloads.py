@@ -235,8 +235,10 @@ class WorkloadForecasts:
 
     # -- state ------------------------------------------------------------------------
     def config_hash(self) -> str:
-        """Digest of the configuration, stored in snapshots."""
-        return hashlib.sha256(self.config.model_dump_json().encode()).hexdigest()[:16]
+        """Digest of the configuration, stored in snapshots (shadow candidates left out:
+        adding one does not reset the live forecasters)."""
+        text = self.config.model_dump_json(exclude={"candidates"})
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
     def keys(self) -> list[SeriesKey]:

@@ -8,7 +8,8 @@
 - :mod:`~aiops.http.app`: the app (in-flight cap, standby) built from endpoints only;
 - routes: :mod:`~aiops.http.health`, :mod:`~aiops.http.incidents`,
   :mod:`~aiops.http.alerts` (Alertmanager webhook), :mod:`~aiops.http.approvals`,
-  the web page (:mod:`~aiops.http.page`) and its JSON (:mod:`~aiops.http.dashboard`).
+  :mod:`~aiops.http.feedback` (operators' verdicts on incidents), the web page
+  (:mod:`~aiops.http.page`) and its JSON (:mod:`~aiops.http.dashboard`).
 
 The daemon wires the routes with callables (journal, remediator, clock).
 """
@@ -18,6 +19,7 @@ from aiops.http.app import build_app
 from aiops.http.approvals import approval_endpoints
 from aiops.http.dashboard import dashboard_endpoints
 from aiops.http.endpoint import Call, Endpoint
+from aiops.http.feedback import feedback_endpoints
 from aiops.http.health import Health, health_endpoints
 from aiops.http.incidents import incident_endpoints
 from aiops.http.page import page_endpoints
@@ -27,5 +29,6 @@ from aiops.http.server import HttpServer
 __all__ = [
     "ANONYMOUS", "Call", "Endpoint", "Health", "HttpServer", "Principal", "Principals",
     "alert_endpoints", "approval_endpoints", "build_app", "dashboard_endpoints",
-    "health_endpoints", "incident_endpoints", "load_principals", "page_endpoints",
+    "feedback_endpoints", "health_endpoints", "incident_endpoints", "load_principals",
+    "page_endpoints",
 ]

@@ -2,10 +2,11 @@
 
 Evidence comes from sources that implement :class:`Evidence`; each returns
 :class:`Check` values (one metric, both sides, a :class:`CheckCode`). Today the source
-is :class:`RecordedBenchmarks`: the metrics ``aiops models bench`` stored on both
-versions (each metric knows whether lower or higher is better and how much noise to
-forgive). The shadow window (candidates scored beside the live model on the same
-samples) plugs in as another :class:`Evidence` without touching :func:`evaluate`.
+are :class:`RecordedBenchmarks` (the metrics ``aiops models bench`` stored on both
+versions; each metric knows whether lower or higher is better and how much noise to
+forgive) and :class:`ShadowEvidence` (the candidate scored beside the live model on the
+same samples: precision from feedback, missed true positives, forecast MASE and
+coverage), both judged by the same :func:`evaluate`.
 
 >>> from aiops.models.versions import ModelKind, ModelVersion
 >>> live = ModelVersion(id="f-1", kind=ModelKind.FORECASTER, config={}, code_version="c",
@@ -24,7 +25,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from aiops.models.versions import ModelVersion
+from aiops.models.compare import Comparison
+from aiops.models.versions import ModelKind, ModelVersion
 
 
 class CheckCode(StrEnum):
@@ -62,6 +64,10 @@ METRICS: dict[str, Metric] = {
     "standard": Metric(lower_is_better=False, abs_tol=0.5),
     "reward_low_fp": Metric(lower_is_better=False, abs_tol=0.5),
     "reward_low_fn": Metric(lower_is_better=False, abs_tol=0.5),
+    # the shadow window (ShadowEvidence)
+    "precision": Metric(lower_is_better=False, abs_tol=0.05),
+    "missed_true_positives": Metric(lower_is_better=True),
+    "coverage_shortfall": Metric(lower_is_better=True, abs_tol=0.02),
 }
 
 
@@ -91,20 +97,57 @@ class RecordedBenchmarks:
     """Evidence from the benchmark metrics recorded on both versions."""
 
     def checks(self, candidate: ModelVersion, live: ModelVersion) -> Sequence[Check]:
+        return [_judge(name, candidate.metrics.get(name), live.metrics.get(name), "benchmarks")
+                for name in sorted(set(candidate.metrics) | set(live.metrics))
+                if metric(name) is not None]
+
+
+def _judge(name: str, c: float | None, v: float | None, source: str) -> Check:
+    m = metric(name)
+    if m is None or c is None or v is None or c != c or v != v:  # NaN: nothing measured
+        return Check(name=name, candidate=c, live=v, code=CheckCode.MISSING, source=source)
+    gain = (v - c) if m.lower_is_better else (c - v)
+    noise = max(m.abs_tol, m.rel_tol * abs(v))
+    code = CheckCode.WORSE if gain < -noise else CheckCode.BETTER if gain > noise \
+        else CheckCode.SAME
+    return Check(name=name, candidate=c, live=v, code=code, source=source)
+
+
+class ShadowEvidence:
+    """Evidence from the shadow window: the candidate and live on the same samples.
+
+    Detector: precision from operators' feedback (both sides judged), and true positives
+    the candidate would have missed. Forecaster, per workload: MASE, and the shortfall
+    of upper-band coverage below each side's own quantile.
+    """
+
+    def __init__(self, comparisons: Sequence[Comparison]) -> None:
+        self.comparisons = comparisons
+
+    def checks(self, candidate: ModelVersion, live: ModelVersion) -> Sequence[Check]:
+        c = next((c for c in self.comparisons if candidate.id in c.candidate.versions
+                  and c.kind is candidate.kind), None)
+        if c is None or live.id not in c.live.versions:
+            return []
+        src = "shadow"
+        if candidate.kind is ModelKind.DETECTOR:
+            cp, lp = c.candidate.precision, c.live.precision
+            return [
+                _judge("shadow/precision", cp.value if cp.judged else None,
+                       lp.value if lp.judged else None, src),
+                _judge("shadow/missed_true_positives", float(c.candidate.missed_true),
+                       0.0 if lp.judged else None, src),
+            ]
         out = []
-        for name in sorted(set(candidate.metrics) | set(live.metrics)):
-            m = metric(name)
-            if m is None:
-                continue
-            c, v = candidate.metrics.get(name), live.metrics.get(name)
-            if c is None or v is None:
-                out.append(Check(name=name, candidate=c, live=v, code=CheckCode.MISSING))
-                continue
-            gain = (v - c) if m.lower_is_better else (c - v)
-            noise = max(m.abs_tol, m.rel_tol * abs(v))
-            code = (CheckCode.WORSE if gain < -noise
-                    else CheckCode.BETTER if gain > noise else CheckCode.SAME)
-            out.append(Check(name=name, candidate=c, live=v, code=code))
+        q_c = float(candidate.config.get("quantile", 0.9))
+        q_l = float(live.config.get("quantile", 0.9))
+        for workload in sorted(set(c.candidate.quality) | set(c.live.quality)):
+            mc, cc = c.candidate.quality.get(workload, (None, None))
+            ml, cl = c.live.quality.get(workload, (None, None))
+            out.append(_judge(f"shadow/{workload}/mase", mc, ml, src))
+            out.append(_judge(f"shadow/{workload}/coverage_shortfall",
+                              None if cc is None else max(0.0, q_c - cc),
+                              None if cl is None else max(0.0, q_l - cl), src))
         return out
 
 

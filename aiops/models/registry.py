@@ -5,6 +5,7 @@ Layout under ``root`` (``<state_dir>/models``)::
     versions/<id>.json   one ModelVersion record each
     blobs/<sha256>.npz   state blobs, content-addressed (npz of named arrays, no pickle)
     live.json            {kind: version id}
+    quality/<id>.json    the latest live-quality document of a running version
     events.jsonl         registrations, promotions and rollbacks (the EventLog)
 
 Writes are atomic (temp file + rename) and serialized by an ``flock`` on ``.lock``, so
@@ -156,6 +157,21 @@ class ModelRegistry:
             v = replace(v, metrics={**v.metrics, **{k: float(x) for k, x in metrics.items()}})
             self._save(v)
             return v
+
+    def record_quality(self, ref: str, doc: Mapping[str, Any]) -> None:
+        """Store the latest live-quality document of a version (health, forecast error)."""
+        v = self.get(ref)
+        text = json.dumps(dict(doc), sort_keys=True, default=str, allow_nan=False)
+        write_atomic(self.root / "quality" / f"{v.id}.json", text.encode())
+
+    def quality(self, ref: str) -> dict[str, Any] | None:
+        """The version's latest live-quality document (None: never recorded)."""
+        path = self.root / "quality" / f"{self.get(ref).id}.json"
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
 
     def promote(self, ref: str, *, by: str, why: str, now: float) -> ModelEvent:
         """Make ``ref`` the live version of its kind; recorded with who and why."""

@@ -47,12 +47,38 @@ def registry_at(state_dir: Path) -> ModelRegistry:
     return ModelRegistry(state_dir / "models")
 
 
+#: Not part of a version's identity: the shadow candidates configured beside it.
+NOT_IDENTITY = frozenset({"candidates"})
+
+
+def section_json(section: DetectConfig | ForecastConfig) -> dict[str, Any]:
+    """A model section as its version records it (candidates left out)."""
+    return section.model_dump(mode="json", exclude=set(NOT_IDENTITY))
+
+
 def sections(config: Config) -> dict[ModelKind, dict[str, Any]]:
     """The model configurations in ``config`` (the forecaster only when enabled)."""
-    out = {ModelKind.DETECTOR: config.detect.model_dump(mode="json")}
+    out = {ModelKind.DETECTOR: section_json(config.detect)}
     if config.forecast.enabled:
-        out[ModelKind.FORECASTER] = config.forecast.model_dump(mode="json")
+        out[ModelKind.FORECASTER] = section_json(config.forecast)
     return out
+
+
+def candidate_sections(config: Config) -> dict[tuple[ModelKind, str], dict[str, Any]]:
+    """Each shadow candidate's configuration, by kind and candidate name."""
+    out: dict[tuple[ModelKind, str], dict[str, Any]] = {
+        (ModelKind.DETECTOR, name): section_json(c)
+        for name, c in config.detect.candidate_configs().items()
+    }
+    if config.forecast.enabled:
+        out |= {(ModelKind.FORECASTER, name): section_json(c)
+                for name, c in config.forecast.candidate_configs().items()}
+    return out
+
+
+def candidate_id(config: Config, kind: ModelKind, name: str) -> str:
+    """The version id of shadow candidate ``name`` of ``kind`` under the current code."""
+    return version_id(kind, candidate_sections(config)[(kind, name)], code_version(kind))
 
 
 def running_id(config: Config, kind: ModelKind) -> str:
@@ -88,15 +114,16 @@ def prepare(
         elif live.id != file_vid and file_vid in known:
             # An operator promoted or rolled back away from the file's version.
             field, model = _SECTIONS[kind]
+            keep = {k: getattr(config, field).model_dump(mode="json")[k] for k in NOT_IDENTITY}
             try:
-                chosen = model.model_validate(live.config)
+                chosen = model.model_validate({**live.config, **keep})
             except ValidationError as exc:
                 by, why = "aiops", f"live {live.id} no longer validates"
                 notes.append(f"{kind.value}: {why} ({exc.error_count()} errors); running "
                              f"the configuration file's {file_vid}")
             else:
                 config = config.model_copy(update={field: chosen})
-                run, by, why = chosen.model_dump(mode="json"), "aiops", "code changed"
+                run, by, why = section_json(chosen), "aiops", "code changed"
                 notes.append(f"{kind.value}: running live {live.id}, not the configuration "
                              f"file's {file_vid} (promote that to use it)")
         vid = version_id(kind, run, code)
@@ -112,6 +139,13 @@ def prepare(
             if blob is not None and kind in snapshots:
                 write_atomic(snapshots[kind], blob)
                 notes.append(f"{kind.value}: restoring the state of {vid} from the registry")
+    for (kind, name), section in candidate_sections(config).items():
+        live = reg.live(kind)
+        cid = version_id(kind, section, code_version(kind))
+        if cid not in {v.id for v in reg.versions(kind)}:
+            reg.register(kind, section, code=code_version(kind), now=now,
+                         parent=live.id if live else None,
+                         why=f"shadow candidate {name}")
     return Resolution(config=config, running=running, notes=tuple(notes))
 
 
@@ -143,6 +177,37 @@ def checkpoint(
     if done:
         write_atomic(reg.root / _RUNNING,
                       json.dumps({**_read_running(reg.root), **done}, sort_keys=True).encode())
+    return problems
+
+
+def candidate_state(config: Config, state_dir: Path, kind: ModelKind, name: str) -> bytes | None:
+    """The registered state of shadow candidate ``name`` (None: none, or unreadable)."""
+    try:
+        return registry_at(state_dir).state(candidate_id(config, kind, name))
+    except (AiopsError, OSError, KeyError):
+        return None
+
+
+def checkpoint_candidates(
+    config: Config,
+    state_dir: Path,
+    states: Mapping[tuple[ModelKind, str], bytes],
+    *,
+    now: float,
+    trained_to: float | None = None,
+) -> list[str]:
+    """Store the shadow candidates' snapshots under their own versions (so a promoted
+    candidate starts from what it learnt in shadow); returns problems (not raised)."""
+    last = now if trained_to is None else trained_to
+    reg = registry_at(state_dir)
+    problems: list[str] = []
+    for (kind, name), blob in states.items():
+        try:
+            vid = candidate_id(config, kind, name)
+            first = reg.get(vid).trained_on
+            reg.checkpoint(vid, blob, now=now, trained_on=(first[0] if first else last, last))
+        except (AiopsError, OSError, KeyError) as exc:
+            problems.append(f"candidate {name} ({kind.value}): checkpoint failed: {exc}")
     return problems
 
 

@@ -16,6 +16,7 @@ from aiops.model import (
     Anomaly,
     ForecastSignal,
     ManualSignal,
+    ModelDrift,
     Signal,
     SignalKind,
     Target,
@@ -67,6 +68,9 @@ def signal_context(signal: Signal) -> dict[str, Any]:
             "capacity": signal.capacity, "desired_replicas": signal.desired_replicas,
             "current_replicas": signal.current_replicas, "score": 1.0,
         }
+    elif isinstance(signal, ModelDrift):
+        ctx |= {"metric": signal.key.metric, "psi": signal.psi, "since": signal.since,
+                "model": signal.model, "why": signal.why, "score": 1.0}
     else:
         ctx |= {"requested_by": signal.requested_by, "score": 1.0}
     return ctx
@@ -126,6 +130,15 @@ def _trigger_fits(trig: Trigger, signal: Signal, runbook: str, now: float) -> st
                 f"{signal.current_replicas} running"
             )
         return _labels_fit(f.labels, signal.labels) or ""
+    if trig.model_drift is not None:
+        d = trig.model_drift
+        if not isinstance(signal, ModelDrift):
+            return "not a model-drift signal"
+        if d.metric != "*" and signal.key.metric != d.metric:
+            return f"metric {signal.key.metric} is not {d.metric}"
+        if signal.psi <= d.psi_above:
+            return f"stability index {signal.psi:.2f} not above {d.psi_above:.2f}"
+        return _labels_fit(d.labels, signal.labels) or ""
     if trig.schedule is not None:
         if not isinstance(signal, ManualSignal) or signal.kind != SignalKind.SCHEDULE:
             return "not a schedule signal"
@@ -158,6 +171,9 @@ def _describe(trig: Trigger, signal: Signal, now: float) -> str:
             f"matched forecast trigger: {signal.key} needs {signal.desired_replicas} replicas "
             f"(now {signal.current_replicas})" + (f" ({signal.why})" if signal.why else "")
         )
+    if isinstance(signal, ModelDrift):
+        return (f"matched model-drift trigger: {signal.key} drifted from its training window "
+                f"(PSI {signal.psi:.2f} > {signal.threshold:.2f}, {signal.model})")
     return f"matched {signal.kind} trigger: requested by {signal.requested_by}"
 
 

@@ -96,6 +96,19 @@ class ManualTrigger(Strict):
     allowed: bool = Field(True, description="Set false to forbid manual runs.")
 
 
+class ModelDriftTrigger(Strict):
+    """Fires when a series of ``metric`` drifts from its model's training window."""
+
+    metric: str = Field(min_length=1, description="Metric name, e.g. latency_p99 ('*': any).")
+    labels: dict[str, str] = Field(
+        default_factory=dict,
+        description="Label values the series must carry ('*': present with any value).",
+    )
+    psi_above: float = Field(
+        0.0, ge=0, description="Only drifts whose stability index exceeds this (0: any)."
+    )
+
+
 _CRON_FIELD = re.compile(r"^[\d*?/,\-A-Za-z]+$")
 
 
@@ -116,17 +129,19 @@ class ScheduleTrigger(Strict):
         return v
 
 
-TRIGGER_KINDS = ("anomaly", "alert", "forecast", "schedule", "manual")
+TRIGGER_KINDS = ("anomaly", "alert", "forecast", "schedule", "manual", "model_drift")
 
 
 class Trigger(Strict):
-    """Exactly one of ``anomaly``, ``alert``, ``forecast``, ``schedule``, ``manual``."""
+    """Exactly one of ``anomaly``, ``alert``, ``forecast``, ``schedule``, ``manual``,
+    ``model_drift``."""
 
     anomaly: AnomalyTrigger | None = None
     alert: AlertTrigger | None = None
     forecast: ForecastTrigger | None = None
     schedule: ScheduleTrigger | None = None
     manual: ManualTrigger | None = None
+    model_drift: ModelDriftTrigger | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Trigger:

@@ -90,11 +90,13 @@ def push_chunked(port: int, path: str) -> tuple[int, bytes]:
 
 
 def test_every_post_route_is_covered(daemon: Daemon) -> None:
-    """The daemon mounts the webhook and approvals as POST routes (what the next test hits)."""
-    assert sorted(post_routes(daemon)) == ["/v1/alerts", "/v1/approvals/inc-1"]
+    """The daemon mounts the webhook, approvals and feedback as POST routes (what the next
+    test hits)."""
+    assert sorted(post_routes(daemon)) == ["/v1/alerts", "/v1/approvals/inc-1",
+                                           "/v1/incidents/inc-1/feedback"]
 
 
-@pytest.mark.parametrize("index", [0, 1])
+@pytest.mark.parametrize("index", [0, 1, 2])
 def test_gigabyte_chunked_body_is_cut_off_with_rss_bounded(daemon: Daemon, index: int) -> None:
     """Each POST route stops reading past its cap: far less than 1 GiB sent, RSS +< 50 MB."""
     assert daemon.http is not None

@@ -1,0 +1,222 @@
+"""Has a series drifted away from the distribution its model was trained on? Pure.
+
+Per series, the **reference** is the distribution of its first ``reference`` seconds of
+samples under the running model version (the training window: the start-up backfill
+counts): up to :data:`KEEP` of its values, evenly thinned, give ``bins`` quantile bins
+and their shares. After that, every sample is counted into its bin in a ring of 24
+slots covering the last ``window`` seconds. Once a whole window has been counted past
+the reference, at every slot boundary the recent shares are compared with the
+reference's (given at least :data:`PER_BIN` samples per bin) by the population
+stability index
+
+    PSI = sum_i (q_i - p_i) * ln(q_i / p_i)     (shares floored at 1e-4)
+
+and a series whose PSI exceeds ``threshold`` has drifted (a :class:`DriftChange` with
+``started``); it is back when the PSI falls below 0.8 x ``threshold``. A whole window
+(a day by default) is compared, not the last hour, so a daily pattern is not mistaken
+for drift. Memory per series: ``bins`` x 25 numbers, plus the reference values until
+the reference is complete.
+
+>>> import numpy as np
+>>> from aiops.model import SeriesKey
+>>> w = DriftWatch(reference=3600.0, window=3600.0, bins=4, threshold=0.25)
+>>> k = SeriesKey.of("cpu", workload="cart")
+>>> rng = np.random.default_rng(1)
+>>> changes = []
+>>> for i in range(720):  # 1 h of reference, 1 h alike, then 1 h shifted by 3 sd
+...     v = rng.normal(10 if i < 480 else 13, 1)
+...     changes += w.update([(k, 15.0 * i, float(v))])
+>>> [(c.started, c.psi > 0.25) for c in changes]
+[(True, True)]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from aiops.model import Labels, SeriesKey
+
+#: Reference values kept per series at most (thinned evenly over the reference span).
+KEEP = 512
+#: Slots of the recent window's ring.
+SLOTS = 24
+#: Floor on a bin's share (an empty bin would make the index infinite).
+EPS = 1e-4
+#: Back to normal below this share of the threshold (hysteresis).
+CLEAR = 0.8
+#: A window is judged only with at least this many samples per bin: the index of a
+#: sample of n points from the reference itself is about (bins - 1) / n, so a sparse
+#: window would look drifted by chance alone (20 per bin: about 0.05).
+PER_BIN = 20
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DriftChange:
+    """A series started (or stopped) drifting at ``t``."""
+
+    key: SeriesKey
+    t: float
+    psi: float
+    started: bool
+    since: float  # when this drift started
+    reference: tuple[float, float]  # the reference (training) window
+
+
+class DriftWatch:
+    """The reference and recent distribution of every series watched."""
+
+    def __init__(self, *, reference: float, window: float, bins: int = 10,
+                 threshold: float = 0.25, max_series: int = 5000) -> None:
+        self.reference, self.window, self.bins = reference, window, bins
+        self.threshold, self.max_series = threshold, max_series
+        self.slot_len = window / SLOTS
+        self._index: dict[tuple[str, Labels], int] = {}
+        self._keys: list[SeriesKey] = []
+        self._collect: list[list[float] | None] = []  # reference values (None: done)
+        self._stride: list[int] = []
+        self._seen: list[int] = []
+        self._start: list[float] = []
+        self._edges = np.zeros((0, bins - 1))
+        self._ref = np.zeros((0, bins))
+        self._ready = np.zeros(0)  # when the reference was complete (inf: not yet)
+        self._ring = np.zeros((0, SLOTS, bins), np.float32)
+        self._drifted = np.zeros(0, bool)
+        self._since = np.zeros(0)
+        self.psi = np.zeros(0)  # latest index per row (NaN: not judged yet)
+        self._slot: int | None = None
+        self.overflow = 0
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def update(self, samples: Sequence[tuple[SeriesKey, float, float]]) -> list[DriftChange]:
+        """Count one cycle's ``(key, t, value)`` samples; the drifts that began or ended."""
+        changes: list[DriftChange] = []
+        if not samples:
+            return changes
+        t = max(s[1] for s in samples)
+        slot = math.floor(t / self.slot_len)
+        if self._slot is not None and slot > self._slot:
+            changes = self._judge(self._slot * self.slot_len + self.slot_len)
+            for s in range(self._slot + 1, min(slot, self._slot + SLOTS) + 1):
+                self._ring[:, s % SLOTS, :] = 0.0
+        if self._slot is None or slot > self._slot:
+            self._slot = slot
+        counted: list[int] = []
+        values: list[float] = []
+        for key, ts, v in samples:
+            if not math.isfinite(v):
+                continue
+            row = self._row(key, ts)
+            if row < 0:
+                continue
+            collecting = self._collect[row]
+            if collecting is not None:
+                self._learn_reference(row, ts, v, collecting)
+            elif ts >= self._ready[row]:
+                counted.append(row)
+                values.append(v)
+        if counted:
+            rows = np.asarray(counted, np.intp)
+            x = np.asarray(values)
+            b = np.sum(x[:, None] > self._edges[rows], axis=1).astype(np.intp)
+            at = np.full_like(rows, slot % SLOTS)
+            np.add.at(self._ring, (rows, at, b), 1.0)
+        return changes
+
+    def drifted(self) -> list[SeriesKey]:
+        """Series drifting now."""
+        return [self._keys[i] for i in np.flatnonzero(self._drifted[: len(self._keys)])]
+
+    def psi_of(self, key: SeriesKey) -> float:
+        """The latest PSI of ``key`` (NaN: not judged yet, or not watched)."""
+        row = self._index.get((key.metric, key.labels))
+        return float("nan") if row is None else float(self.psi[row])
+
+    def reference_of(self, key: SeriesKey) -> tuple[float, float] | None:
+        """The reference window of ``key`` (None: unknown or not complete)."""
+        row = self._index.get((key.metric, key.labels))
+        if row is None or not math.isfinite(self._ready[row]):
+            return None
+        return (self._start[row], float(self._ready[row]))
+
+    # -- internals --------------------------------------------------------------------
+    def _learn_reference(self, row: int, t: float, v: float, values: list[float]) -> None:
+        self._seen[row] += 1
+        if self._seen[row] % self._stride[row] == 0:
+            values.append(v)
+            if len(values) >= KEEP:
+                del values[1::2]
+                self._stride[row] *= 2
+        if t - self._start[row] >= self.reference and len(values) >= 32:
+            ref = np.asarray(values)
+            edges = np.unique(np.quantile(ref, np.arange(1, self.bins) / self.bins))
+            padded = np.full(self.bins - 1, np.inf)
+            padded[: len(edges)] = edges
+            self._edges[row] = padded
+            counts = np.bincount(np.sum(ref[:, None] > padded, axis=1), minlength=self.bins)
+            self._ref[row] = counts / counts.sum()
+            self._ready[row] = t
+            self._collect[row] = None
+
+    def _judge(self, end: float) -> list[DriftChange]:
+        """PSI of every series with a whole window counted after its reference."""
+        n = len(self._keys)
+        due = np.flatnonzero(self._ready[:n] <= end - self.window)
+        if not len(due):
+            return []
+        counts = self._ring[due].sum(axis=1).astype(np.float64)
+        total = counts.sum(axis=1)
+        enough = total >= PER_BIN * self.bins
+        due, counts, total = due[enough], counts[enough], total[enough]
+        q = np.maximum(counts / total[:, None], EPS)
+        p = np.maximum(self._ref[due], EPS)
+        psi = np.sum((q - p) * np.log(q / p), axis=1)
+        self.psi[due] = psi
+        was = self._drifted[due]
+        start = ~was & (psi > self.threshold)
+        stop = was & (psi < CLEAR * self.threshold)
+        out: list[DriftChange] = []
+        for i, began in [(int(i), True) for i in due[start]] + [(int(i), False)
+                                                              for i in due[stop]]:
+            if began:
+                self._since[i] = end
+            self._drifted[i] = began
+            out.append(DriftChange(key=self._keys[i], t=end, psi=float(self.psi[i]),
+                                   started=began, since=float(self._since[i]),
+                                   reference=(self._start[i], float(self._ready[i]))))
+        return out
+
+    def _row(self, key: SeriesKey, t: float) -> int:
+        ident = (key.metric, key.labels)
+        row = self._index.get(ident)
+        if row is not None:
+            return row
+        if len(self._keys) >= self.max_series:
+            self.overflow += 1
+            return -1
+        row = len(self._keys)
+        self._index[ident] = row
+        self._keys.append(key)
+        self._collect.append([])
+        self._stride.append(1)
+        self._seen.append(0)
+        self._start.append(t)
+        if row >= len(self._ready):
+            self._grow(max(16, 2 * len(self._ready)))
+        return row
+
+    def _grow(self, cap: int) -> None:
+        extra = cap - len(self._ready)
+        self._edges = np.vstack([self._edges, np.full((extra, self.bins - 1), np.inf)])
+        self._ref = np.vstack([self._ref, np.zeros((extra, self.bins))])
+        self._ready = np.concatenate([self._ready, np.full(extra, np.inf)])
+        self._ring = np.concatenate([self._ring, np.zeros((extra, SLOTS, self.bins),
+                                                          np.float32)])
+        self._drifted = np.concatenate([self._drifted, np.zeros(extra, bool)])
+        self._since = np.concatenate([self._since, np.zeros(extra)])
+        self.psi = np.concatenate([self.psi, np.full(extra, np.nan)])

@@ -1,0 +1,55 @@
+"""Episodes and detector health read from a stream of scores, the way the engine raises signals."""
+
+from __future__ import annotations
+
+from aiops.model import Score, SeriesKey
+from aiops.models.episodes import EpisodeTracker
+from aiops.models.health import SeriesHealthBank
+
+CART = SeriesKey.of("cpu", workload="cart")
+SHOP = SeriesKey.of("cpu", workload="shop")
+
+
+def sc(key: SeriesKey, t: float, s: float, *, warm: bool = True) -> Score:
+    return Score(key=key, t=t, value=1.0, score=s, expected=0.5, lower=0.0, upper=1.0, warm=warm)
+
+
+def test_an_episode_spans_the_scores_at_or_above_the_floor_and_a_gap_keeps_it_open() -> None:
+    """A missing cycle does not end an episode; the first low score does, with its peak."""
+    tr = EpisodeTracker(model="live", floor=0.9)
+    assert tr.step([sc(CART, 0, 0.95), sc(SHOP, 0, 0.1)]) == []
+    assert tr.step([sc(SHOP, 15, 0.1)]) == []  # cart has no sample: still open
+    assert tr.step([sc(CART, 30, 0.99)]) == []
+    [ended] = tr.step([sc(CART, 45, 0.3)])
+    assert (ended.series, ended.start, ended.end, ended.peak, ended.samples) == (
+        str(CART), 0, 30, 0.99, 2)
+    assert tr.open == {}
+
+
+def test_a_cold_score_is_never_an_episode_and_the_open_ones_are_bounded() -> None:
+    """Warm-up scores start nothing; beyond max_open, new episodes are only counted."""
+    tr = EpisodeTracker(model="lax", floor=0.5, max_open=1)
+    tr.step([sc(CART, 0, 0.99, warm=False)])
+    assert tr.open == {}
+    tr.step([sc(CART, 15, 0.99), sc(SHOP, 15, 0.99)])
+    assert len(tr.open) == 1 and tr.dropped == 1
+    [still] = tr.close_all(closed=False)
+    assert not still.closed and tr.open == {}
+
+
+def test_health_counts_episodes_and_one_adoption_per_adopt_after_run() -> None:
+    """Seven anomalous scores in a row with adopt_after 3 are two adoptions, one episode."""
+    h = SeriesHealthBank(floor=0.9, threshold=0.9, adopt_after=3)
+    scores = [0.1] + [0.95] * 7 + [0.1, 0.92]
+    for i, s in enumerate(scores):
+        h.update([sc(CART, 3600.0 * i, s)])
+    [row] = h.rows()
+    assert (row.warm, row.episodes, row.adoptions) == (True, 2, 2)
+    assert row.per_day == 2 / (row.seen / 86400.0)
+
+
+def test_health_watches_at_most_max_series() -> None:
+    """A third series beyond max_series 2 is counted as overflow, not tracked."""
+    h = SeriesHealthBank(floor=0.9, threshold=0.9, adopt_after=3, max_series=2)
+    h.update([sc(SeriesKey.of("cpu", pod=str(i)), 0.0, 0.1) for i in range(3)])
+    assert len(h) == 2 and h.overflow == 1
