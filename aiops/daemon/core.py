@@ -12,22 +12,21 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
-import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
-
-from apscheduler.schedulers.background import BackgroundScheduler
 
 from aiops.config import Config
 from aiops.daemon.backends import build_backends
-from aiops.daemon.health import Heartbeats, Limits, journal_check, loop_check, remediation_check
-from aiops.daemon.snapshots import restore
+from aiops.daemon.health import Heartbeats, Limits, readiness
+from aiops.daemon.routes import daemon_endpoints
+from aiops.daemon.snapshots import live_models, restore
 from aiops.daemon.status import page_status
+from aiops.daemon.supervisor import Job, Supervisor
+from aiops.daemon.world_clock import follow_world
 from aiops.detect.bank import DetectorBank
 from aiops.detect.joint import JointBank
 from aiops.engines.clock import Clock
@@ -41,17 +40,9 @@ from aiops.http import (
     Endpoint,
     Health,
     HttpServer,
-    alert_endpoints,
-    approval_endpoints,
     build_app,
-    dashboard_endpoints,
-    feedback_endpoints,
-    health_endpoints,
-    incident_endpoints,
     load_principals,
-    page_endpoints,
 )
-from aiops.http.remote_write import remote_write_endpoints
 from aiops.http.stats import HttpStats
 from aiops.journal import JournalWriteError
 from aiops.journal.connect import open_journal
@@ -65,7 +56,6 @@ from aiops.statedir import StateDir
 from aiops.telemetry.history import SeriesHistory
 from aiops.telemetry.logging import get_logger
 from aiops.telemetry.metrics import Metrics, RunbookLabels
-from aiops.telemetry.sdnotify import notify, watchdog_interval
 
 if TYPE_CHECKING:
     from aiops.actuators.kubernetes_lease import LeaderElector
@@ -73,8 +63,6 @@ if TYPE_CHECKING:
 SNAPSHOT_EVERY = 20  # cycles between detector state snapshots
 #: Real seconds between journal write probes (readiness).
 PROBE_EVERY = 5.0
-#: A loop that keeps crashing logs its traceback at most this often (real seconds).
-CRASH_LOG_EVERY = 60.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -174,11 +162,11 @@ class Daemon:
         self.schedules = CronSchedules(schedules(self.runbooks), now=self.clock.now())
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self.supervisor = Supervisor(crashed=self.metrics.crashed, log=self.log, stop=self._stop)
         self._cycles = 0
         self.beats = Heartbeats()
         self._started = time.monotonic()
         self._probed_at: float | None = None
-        self._crash_logged: dict[str, tuple[str, float]] = {}
         self.metrics.prime(
             runbooks=[RunbookLabels(name=rb.name, mode=config.mode or rb.spec.mode,
                                     actions=tuple(sorted({s.action for s in rb.spec.steps})))
@@ -205,32 +193,16 @@ class Daemon:
         self._leading = self.elector is None
 
     def _follow_world(self) -> None:
-        """On a world server, take its clock; read a wall-clock source on that clock.
-
-        The world (``actuator.type: world``) is the clock of the run, so the daemon's
-        ``for:``, cooldowns and verification windows count the same simulated seconds as
-        the world and Prometheus' scrapes of it. A Prometheus source is then read through
-        :class:`~aiops.sources.retimed.Retimed`: queried at wall time, stamped on the
-        daemon's clock. Same for any accelerated clock on Prometheus.
-        """
-        frame_of = getattr(self.actuator, "clock_frame", None)
-        if frame_of is not None and not self.options.stepped:
-            try:
-                frame = frame_of()
-            except AiopsError as exc:
-                self.backends.close()
-                self.journal.close()
-                raise AiopsError(f"cannot read the world server's clock: {exc}") from None
-            if self.options.speed is not None and self.options.speed != frame.speed:
-                self.log.warning("speed_from_world", asked=self.options.speed,
-                                 world=frame.speed)
-            self.clock = Clock.following(frame, wall=time.time())
-            self.log.info("clock_follows_world", speed=frame.speed)
-        frame = self.clock.frame
-        if self.config.source.type == "prometheus" and frame is not None and not frame.identity:
-            from aiops.sources.retimed import Retimed
-
-            self.source = Retimed(self.source, frame)
+        """On a world server, take its clock (see :func:`follow_world`)."""
+        try:
+            self.clock, self.source = follow_world(
+                actuator=self.actuator, clock=self.clock, source=self.source,
+                source_type=self.config.source.type, stepped=self.options.stepped,
+                speed=self.options.speed, log=self.log)
+        except AiopsError:
+            self.backends.close()
+            self.journal.close()
+            raise
 
     # -- one cycle ---------------------------------------------------------------------
 
@@ -430,7 +402,7 @@ class Daemon:
         """Queue a signal from another thread (webhook, API)."""
         self.signals.put(signal_)
 
-    def _on_alerts(self, alerts: Sequence[Alert], _now: float) -> None:
+    def on_alerts(self, alerts: Sequence[Alert], _now: float) -> None:
         """The webhook stored new alerts: the next remediate tick takes them from the
         journal (the journal, not this process's memory, is the queue)."""
 
@@ -442,28 +414,16 @@ class Daemon:
     # -- health ------------------------------------------------------------------------
 
     def health(self) -> Health:
-        checks: dict[str, str] = {}
-        mono = time.monotonic()
-        report = self.last_report
-        if report is None:
-            checks["source"] = "no cycle yet"
-        elif self.scrape.source_up:
-            checks["source"] = "ok"
-        else:
-            checks["source"] = f"down: {self.scrape.last_error}"
-        limits = Limits(poll_every=max(self.clock.real_seconds(self.config.loop.interval), 0.01),
-                        remediate_every=min(max(self.clock.real_seconds(
-                            self.config.loop.interval), 0.01), 1.0),
-                        journal_every=self._probe_every)
-        checks["journal"] = journal_check(self.beats, self._started, mono, limits)
-        checks["loop"] = loop_check("poll cycle", self.beats.poll_ok, self._started, mono,
-                                    limits.poll_stale)
-        checks["remediation"] = remediation_check(self.beats, self._started, mono, limits)
-        checks["scheduler"] = "stopping" if self._stop.is_set() else "ok"
-        if self.elector is not None:
-            checks["leader"] = "ok" if self._leading else "standby"
-        ready = all(v == "ok" for v in checks.values())
-        return Health(alive=True, ready=ready, checks=checks)
+        interval = max(self.clock.real_seconds(self.config.loop.interval), 0.01)
+        checks = readiness(
+            beats=self.beats, started=self._started, now=time.monotonic(),
+            limits=Limits(poll_every=interval, remediate_every=min(interval, 1.0),
+                          journal_every=self._probe_every),
+            has_report=self.last_report is not None, source_up=self.scrape.source_up,
+            source_error=self.scrape.last_error, stopping=self._stop.is_set(),
+            leading=None if self.elector is None else self._leading)
+        return Health(alive=True, ready=all(v == "ok" for v in checks.values()),
+                      checks=checks)
 
     def page_status(self) -> dict[str, Any]:
         """What ``/v1/status`` (the page's status panel) shows."""
@@ -495,32 +455,7 @@ class Daemon:
         cfg = self.config.http
         if not (cfg.enabled and self.options.http):
             return
-        endpoints: list[Endpoint] = [
-            *health_endpoints(status=self, registry=self.metrics.registry),
-            *incident_endpoints(incidents=self.journal),
-            *page_endpoints(),
-            *dashboard_endpoints(
-                status=self.page_status, incidents=self.journal, history=self.history,
-                clock=self.clock.now, floor=self.config.detect.signal_floor,
-            ),
-            *alert_endpoints(
-                journal=self.journal, on_alerts=self._on_alerts, max_body_bytes=cfg.max_body_bytes,
-                limits=cfg.limits, clock=self.clock.now, metrics=self.metrics,
-            ),
-            *approval_endpoints(
-                approve=self.remediator.approve,
-                exists=lambda i: self.journal.incident(i) is not None,
-                clock=self.clock.now,
-            ),
-            *feedback_endpoints(record=self.models.feedback, clock=self.clock.now),
-            *(self._extra_routes(self) if self._extra_routes else ()),
-        ]
-        if self.push is not None:
-            rw = self.config.source.remote_write
-            endpoints += remote_write_endpoints(
-                ingest=self.push, max_body_bytes=rw.max_body_bytes,
-                max_decoded_bytes=rw.max_decoded_bytes, clock=self.clock.now,
-                metrics=self.push.metrics)
+        endpoints = daemon_endpoints(self, extra=self._extra_routes)
         app = build_app(
             endpoints=endpoints, principals=self._principals, limits=cfg.limits,
             registry=self.metrics.registry, standby=lambda: not self._leading,
@@ -555,7 +490,7 @@ class Daemon:
 
     def run_forever(self, duration: float | None = None) -> None:
         """Run the scheduled loops until SIGTERM/SIGINT (or ``duration`` simulated seconds)."""
-        self._install_signal_handlers()
+        self.supervisor.install_signal_handlers()
         self.start_http()
         interval = max(self.clock.real_seconds(self.config.loop.interval), 0.01)
         remediate_every = min(interval, 1.0)
@@ -563,35 +498,21 @@ class Daemon:
             interval = min(interval, self.push.config.flush_interval / 4)
         self.elect()
         self.warm()
-        scheduler = BackgroundScheduler(timezone="UTC")
-        job_defaults = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        jobs = [Job(id="poll", loop="poll", run=self.poll, every=interval, at_start=True),
+                Job(id="remediate", loop="remediate", run=self.remediate,
+                    every=remediate_every)]
         if self.elector is not None:
-            scheduler.add_job(self._guarded(self.elect), "interval", id="lease",
-                              seconds=self.config.actuator.kubernetes.leader_election.renew_period,
-                              **job_defaults)
-        scheduler.add_job(self._guarded(self.poll), "interval", seconds=interval,
-                          id="poll", next_run_time=_now_dt(), **job_defaults)
-        scheduler.add_job(self._guarded(self.remediate), "interval",
-                          seconds=remediate_every, id="remediate", **job_defaults)
-        wd = watchdog_interval()
-        if wd:
-            scheduler.add_job(lambda: notify("WATCHDOG=1"), "interval", seconds=wd, id="watchdog")
-        scheduler.start()
-        notify("READY=1")
-        self.log.info(
-            "started", source=self.source.name, actuator=self.actuator.name,
-            runbooks=len(self.runbooks), interval=self.config.loop.interval,
-            speed=self.clock.speed, dry_run=self.options.dry_run,
-        )
+            jobs.append(Job(id="lease", loop="elect", run=self.elect, every=(
+                self.config.actuator.kubernetes.leader_election.renew_period)))
         end = None if duration is None else self.clock.now() + duration
         try:
-            while not self._stop.wait(0.2):
-                if end is not None and self.clock.now() >= end:
-                    break
+            self.supervisor.run(
+                jobs, until=lambda: end is not None and self.clock.now() >= end,
+                on_started=lambda: self.log.info(
+                    "started", source=self.source.name, actuator=self.actuator.name,
+                    runbooks=len(self.runbooks), interval=self.config.loop.interval,
+                    speed=self.clock.speed, dry_run=self.options.dry_run))
         finally:
-            notify("STOPPING=1")
-            self.log.info("stopping")
-            scheduler.shutdown(wait=True)
             self.close()
             self.log.info("stopped")
 
@@ -620,53 +541,9 @@ class Daemon:
 
     # -- internals ---------------------------------------------------------------------
 
-    def _guarded(self, fn: Callable[[], object]) -> Callable[[], None]:
-        job = fn.__name__
-
-        def run() -> None:
-            try:
-                fn()
-            except Exception as exc:
-                self.metrics.crashed.labels(job).inc()
-                self._log_crash(job, exc)
-
-        return run
-
-    def _log_crash(self, job: str, exc: Exception) -> None:
-        """Log a crashed loop, but a crash repeating every cycle only once a minute."""
-        key, mono = f"{type(exc).__name__}: {exc}", time.monotonic()
-        last = self._crash_logged.get(job)
-        if last is not None and last[0] == key and mono - last[1] < CRASH_LOG_EVERY:
-            return
-        self._crash_logged[job] = (key, mono)
-        if isinstance(exc, AiopsError):
-            self.log.error("cycle_failed", job=job, error=str(exc))
-        else:
-            self.log.exception("cycle_crashed", job=job)
-
-    def _install_signal_handlers(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-
-        def handler(signum: int, _frame: FrameType | None) -> None:
-            self.log.info("signal", signal=signal.Signals(signum).name)
-            self._stop.set()
-
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
-
     def _live_models(self, config: Config) -> Config:
         """Run the model registry's live versions (docs/models.md); the file's if it fails."""
-        files = {ModelKind.DETECTOR: self.state.path(StateDir.DETECTORS),
-                 ModelKind.FORECASTER: self.state.path(StateDir.FORECASTS)}
-        try:
-            res = model_runtime.prepare(config, self.state_dir, now=time.time(), snapshots=files)
-        except (AiopsError, OSError) as exc:
-            self.log.error("model_registry_failed", error=str(exc))
-            return config
-        for note in res.notes:
-            self.log.warning("model_version", note=note)
-        return res.config
+        return live_models(config, self.state, now=time.time(), log=self.log)
 
     def _snapshot_detectors(self) -> None:
         states = {ModelKind.DETECTOR: self.bank.snapshot()}
@@ -688,10 +565,3 @@ class Daemon:
     def _restore_detectors(self) -> bool:
         return restore(self.state.path(StateDir.DETECTORS), self.bank.restore,
                        what="detectors", log=self.log)
-
-
-def _now_dt() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
-

@@ -79,3 +79,23 @@ def journal_check(beats: Heartbeats, started: float, now: float, limits: Limits)
         return f"not writable: {beats.journal_error}"
     return loop_check("journal probe", beats.journal_ok, started, now,
                       max(3 * limits.journal_every, limits.poll_stale))
+
+
+def readiness(*, beats: Heartbeats, started: float, now: float, limits: Limits,
+              has_report: bool, source_up: bool, source_error: str, stopping: bool,
+              leading: bool | None) -> dict[str, str]:
+    """Every check by name: ``ok``, or why not (``leading``: None without an election)."""
+    checks: dict[str, str] = {}
+    if not has_report:
+        checks["source"] = "no cycle yet"
+    elif source_up:
+        checks["source"] = "ok"
+    else:
+        checks["source"] = f"down: {source_error}"
+    checks["journal"] = journal_check(beats, started, now, limits)
+    checks["loop"] = loop_check("poll cycle", beats.poll_ok, started, now, limits.poll_stale)
+    checks["remediation"] = remediation_check(beats, started, now, limits)
+    checks["scheduler"] = "stopping" if stopping else "ok"
+    if leading is not None:
+        checks["leader"] = "ok" if leading else "standby"
+    return checks

@@ -11,7 +11,11 @@ from pathlib import Path
 
 import structlog
 
+from aiops.config import Config
 from aiops.errors import AiopsError
+from aiops.models import runtime as model_runtime
+from aiops.models.versions import ModelKind
+from aiops.statedir import StateDir
 
 
 def restore(
@@ -28,3 +32,19 @@ def restore(
         return False
     log.info(f"{what}_restored", path=str(path))
     return True
+
+
+def live_models(config: Config, state: StateDir, *, now: float,
+                log: structlog.typing.FilteringBoundLogger) -> Config:
+    """``config`` with the model registry's live versions (docs/models.md), their
+    snapshots put in place; ``config`` itself (logged) when the registry cannot be read."""
+    files = {ModelKind.DETECTOR: state.path(StateDir.DETECTORS),
+             ModelKind.FORECASTER: state.path(StateDir.FORECASTS)}
+    try:
+        res = model_runtime.prepare(config, state.root, now=now, snapshots=files)
+    except (AiopsError, OSError) as exc:
+        log.error("model_registry_failed", error=str(exc))
+        return config
+    for note in res.notes:
+        log.warning("model_version", note=note)
+    return res.config
