@@ -31,6 +31,8 @@ import numpy.typing as npt
 
 from aiops.config.detect import DetectConfig
 from aiops.detect.bank import DetectorBank
+from aiops.detect.episodes import Phase
+from aiops.detect.robust import Evidence
 
 F64 = npt.NDArray[np.float64]
 
@@ -232,19 +234,30 @@ def load_corpus(data_dir: Path) -> list[NabFile]:
 
 
 def run_bank(files: Sequence[NabFile], config: DetectConfig) -> list[F64]:
-    """Stream every file through one bank, one series per file, all files in lockstep."""
+    """Stream every file through one bank, one series per file, all files in lockstep.
+
+    Each file's result is what the daemon signals: the score at the start of each
+    anomaly episode and 0 elsewhere (see :func:`onsets`).
+    """
     bank = DetectorBank(config)
     longest = max(len(f.values) for f in files)
     grid = np.full((longest, len(files)), np.nan)
-    for j, f in enumerate(files):
-        grid[: len(f.values), j] = f.values
     times = np.zeros((longest, len(files)))
     for j, f in enumerate(files):
+        grid[: len(f.values), j] = f.values
         times[: len(f.values), j] = f.timestamps.astype("datetime64[s]").astype(np.int64)
+    bank.update_arrays(np.full(len(files), np.nan), times[0])  # one row per file
     out = np.empty_like(grid)
     for i in range(longest):
-        out[i] = bank.update_arrays(grid[i], times[i])
+        out[i] = onsets(bank.evidence(grid[i], times[i]))
     return [np.nan_to_num(out[: len(f.values), j], nan=0.0) for j, f in enumerate(files)]
+
+
+def onsets(ev: Evidence) -> F64:
+    """Per row, the score if an episode starts there, else 0: the daemon's one report."""
+    assert ev.phase is not None
+    out: F64 = np.where(ev.phase == Phase.START, np.nan_to_num(ev.score, nan=0.0), 0.0)
+    return out
 
 
 def evaluate(data_dir: Path, config: DetectConfig) -> list[ProfileResult]:

@@ -136,19 +136,32 @@ class DetectConfig(Section):
             "normal (a persistent shift stops being anomalous)."
         ),
     )
-    suppress: int = Field(
-        0,
-        ge=0,
+    episode_open: float = Field(
+        0.32,
+        gt=0,
+        le=1,
         description=(
-            "After a score crosses threshold, report scores below it for this many samples "
-            "(one detection per burst; useful for benchmarks, 0 keeps every score)."
+            "Score at which a series' anomaly episode starts (when none is open). The "
+            "episode's start is the one report per burst (`aiops detect` and NAB score it); "
+            "runbooks still decide on each sample's score (score_above)."
         ),
     )
-    suppress_above: float = Field(
-        0.0,
+    episode_min: int = Field(
+        300,
         ge=0,
-        le=1,
-        description="Score that starts a quiet period (0 = the threshold).",
+        description=(
+            "Samples an episode lasts at least: a disturbance is reported once, not once "
+            "per burst within it (a range record still starts a new episode)."
+        ),
+    )
+    episode_calm: int = Field(
+        30,
+        ge=1,
+        description=(
+            "Consecutive samples below episode_open that end an episode (once it has lasted "
+            "episode_min); also how long a dip below signal_floor may last without "
+            "restarting the strong run a runbook's `for:` measures."
+        ),
     )
     floor_share: float = Field(
         0.0,
@@ -259,8 +272,6 @@ PRESETS: dict[str, dict[str, object]] = {
     "nab": {
         "floor_share": 0.5,
         "scale_alpha": 0.005,
-        "suppress": 300,
-        "suppress_above": 0.32,
         "recurring_period": "1d",
         "recurring_discount": 0.75,
         "repeat_discount": 0.2,
@@ -276,8 +287,8 @@ PRESETS: dict[str, dict[str, object]] = {
 def preset(name: str) -> DetectConfig:
     """The detector settings of a named preset (KeyError if unknown).
 
-    >>> preset("nab").suppress
-    300
+    >>> preset("nab").records
+    True
     >>> preset("default") == DetectConfig()
     True
     """

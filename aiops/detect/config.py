@@ -34,8 +34,10 @@ class Params:
     clip: float = 4.0
     min_rel_scale: float = 0.001
     adopt_after: int = 40
-    suppress: int = 0
-    suppress_above: float = 0.0
+    signal_floor: float = 0.9
+    episode_open: float = 0.32
+    episode_min: int = 300
+    episode_calm: int = 30
     floor_share: float = 0.0
     floor_alpha: float = 0.002
     seasons: tuple[tuple[float, int, float], ...] = ()
@@ -67,8 +69,10 @@ class Params:
             clip=config.clip,
             min_rel_scale=config.min_rel_scale,
             adopt_after=config.adopt_after,
-            suppress=config.suppress,
-            suppress_above=config.suppress_above,
+            signal_floor=config.signal_floor,
+            episode_open=config.episode_open,
+            episode_min=config.episode_min,
+            episode_calm=config.episode_calm,
             floor_share=config.floor_share,
             floor_alpha=config.floor_alpha,
             seasons=tuple((s.period, s.bins, s.alpha) for s in config.seasons),

@@ -8,8 +8,9 @@ a view finds anomalous is not learnt by that view (nor by its seasonal profile),
 views that find it normal keep adapting. Optional stages, each off by default: the
 recurring-pattern envelope and the recurring-anomaly memory discount what was seen at
 this phase before; range records raise a value beyond anything the series has shown;
-a quiet period of ``suppress`` samples after a report (one report per burst, which a
-record breaks through); Page-Hinkley adoption of a confirmed new level.
+Page-Hinkley adoption of a confirmed new level. Last, every row's anomaly episode
+advances (:mod:`aiops.detect.episodes`): one start per burst, which a record breaks
+through.
 
 >>> import numpy as np
 >>> ens = Ensemble(Params(warmup=5, seasons=((86400.0, 24, 0.2),)))
@@ -34,6 +35,7 @@ import numpy.typing as npt
 from aiops.detect.config import Params
 from aiops.detect.drift import DriftParams, PageHinkleyBank
 from aiops.detect.envelope import PhaseEnvelope
+from aiops.detect.episodes import EpisodeTracker
 from aiops.detect.records import RangeRecords
 from aiops.detect.robust import KINDS, Evidence, RobustCore, blocks, concat, usable
 from aiops.detect.seasonal import SeasonalProfile
@@ -78,7 +80,10 @@ class Ensemble:
             if params.drift_threshold > 0
             else None
         )
-        self.quiet = np.zeros(0, dtype=np.int64)
+        self.episodes = EpisodeTracker(
+            open_level=params.episode_open, strong_level=params.signal_floor,
+            min_length=params.episode_min, calm=params.episode_calm,
+        )
         self.size = 0
 
     def grow(self, size: int) -> None:
@@ -92,7 +97,7 @@ class Ensemble:
         for extra in (self.envelope, self.repeats, self.records, self.drift):
             if extra is not None:
                 extra.grow(size)
-        self.quiet = np.concatenate([self.quiet, np.zeros(size - self.size, dtype=np.int64)])
+        self.episodes.grow(size)
         self.size = size
 
     def learned(self, row: int) -> int:
@@ -107,7 +112,7 @@ class Ensemble:
             + sum(p.nbytes for p in self.profiles)
             + sum(e.nbytes for e in (self.envelope, self.repeats, self.records, self.drift)
                   if e is not None)
-            + int(self.quiet.nbytes)
+            + self.episodes.nbytes
         )
 
     def step(self, values: F64, t: F64 | None = None) -> Evidence:
@@ -167,9 +172,7 @@ class Ensemble:
             record = None
             if self.records is not None:
                 ev, record = self._record(ev, xb, rows)
-            if p.suppress > 0:
-                ev = self._suppress(ev, rows, record)
-            sink(rows, ev)
+            sink(rows, self._episode(ev, tb, rows, record))
         if self.drift is not None and spread0 is not None:
             self._adopt_on_drift(x, spread0)
 
@@ -212,30 +215,17 @@ class Ensemble:
         kind = np.where(new, KINDS.index("record"), ev.kind)
         return replace(ev, score=np.where(ev.valid, raw, np.nan), raw=raw, kind=kind), new
 
-    def _suppress(self, ev: Evidence, rows: slice, record: Bool | None = None) -> Evidence:
-        """One report per burst: zero the score during a quiet period after a report.
-
-        A range record is news even in a quiet period: it is reported and restarts it.
-        """
-        p = self.params
-        q = self.quiet[rows]
-        quiet = q > 0
-        if record is not None:
-            quiet &= ~record
-        score = np.where(quiet & ev.valid, 0.0, ev.score)
-        above = p.suppress_above if p.suppress_above > 0 else p.threshold
-        reported = ev.valid & (ev.raw >= above) & ~quiet
-        q = np.where(ev.valid & quiet, q - 1, q)
-        q[reported] = p.suppress
-        self.quiet[rows] = q
-        return Evidence(
-            score=score, raw=ev.raw, expected=ev.expected, lower=ev.lower, upper=ev.upper,
-            z=ev.z, warm=ev.warm, valid=ev.valid, kind=ev.kind,
-        )
+    def _episode(self, ev: Evidence, t: F64, rows: slice, record: Bool | None) -> Evidence:
+        """Advance each row's episode (a record starts a new one) and attach it."""
+        rec = np.zeros(len(t), dtype=np.bool_) if record is None else record
+        step = self.episodes.step(ev.raw, ev.valid & ev.warm, rec, t, rows)
+        return replace(ev, phase=step.code, start=step.start, since=step.since, peak=step.peak)
 
     def state(self) -> dict[str, npt.NDArray[np.generic]]:
         """All state arrays, namespaced by view (for snapshots)."""
-        out: dict[str, npt.NDArray[np.generic]] = {"quiet": self.quiet[: self.size].copy()}
+        out: dict[str, npt.NDArray[np.generic]] = {
+            f"e.{k}": a for k, a in self.episodes.state().items()
+        }
         for k, core in enumerate(self.cores):
             out.update({f"v{k}.{name}": a for name, a in core.state().items()})
         for k, prof in enumerate(self.profiles):
@@ -256,7 +246,7 @@ class Ensemble:
 
     def load(self, state: dict[str, npt.NDArray[np.generic]]) -> None:
         """Replace the state with arrays produced by :meth:`state`."""
-        size = int(state["quiet"].shape[0])
+        size = int(state["e.open"].shape[0])
         for k, core in enumerate(self.cores):
             prefix = f"v{k}."
             core.load({n[len(prefix):]: a for n, a in state.items() if n.startswith(prefix)})
@@ -288,7 +278,9 @@ class Ensemble:
             self.drift.load({n[2:]: a for n, a in state.items() if n.startswith("d.")})
             if self.drift.size != size:
                 raise ValueError("drift state does not match the series")
-        self.quiet = np.asarray(state["quiet"], dtype=np.int64).copy()
+        self.episodes.load({n[2:]: a for n, a in state.items() if n.startswith("e.")})
+        if self.episodes.size != size:
+            raise ValueError("episode state does not match the series")
         self.size = size
 
 

@@ -87,6 +87,12 @@ class Evidence:
     warm: Bool
     valid: Bool
     kind: I64
+    # Episode columns, filled by the ensemble (None from a bare view): phase code
+    # (aiops.detect.episodes.Phase), episode start, strong-run start, peak score.
+    phase: npt.NDArray[np.int8] | None = None
+    start: F64 | None = None
+    since: F64 | None = None
+    peak: F64 | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -361,6 +367,10 @@ def concat(parts: list[Evidence]) -> Evidence:
     """One Evidence from block Evidences, in row order."""
     if len(parts) == 1:
         return parts[0]
+    episodes: dict[str, npt.NDArray[np.generic]] = {}
+    if parts[0].phase is not None:
+        for name in ("phase", "start", "since", "peak"):
+            episodes[name] = np.concatenate([getattr(e, name) for e in parts])
     return Evidence(
         score=np.concatenate([e.score for e in parts]),
         raw=np.concatenate([e.raw for e in parts]),
@@ -371,6 +381,7 @@ def concat(parts: list[Evidence]) -> Evidence:
         warm=np.concatenate([e.warm for e in parts]),
         valid=np.concatenate([e.valid for e in parts]),
         kind=np.concatenate([e.kind for e in parts]),
+        **episodes,  # type: ignore[arg-type]
     )
 
 

@@ -1,9 +1,16 @@
-"""The poll + detect loop body: pull samples, score them, turn anomalies into signals.
+"""The poll + detect loop body: pull samples, score them, turn anomaly episodes into signals.
 
 One :meth:`ScrapeEngine.cycle` per interval. It never acts: it returns the signals
 for the remediation side and keeps the latest sample of every series for verification.
 A failed pull marks the source down and emits nothing, so no action is ever taken on
 missing data; samples without a finite value are skipped and counted.
+
+The cycle is columnar: the source's samples arrive as a column batch
+(:class:`~aiops.sources.base.BatchReader`), the bank scores them as arrays, and Python
+objects are built only for samples that signal. Signals follow the bank's episodes
+(:mod:`aiops.detect.episodes`): one ``start`` Anomaly when a series' episode begins,
+an ``ongoing`` one for every sample at or above the signal floor while it lasts (what
+runbooks act on; ``since`` is the strong run's start, for ``for:``), one ``end``.
 
 With ``detect.joint.enabled``, a :class:`~aiops.detect.joint.JointBank` also scores
 each workload's cpu/memory/latency vector; its ``joint{<workload labels>}`` Scores
@@ -13,19 +20,23 @@ become Anomaly signals and gauges exactly like per-series ones. It holds river t
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
 import structlog
 
-from aiops.detect.base import Bank
+from aiops.detect.bank import DetectorBank
+from aiops.detect.columns import ScoreBatch
+from aiops.detect.episodes import Phase
 from aiops.detect.joint import JointBank
 from aiops.engines.collector import collector_held
+from aiops.engines.latest import LatestSamples
 from aiops.errors import AiopsError
-from aiops.model import Anomaly, Sample, Score, SeriesKey
-from aiops.sources.base import Source
+from aiops.model import Anomaly, Episode, Sample, Score, SeriesKey
+from aiops.sources.base import BatchReader, SampleBatch, Source
 from aiops.telemetry.metrics import Metrics
 
 
@@ -49,46 +60,52 @@ class ScrapeEngine:
         self,
         *,
         source: Source,
-        bank: Bank,
+        bank: DetectorBank,
         metrics: Metrics,
         signal_floor: float,
         log: structlog.typing.FilteringBoundLogger,
         joint: JointBank | None = None,
     ) -> None:
         self.source = source
+        self.reader = BatchReader(source)
         self.bank = bank
         self.joint = joint if joint is not None and joint.enabled else None
         self._overflow_logged = False
         self.metrics = metrics
         self.signal_floor = signal_floor
         self.log = log
-        self.latest: dict[SeriesKey, Sample] = {}
+        self.latest = LatestSamples()
+        #: Scores with reasons of the samples that signalled (and joint vectors), by key.
         self.scores: dict[SeriesKey, Score] = {}
         self.source_up = False
         self.last_error = ""
         self.last_ok: float | None = None
         self._since: dict[SeriesKey, float] = {}
+        self._gauges: dict[int, list[list[Any]]] = {}
 
     def cycle(self, now: float) -> CycleReport:
         """Run one poll + detect cycle at time ``now``."""
         t0 = time.perf_counter()
         try:
-            samples = list(self.source.pull(now))
+            batch = self.reader.read(now)
         except AiopsError as exc:
             return self._failed(now, exc, t0)
         t1 = time.perf_counter()
+        joint: list[Score] = []
         with collector_held():
-            scores = self.bank.update(samples)
+            sb = self.bank.update_batch(batch)
             if self.joint is not None:
-                scores += self._joint(samples, now)
+                joint = self._joint(batch.samples(), now)
         t2 = time.perf_counter()
-        for s in samples:
-            self.latest[s.key] = s
-            if not math.isfinite(s.value):
-                # A gap is scored by nobody, so it neither raises nor ends an episode.
-                self.metrics.samples_skipped.inc()
-        anomalies = self._anomalies(scores)
-        self._export(scores)
+        self.latest.update(batch)
+        skipped = len(sb) - int(np.count_nonzero(sb.valid))
+        if skipped:
+            # A gap is scored by nobody, so it neither raises nor ends an episode.
+            self.metrics.samples_skipped.inc(skipped)
+        anomalies = self._anomalies(sb, now)
+        anomalies += self._joint_anomalies(joint)
+        self._export_columns(sb, batch)
+        self._export(joint)
         t3 = time.perf_counter()
         self.source_up = True
         self.last_error = ""
@@ -97,13 +114,13 @@ class ScrapeEngine:
         for stage, seconds in stages.items():
             self.metrics.cycle_seconds.labels(stage).observe(seconds)
         self.metrics.source_up.labels(self.source.name).set(1)
-        self.metrics.series.set(len(samples))
+        self.metrics.series.set(len(batch))
         self.metrics.cycles.labels("ok").inc()
         if anomalies:
             self.metrics.signals.labels("anomaly").inc(len(anomalies))
         return CycleReport(
-            t=now, ok=True, series=len(samples), scored=len(scores),
-            anomalies=tuple(anomalies), stages=stages,
+            t=now, ok=True, series=len(batch), scored=int(np.count_nonzero(sb.valid)) +
+            len(joint), anomalies=tuple(anomalies), stages=stages,
         )
 
     def warm(self, history: Sequence[Sample], *, joint_only: bool = False) -> int:
@@ -118,7 +135,7 @@ class ScrapeEngine:
         with collector_held():
             for t in sorted(by_t):
                 if not joint_only:
-                    self.bank.update(by_t[t])
+                    self.bank.update_batch(SampleBatch.of(by_t[t], self.reader.table))
                 if self.joint is not None:
                     self._joint(by_t[t], t)
         return len(by_t)
@@ -149,16 +166,75 @@ class ScrapeEngine:
             t=now, ok=False, error=str(exc), stages={"pull": time.perf_counter() - t0}
         )
 
-    def _anomalies(self, scores: list[Score]) -> list[Anomaly]:
+    def _anomalies(self, sb: ScoreBatch, now: float) -> list[Anomaly]:
+        """Episode starts, strong samples and episode ends become Anomaly signals."""
+        strong = sb.warm & (sb.score >= self.signal_floor)
+        start = sb.phase == Phase.START
+        end = sb.phase == Phase.END
+        pos = np.flatnonzero(strong | start | end)
+        if pos.shape[0] == 0:
+            return []
+        out: list[Anomaly] = []
+        scores = self.bank.explain(sb, pos)
+        for i, sc in zip(pos.tolist(), scores, strict=True):
+            self.scores[sc.key] = sc
+            phase = int(sb.phase[i])
+            since = float(sb.since[i])
+            if phase == Phase.END:
+                last = self._since.pop(sc.key, float(sb.start[i]))
+                out.append(Anomaly(score=sc, since=last, episode=Episode.END,
+                                   episode_start=float(sb.start[i]), peak=float(sb.peak[i])))
+                continue
+            if since != since:  # NaN: an episode start below the floor
+                since = sc.t
+            else:
+                self._since[sc.key] = since
+            out.append(Anomaly(
+                score=sc, since=since,
+                episode=Episode.START if phase == Phase.START else Episode.ONGOING,
+                episode_start=float(sb.start[i]), peak=float(sb.peak[i]),
+            ))
+        return out
+
+    def _joint_anomalies(self, scores: list[Score]) -> list[Anomaly]:
+        """Joint Scores at or above the floor are signals; ``since`` spans the run."""
         out: list[Anomaly] = []
         for sc in scores:
             self.scores[sc.key] = sc
             if sc.warm and sc.score >= self.signal_floor:
                 since = self._since.setdefault(sc.key, sc.t)
-                out.append(Anomaly(score=sc, since=since))
+                out.append(Anomaly(score=sc, since=since, peak=sc.score))
             else:
                 self._since.pop(sc.key, None)
         return out
+
+    def _export_columns(self, sb: ScoreBatch, batch: SampleBatch) -> None:
+        """Per-series gauges (score, expected, band, value) from the batch's columns."""
+        children = self._children(batch)
+        valid = np.flatnonzero(sb.valid)
+        if valid.shape[0] == 0:
+            return
+        cols = (sb.score, sb.expected, sb.lower, sb.upper, sb.value)
+        values = [c[valid].tolist() for c in cols]
+        for k, row in enumerate(batch.index[valid].tolist()):
+            for child, col in zip(children[row], values, strict=True):
+                child.set(col[k])
+
+    def _children(self, batch: SampleBatch) -> list[list[Any]]:
+        """Gauge children per table row (score, expected, lower, upper, value), cached."""
+        table = batch.table
+        cached = self._gauges.get(table.token)
+        if cached is None:
+            cached = self._gauges[table.token] = []
+        m = self.metrics
+        for key in table.keys[len(cached):]:
+            labels = (key.metric, key.label("namespace"), key.label("workload"))
+            cached.append([
+                m.score.labels(*labels), m.expected.labels(*labels),
+                m.band.labels(*labels, "lower"), m.band.labels(*labels, "upper"),
+                m.value.labels(*labels),
+            ])
+        return cached
 
     def _export(self, scores: list[Score]) -> None:
         m = self.metrics
@@ -169,3 +245,4 @@ class ScrapeEngine:
             m.band.labels(*labels, "lower").set(sc.lower)
             m.band.labels(*labels, "upper").set(sc.upper)
             m.value.labels(*labels).set(sc.value)
+

@@ -84,7 +84,7 @@ def test_set_overrides_a_setting_and_rejects_bad_ones_clearly(tmp_path: Path) ->
     assert "windows found 0/2" in cold.stdout
     unknown = _bench(tmp_path, "--set", "nope=1")
     assert unknown.returncode == 2 and "--set nope: not a detect setting" in unknown.stderr
-    bad = _bench(tmp_path, "--set", "suppress=-3")
-    assert bad.returncode == 2 and "--set suppress" in bad.stderr
-    shape = _bench(tmp_path, "--sweep", "suppress")
+    bad = _bench(tmp_path, "--set", "episode_min=-3")
+    assert bad.returncode == 2 and "--set episode_min" in bad.stderr
+    shape = _bench(tmp_path, "--sweep", "episode_min")
     assert shape.returncode == 2 and "expected KEY=VALUE" in shape.stderr
