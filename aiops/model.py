@@ -113,8 +113,9 @@ class Episode(StrEnum):
 class Anomaly:
     """A series scored anomalous, as part of an anomaly episode.
 
-    ``since`` is when the current strong run began: the first score at or above the
-    signal floor, not reset by short dips, so a runbook's ``for:`` reads the episode.
+    ``since`` is when the current run of anomalous samples began (consecutive samples
+    at the episode's open level, which may lie below the signal floor), so a runbook's
+    ``for:`` reads the episode rather than one line crossed without a dip.
     ``episode`` says whether this signal starts the series' episode, continues it or
     ends it; ``episode_start`` is when the episode began (its one report, possibly
     below the floor) and ``peak`` its highest score so far.

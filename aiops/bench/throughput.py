@@ -22,6 +22,7 @@ import numpy as np
 from aiops.config.detect import DetectConfig
 from aiops.detect.bank import DetectorBank
 from aiops.model import Sample, SeriesKey
+from aiops.sources.base import SampleBatch, SeriesTable
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -58,14 +59,21 @@ class ThroughputReport:
     river: Rate
     memory: Memory
     samples: tuple[Rate, ...] = ()
+    batches: tuple[Rate, ...] = ()
 
     def ratio(self, series: int) -> float:
         """Bank points/s at ``series`` over river HalfSpaceTrees points/s."""
         rate = next(r for r in self.bank if r.series == series)
         return rate.per_second / self.river.per_second
 
+    def batch_ratio(self, series: int) -> float:
+        """The columnar (daemon) path's points/s at ``series`` over river's."""
+        rate = next(r for r in self.batches if r.series == series)
+        return rate.per_second / self.river.per_second
+
 
 WARM_STEPS = 70
+STEP = 15.0  # seconds between samples (the daemon's default interval)
 
 
 def _stream(rng: np.random.Generator, steps: int, series: int) -> np.ndarray:
@@ -82,18 +90,51 @@ def bank_rate(series: int, points: int, *, config: DetectConfig, seed: int = 0) 
     steps = max(3, points // series)
     bank = DetectorBank(config)
     # Past warm-up and the first weeks of life, so the figure is the steady state.
-    for row in _stream(rng, WARM_STEPS, series):
-        bank.update_arrays(row)
+    for i, row in enumerate(_stream(rng, WARM_STEPS, series)):
+        bank.update_arrays(row, STEP * i)
     chunk = max(1, min(steps, 2_000_000 // series))
     elapsed, done = 0.0, 0
     while done < steps:
         block = _stream(rng, min(chunk, steps - done), series)
         start = time.perf_counter()
-        for row in block:
-            bank.update_arrays(row)
+        for i, row in enumerate(block, start=WARM_STEPS + done):
+            bank.update_arrays(row, STEP * i)
         elapsed += time.perf_counter() - start
         done += len(block)
     return Rate(name="bank", series=series, points=steps * series, seconds=elapsed)
+
+
+def batch_rate(series: int, points: int, *, config: DetectConfig, seed: int = 0) -> Rate:
+    """Points/s of the daemon's columnar path: ``update_batch`` plus Scores for signals.
+
+    Keys are interned once in a :class:`~aiops.sources.base.SeriesTable` (as a source
+    does); each step is one :class:`~aiops.sources.base.SampleBatch` of arrays, and
+    Scores with reasons are built only for samples that start or end an episode or
+    reach the signal floor, as the scrape engine does.
+    """
+    rng = np.random.default_rng(seed)
+    steps = max(3, points // series)
+    table = SeriesTable()
+    index = table.rows([SeriesKey.of(f"metric_{j % 4}", workload=f"w{j // 4:06d}")
+                        for j in range(series)])
+    bank = DetectorBank(config)
+
+    def step(i: int, row: np.ndarray) -> None:
+        sb = bank.update_batch(SampleBatch(table=table, index=index,
+                                           t=np.full(series, STEP * i), value=row))
+        signal = (sb.warm & (sb.score >= config.signal_floor)) | (sb.phase != 0) & (
+            sb.phase != 2)
+        bank.explain(sb, np.flatnonzero(signal))
+
+    for i, row in enumerate(_stream(rng, WARM_STEPS, series)):
+        step(i, row)
+    elapsed = 0.0
+    for i, row in enumerate(_stream(rng, steps, series), start=WARM_STEPS):
+        start = time.perf_counter()
+        step(i, row)
+        elapsed += time.perf_counter() - start
+    return Rate(name="bank.update_batch (daemon path)", series=series, points=steps * series,
+                seconds=elapsed)
 
 
 def sample_rate(series: int, *, config: DetectConfig, steps: int = 5, seed: int = 0) -> Rate:
@@ -150,13 +191,13 @@ def memory(series: int, steps: int, *, config: DetectConfig, seed: int = 0) -> M
     tracemalloc.start()
     try:
         bank = DetectorBank(config)
-        for row in _stream(rng, steps, series):
-            bank.update_arrays(row)
+        for i, row in enumerate(_stream(rng, steps, series)):
+            bank.update_arrays(row, STEP * i)
         _, peak = tracemalloc.get_traced_memory()
         short = len(bank.snapshot())
-        for _ in range(9):
-            for row in _stream(rng, steps, series):
-                bank.update_arrays(row)
+        for k in range(1, 10):
+            for i, row in enumerate(_stream(rng, steps, series), start=k * steps):
+                bank.update_arrays(row, STEP * i)
         long = len(bank.snapshot())
     finally:
         tracemalloc.stop()
@@ -171,8 +212,9 @@ def run(
     points: int = 3_000_000,
     river_points: int = 10_000,
     sample_series: Sequence[int] = (10_000,),
+    batch_series: Sequence[int] = (100_000,),
 ) -> ThroughputReport:
-    """Measure everything the report needs (a few seconds at the defaults)."""
+    """Measure everything the report needs (a minute or so at the defaults)."""
     cfg = config if config is not None else DetectConfig()
     rates = tuple(
         bank_rate(n, max(30_000, min(points, n * 300)), config=cfg) for n in series
@@ -182,4 +224,6 @@ def run(
         river=river_rate(river_points),
         memory=memory(1_000, 200, config=cfg),
         samples=tuple(sample_rate(n, config=cfg) for n in sample_series),
+        batches=tuple(batch_rate(n, max(30_000, min(points, n * 20)), config=cfg)
+                      for n in batch_series),
     )

@@ -141,7 +141,7 @@ def bench_nab(
         Path | None,
         typer.Option("--data", "-d", help="NAB directory (default ../shared/data/nab)."),
     ] = None,
-    preset_name: PresetOpt = "nab",
+    preset_name: PresetOpt = "default",
     config: ConfigOpt = None,
     overrides: Annotated[
         list[str] | None,

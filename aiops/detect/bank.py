@@ -186,11 +186,15 @@ class DetectorBank:
             return cast("list[int]", found)
         rows: list[int] = []
         for key, row in zip(keys, found, strict=True):
-            rows.append(self._row_of(key) if row is None else row)
+            rows.append(self._row_of(key, grow=False) if row is None else row)
+        self._core.grow(len(self._keys))
         return rows
 
-    def _row_of(self, key: SeriesKey) -> int:
-        """The row of ``key``, created (with its workload group) if new."""
+    def _row_of(self, key: SeriesKey, *, grow: bool = True) -> int:
+        """The row of ``key``, created (with its workload group) if new.
+
+        ``grow=False`` defers growing the detector state (the caller grows it once).
+        """
         ident = (key.metric, key.labels)
         row = self._index.get(ident)
         if row is None:
@@ -200,7 +204,8 @@ class DetectorBank:
             group = self._groups.setdefault(key.labels, len(self._groups))
             self._group = with_room(self._group, row + 1)
             self._group[row] = group
-            self._core.grow(len(self._keys))
+            if grow:
+                self._core.grow(len(self._keys))
         return row
 
     def _table_rows(self, table: KeyTable) -> npt.NDArray[np.intp]:
@@ -210,7 +215,8 @@ class DetectorBank:
         if known is not None and known.shape[0] == len(keys):
             return known
         start = 0 if known is None else known.shape[0]
-        more = np.array([self._row_of(k) for k in keys[start:]], dtype=np.intp)
+        more = np.array([self._row_of(k, grow=False) for k in keys[start:]], dtype=np.intp)
+        self._core.grow(len(self._keys))
         mapped = more if known is None else np.concatenate([known, more])
         if len(self._tables) >= _MAX_TABLES and table.token not in self._tables:
             self._tables.pop(next(iter(self._tables)))

@@ -70,7 +70,8 @@ class ScoreBatch:
     """Per sample of a batch (same order): the bank's judgement, as arrays.
 
     ``phase`` holds :class:`~aiops.detect.episodes.Phase` codes; ``start`` is the
-    episode's start time, ``since`` the strong run's (NaN outside one), ``peak`` the
+    episode's start time, ``since`` the current run's (consecutive samples at the
+    episode's open level; NaN after a calm one), ``peak`` the
     episode's highest score so far. Invalid samples have ``valid`` False, score 0
     and phase NONE.
     ``keys`` and ``index`` locate each sample's key; ``rows`` and ``group`` (one id per

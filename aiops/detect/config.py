@@ -34,7 +34,6 @@ class Params:
     clip: float = 4.0
     min_rel_scale: float = 0.001
     adopt_after: int = 40
-    signal_floor: float = 0.9
     episode_open: float = 0.32
     episode_min: int = 300
     episode_calm: int = 30
@@ -51,7 +50,6 @@ class Params:
     repeat_margin: float = 0.5
     records: bool = False
     record_tolerance: float = 0.02
-    record_score: float = 0.99
     drift_threshold: float = 0.0
 
     @classmethod
@@ -69,7 +67,6 @@ class Params:
             clip=config.clip,
             min_rel_scale=config.min_rel_scale,
             adopt_after=config.adopt_after,
-            signal_floor=config.signal_floor,
             episode_open=config.episode_open,
             episode_min=config.episode_min,
             episode_calm=config.episode_calm,
@@ -86,7 +83,6 @@ class Params:
             repeat_margin=config.repeat_margin,
             records=config.records,
             record_tolerance=config.record_tolerance,
-            record_score=config.record_score,
             drift_threshold=config.drift_threshold,
         )
 

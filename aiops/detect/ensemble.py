@@ -32,6 +32,7 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
+from aiops.detect.calibration import to_score
 from aiops.detect.config import Params
 from aiops.detect.drift import DriftParams, PageHinkleyBank
 from aiops.detect.envelope import PhaseEnvelope
@@ -81,8 +82,8 @@ class Ensemble:
             else None
         )
         self.episodes = EpisodeTracker(
-            open_level=params.episode_open, strong_level=params.signal_floor,
-            min_length=params.episode_min, calm=params.episode_calm,
+            open_level=params.episode_open, min_length=params.episode_min,
+            calm=params.episode_calm,
         )
         self.size = 0
 
@@ -150,19 +151,29 @@ class Ensemble:
         # included), while views that find it normal keep adapting.
         for rows in blocks(self.size):
             xb, tb = x[rows], tt[rows]
-            evs = []
+            evs: list[Evidence] = []
             shifts = [np.zeros(len(xb))]
             for k, core in enumerate(self.cores):
                 prof = self.profiles[k - 1] if k else None
                 v = xb
+                seen = None
                 if prof is not None:
                     level, seen = prof.expected(tb, rows)
                     v = np.where(seen, xb - level, np.where(usable(xb), 0.0, np.nan))
                     shifts.append(level)
                 e = core.score(v, rows)
                 core.learn(v, e, None, rows)
-                if prof is not None:
-                    prof.learn(xb, tb, e.valid & (e.raw < p.threshold), rows)
+                if prof is not None and core.adopted.size:
+                    # An adopted residual level is a shift of the whole daily (weekly)
+                    # pattern: the profile takes it and the residual baseline returns to 0,
+                    # so profile and residual level never chase each other.
+                    offset = core.recentre(core.adopted)
+                    prof.shift(core.adopted + rows.start, offset)
+                if prof is not None and seen is not None:
+                    # A phase seen before learns by its own view's verdict; an unseen one
+                    # (no opinion yet) by the raw view's, so a spike cannot become its level.
+                    normal = np.where(seen, e.raw, evs[0].raw) < p.threshold
+                    prof.learn(xb, tb, e.valid & normal, rows)
                 evs.append(e)
             if spread0 is not None:
                 spread0[rows] = (evs[0].upper - evs[0].lower) / 6.0
@@ -202,18 +213,23 @@ class Ensemble:
         return replace(ev, score=ev.score * factor, raw=ev.raw * factor)
 
     def _record(self, ev: Evidence, x: F64, rows: slice) -> tuple[Evidence, Bool]:
-        """Score a warm value beyond the series' whole range at least ``record_score``.
+        """Score a warm value beyond the series' whole range by its record evidence.
 
-        Returns the evidence and which rows set a record.
+        Returns the evidence and which rows set a record strong enough to open an
+        episode (those start a new episode even inside one).
         """
         assert self.records is not None
-        new = self.records.check(x, rows) & ev.valid & ev.warm
+        spread = (ev.upper - ev.lower) / 6.0
+        d = np.where(ev.valid & ev.warm, self.records.decades(x, spread, rows), 0.0)
         self.records.learn(x, ev.valid, rows)
-        if not new.any():
-            return ev, new
-        raw = np.where(new, np.maximum(ev.raw, self.params.record_score), ev.raw)
-        kind = np.where(new, KINDS.index("record"), ev.kind)
-        return replace(ev, score=np.where(ev.valid, raw, np.nan), raw=raw, kind=kind), new
+        record = d > 0
+        if not record.any():
+            return ev, record
+        rec = to_score(d, self.params.decades)
+        raw = np.fmax(ev.raw, np.where(record, rec, 0.0))
+        kind = np.where(record & (rec > ev.raw), KINDS.index("record"), ev.kind)
+        strong = record & (raw >= self.params.episode_open)
+        return replace(ev, score=np.where(ev.valid, raw, np.nan), raw=raw, kind=kind), strong
 
     def _episode(self, ev: Evidence, t: F64, rows: slice, record: Bool | None) -> Evidence:
         """Advance each row's episode (a record starts a new one) and attach it."""
@@ -237,9 +253,11 @@ class Ensemble:
                 out[f"{prefix}.lo"] = env.lo[:, : self.size].copy()
                 out[f"{prefix}.center"] = env.center[: self.size].copy()
                 out[f"{prefix}.count"] = env.count[: self.size].copy()
+                out[f"{prefix}.visit"] = env.visit[:, : self.size].copy()
         if self.records is not None:
             out["x.lo"] = self.records.lo[: self.size].copy()
             out["x.hi"] = self.records.hi[: self.size].copy()
+            out["x.count"] = self.records.count[: self.size].copy()
         if self.drift is not None:
             out.update({f"d.{k}": a for k, a in self.drift.state().items()})
         return out
@@ -267,10 +285,12 @@ class Ensemble:
             env.lo = np.asarray(state[f"{prefix}.lo"], dtype=np.float64).copy()
             env.center = np.asarray(state[f"{prefix}.center"], dtype=np.float64).copy()
             env.count = np.asarray(state[f"{prefix}.count"], dtype=np.float64).copy()
+            env.visit = np.asarray(state[f"{prefix}.visit"], dtype=np.float64).copy()
             env.size = size
         if self.records is not None:
             self.records.lo = np.asarray(state["x.lo"], dtype=np.float64).copy()
             self.records.hi = np.asarray(state["x.hi"], dtype=np.float64).copy()
+            self.records.count = np.asarray(state["x.count"], dtype=np.float64).copy()
             if self.records.lo.shape != (size,):
                 raise ValueError("record state does not match the series")
             self.records.size = size

@@ -6,7 +6,9 @@ each repeat again, because an anomaly never teaches its spread. The envelope
 remembers, per series and per phase bin of a period (a day in 24 bins), the highest and
 lowest value seen there recently, every point included, anomalous or not. The extremes
 relax towards the series' long-run level with a half-life counted in samples of that
-bin, so an old peak is forgotten after some periods. A value inside the envelope of its
+bin, so an old peak is forgotten after some periods. Only finished visits to a bin count
+(a day's values at 02:00 join the 02:00 bin when the series moves on to 03:00), so a
+sustained anomaly does not make itself "seen before". A value inside the envelope of its
 own bin or a neighbouring bin (jobs drift by a few minutes), that is between the
 long-run level and the most extreme value seen on its side, has been seen at this time
 of day before: the ensemble multiplies its score by ``discount``. A value beyond every
@@ -59,6 +61,10 @@ class PhaseEnvelope:
         self.lo = np.zeros((self.bins, 0))
         self.center = np.zeros(0)
         self.count = np.zeros(0)
+        # The visit in progress: its bin, start time, sample count and extremes. A visit
+        # joins the envelope when it ends (the series moves to another bin, or half a
+        # period passes), so what is seen *today* does not count as seen at this phase.
+        self.visit = np.zeros((5, 0))
 
     def grow(self, size: int) -> None:
         """Make room for ``size`` series (new ones have an empty envelope)."""
@@ -70,6 +76,8 @@ class PhaseEnvelope:
         self.lo[:, self.size : size] = np.inf
         self.center[self.size : size] = 0.0
         self.count[self.size : size] = 0.0
+        self.visit = with_room(self.visit, size)
+        self.visit[:, self.size : size] = np.array([[-1.0], [0.0], [0.0], [-np.inf], [np.inf]])
         self.size = size
 
     def _bin(self, t: F64) -> npt.NDArray[np.intp]:
@@ -112,37 +120,56 @@ class PhaseEnvelope:
         self, values: F64, t: F64, mask: Bool, rows: slice | None = None,
         center: F64 | None = None,
     ) -> None:
-        """Widen each masked row's bin to its value, after relaxing it towards the level.
+        """Add each masked row's value to its visit; a finished visit widens its bin.
 
-        With ``center`` given, extremes relax towards it and the envelope's own level
-        is left alone.
+        The bin's extremes first relax towards the level (one half-life per
+        ``halflife`` samples of the visit). With ``center`` given, extremes relax
+        towards it and the envelope's own level is left alone.
         """
         idx = self._idx(rows, self.size)
         b = self._bin(t)
         x = np.where(mask, values, 0.0)
-        if center is not None:
-            self._widen(x, b, idx, mask, center)
-            self.count[idx] += mask
-            return
-        c = self.center[idx]
-        first = mask & (self.count[idx] == 0)
-        c = np.where(first, x, c)
-        self._widen(x, b, idx, mask, c)
-        self.center[idx] = np.where(mask & ~first, c + _CENTER_ALPHA * (x - c), c)
+        if center is None:
+            c = self.center[idx]
+            first = mask & (self.count[idx] == 0)
+            c = np.where(first, x, c)
+            self.center[idx] = np.where(mask & ~first, c + _CENTER_ALPHA * (x - c), c)
+        else:
+            c = center
+        v = self.visit[:, idx]
+        vbin, vstart, vcount, vhi, vlo = v
+        tt = np.nan_to_num(t)
+        # A visit is over once time moves past it, whether or not this sample is learnt.
+        done = np.isfinite(t) & (vbin >= 0) & ((vbin != b) | (tt - vstart >= 0.5 * self.period))
+        ended = np.flatnonzero(done)
+        if ended.size:
+            self._close(ended, idx, c)
+            vbin = np.where(done, -1.0, vbin)
+            vhi = np.where(done, -np.inf, vhi)
+            vlo = np.where(done, np.inf, vlo)
+        begin = mask & (vbin < 0)
+        vbin = np.where(begin, b, vbin)
+        vstart = np.where(begin, tt, vstart)
+        vcount = np.where(begin, 0.0, vcount) + mask
+        vhi = np.where(mask, np.maximum(vhi, x), vhi)
+        vlo = np.where(mask, np.minimum(vlo, x), vlo)
+        self.visit[:, idx] = np.stack([vbin, vstart, vcount, vhi, vlo])
         self.count[idx] += mask
 
-    def _widen(
-        self, x: F64, b: npt.NDArray[np.intp], idx: npt.NDArray[np.intp], mask: Bool, c: F64
-    ) -> None:
-        d = self.decay
-        hi, lo = self.hi[b, idx], self.lo[b, idx]
+    def _close(self, which: npt.NDArray[np.intp], idx: npt.NDArray[np.intp], c: F64) -> None:
+        """Merge the finished visits of rows ``idx[which]`` into their bins."""
+        rows = idx[which]
+        vbin, _, vcount, vhi, vlo = self.visit[:, rows]
+        b = vbin.astype(np.intp)
+        cc = c[which]
+        d = self.decay ** vcount
+        hi, lo = self.hi[b, rows], self.lo[b, rows]
         with np.errstate(invalid="ignore"):
-            new_hi = np.maximum(x, c + d * (hi - c))
-            new_lo = np.minimum(x, c + d * (lo - c))
-        self.hi[b, idx] = np.where(mask, new_hi, hi)
-        self.lo[b, idx] = np.where(mask, new_lo, lo)
+            self.hi[b, rows] = np.maximum(vhi, cc + d * (hi - cc))
+            self.lo[b, rows] = np.minimum(vlo, cc + d * (lo - cc))
 
     @property
     def nbytes(self) -> int:
         """Bytes of state allocated."""
-        return int(self.hi.nbytes + self.lo.nbytes + self.center.nbytes + self.count.nbytes)
+        return int(self.hi.nbytes + self.lo.nbytes + self.center.nbytes + self.count.nbytes
+                   + self.visit.nbytes)

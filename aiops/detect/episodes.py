@@ -10,14 +10,14 @@ Per series the tracker keeps a small state machine over the bank's scores:
   and the last ``calm`` samples all scored below ``open_level``.
 
 A range record (a value beyond everything the series has shown) is news even inside an
-episode: it starts a new one. Beside the episode, ``since`` is when the current *strong*
-run began: the first sample at or above ``strong_level`` (the daemon's signal floor),
-not reset by dips shorter than ``calm`` samples, so a runbook's ``for:`` measures how
-long the evidence has been strong rather than how long the score stayed above a line
-without a single dip. Samples without a value leave the state untouched (code NONE).
+episode: it starts a new one. Beside the episode, ``since`` is when the current *run*
+began: the first of the consecutive samples scoring at least ``open_level`` (NaN after
+a calm sample). A runbook's ``for:`` reads it: a fault whose first sample scores just
+under the signal floor and its next ones far above it has been anomalous since that
+first sample. Samples without a value leave the state untouched (code NONE).
 
 >>> import numpy as np
->>> ep = EpisodeTracker(open_level=0.5, strong_level=0.9, min_length=3, calm=2)
+>>> ep = EpisodeTracker(open_level=0.5, min_length=3, calm=2)
 >>> ep.grow(1)
 >>> codes = []
 >>> for i, s in enumerate([0.1, 0.6, 0.95, 0.2, 0.1, 0.1, 0.1, 0.7]):
@@ -54,7 +54,7 @@ class Phase(IntEnum):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class EpisodeStep:
-    """Per row of one step: phase code, episode start, strong-run start, peak score."""
+    """Per row of one step: phase code, episode start, run start, peak score."""
 
     code: I8
     start: F64
@@ -62,20 +62,17 @@ class EpisodeStep:
     peak: F64
 
 
-_INT_FIELDS = ("open", "age", "calm", "strong_calm")
+_INT_FIELDS = ("open", "age", "calm")
 _FLOAT_FIELDS = ("start", "since", "peak")
 
 
 class EpisodeTracker:
-    """Episode state per series (7 numbers); ``step`` advances every row at once."""
+    """Episode state per series (6 numbers); ``step`` advances every row at once."""
 
-    def __init__(
-        self, *, open_level: float, strong_level: float, min_length: int, calm: int
-    ) -> None:
+    def __init__(self, *, open_level: float, min_length: int, calm: int) -> None:
         if not 0 < open_level <= 1 or min_length < 0 or calm < 1:
             raise ValueError("episodes need 0 < open_level <= 1, min_length >= 0, calm >= 1")
         self.open_level = float(open_level)
-        self.strong_level = max(float(strong_level), self.open_level)
         self.min_length = int(min_length)
         self.calm = int(calm)
         self.size = 0
@@ -98,7 +95,7 @@ class EpisodeTracker:
         """Advance the rows of ``rows`` (default all) by one sample each."""
         r = slice(0, self.size) if rows is None else rows
         ints, fl = self._i[:, r], self._f[:, r]
-        is_open, age, calm, strong_calm = ints
+        is_open, age, calm = ints
         start, since, peak = fl
         s = np.where(valid, score, 0.0)
         was_open = (is_open > 0) & valid
@@ -115,11 +112,9 @@ class EpisodeTracker:
         is_open[:] = np.where(begin, 1, np.where(end, 0, is_open))
         start[:] = np.where(begin, t, start)
         peak[:] = np.where(begin, s, np.where(going, np.fmax(peak, s), peak))
-        # The strong run: first sample at the strong level, kept through short dips.
-        strong = valid & (s >= self.strong_level)
-        strong_calm[:] = np.where(strong, 0, np.where(valid, strong_calm + 1, strong_calm))
-        lapsed = (strong_calm >= self.calm) | end
-        since[:] = np.where(strong & np.isnan(since), t, np.where(lapsed & ~strong, np.nan, since))
+        # The run behind ``since``: consecutive samples at the open level.
+        since[:] = np.where(hot, np.where(np.isnan(since), t, since),
+                            np.where(valid, np.nan, since))
         return EpisodeStep(code=code, start=start.copy(), since=since.copy(), peak=peak.copy())
 
     @property

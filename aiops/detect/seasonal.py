@@ -83,6 +83,11 @@ class SeasonalProfile:
         self.level[b, idx] += a * (x - self.level[b, idx])
         self.count[b, idx] = c + mask
 
+    def shift(self, rows: npt.NDArray[np.intp], offset: F64) -> None:
+        """Move every seen bin of ``rows`` by ``offset`` (the whole pattern shifts)."""
+        seen = self.count[:, rows] > 0
+        self.level[:, rows] += np.where(seen, offset, 0.0)
+
     @property
     def nbytes(self) -> int:
         """Bytes of state allocated."""

@@ -10,7 +10,8 @@ The cycle is columnar: the source's samples arrive as a column batch
 objects are built only for samples that signal. Signals follow the bank's episodes
 (:mod:`aiops.detect.episodes`): one ``start`` Anomaly when a series' episode begins,
 an ``ongoing`` one for every sample at or above the signal floor while it lasts (what
-runbooks act on; ``since`` is the strong run's start, for ``for:``), one ``end``.
+runbooks act on; ``since`` is when the run of anomalous samples began, which a
+runbook's ``for:`` reads), one ``end``.
 
 With ``detect.joint.enabled``, a :class:`~aiops.detect.joint.JointBank` also scores
 each workload's cpu/memory/latency vector; its ``joint{<workload labels>}`` Scores
