@@ -32,7 +32,7 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
-from aiops.detect.calibration import to_score
+from aiops.detect.calibration import to_decades, to_score
 from aiops.detect.config import Params
 from aiops.detect.drift import DriftParams, PageHinkleyBank
 from aiops.detect.envelope import PhaseEnvelope
@@ -164,11 +164,14 @@ class Ensemble:
                 e = core.score(v, rows)
                 core.learn(v, e, None, rows)
                 if prof is not None and core.adopted.size:
-                    # An adopted residual level is a shift of the whole daily (weekly)
-                    # pattern: the profile takes it and the residual baseline returns to 0,
-                    # so profile and residual level never chase each other.
-                    offset = core.recentre(core.adopted)
-                    prof.shift(core.adopted + rows.start, offset)
+                    # An adopted residual level moves into the profile (the residual
+                    # baseline returns to 0, so the two never chase each other): into every
+                    # phase if the raw view shifted too (the whole series moved), else
+                    # into this phase only (a holiday afternoon is not a new day).
+                    local = core.adopted
+                    offset = core.recentre(local)
+                    moved = ~self.cores[0].settled(rows)[local]
+                    prof.shift(tb[local], local + rows.start, offset, moved)
                 if prof is not None and seen is not None:
                     # A phase seen before learns by its own view's verdict; an unseen one
                     # (no opinion yet) by the raw view's, so a spike cannot become its level.
@@ -177,7 +180,7 @@ class Ensemble:
                 evs.append(e)
             if spread0 is not None:
                 spread0[rows] = (evs[0].upper - evs[0].lower) / 6.0
-            ev = evs[0] if len(evs) == 1 else _combine(evs, shifts)
+            ev = evs[0] if len(evs) == 1 else _combine(evs, shifts, p.decades)
             if self.envelope is not None:
                 ev = self._recurring(ev, xb, tb, rows)
             record = None
@@ -304,11 +307,19 @@ class Ensemble:
         self.size = size
 
 
-def _combine(evs: list[Evidence], shifts: list[F64]) -> Evidence:
-    """Per row, the view with the strongest evidence; seasonal bands shifted by level."""
+def _combine(evs: list[Evidence], shifts: list[F64], decades: float) -> Evidence:
+    """Per row, the view with the strongest evidence; seasonal bands shifted by level.
+
+    The best of ``k`` views is tested ``k`` times over: its tail probability is
+    multiplied by ``k`` (Bonferroni across views, as across statistics within one).
+    """
     raw = np.stack([e.raw for e in evs])
     best = np.argmax(raw, axis=0)
     idx = np.arange(raw.shape[1])
+    top = raw[best, idx]
+    adjusted = to_score(np.maximum(to_decades(top, decades) - np.log10(len(evs)), 0.0), decades)
+    raw = raw.copy()
+    raw[best, idx] = np.where(top > 0, adjusted, 0.0)
     shift = np.stack(shifts)
 
     def pick(name: str) -> F64:

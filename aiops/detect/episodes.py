@@ -10,11 +10,13 @@ Per series the tracker keeps a small state machine over the bank's scores:
   and the last ``calm`` samples all scored below ``open_level``.
 
 A range record (a value beyond everything the series has shown) is news even inside an
-episode: it starts a new one. Beside the episode, ``since`` is when the current *run*
-began: the first of the consecutive samples scoring at least ``open_level`` (NaN after
-a calm sample). A runbook's ``for:`` reads it: a fault whose first sample scores just
-under the signal floor and its next ones far above it has been anomalous since that
-first sample. Samples without a value leave the state untouched (code NONE).
+episode: it starts a new one, unless the episode began less than ``calm`` samples ago
+(a jump sets a few records as noise rides on it: one onset). Beside the episode,
+``since`` is when the current *run* began: the first of the consecutive samples
+scoring at least ``open_level`` (NaN after a calm sample). A runbook's ``for:`` reads
+it: a fault whose first sample scores just under the signal floor and its next ones
+far above it has been anomalous since that first sample. Samples without a value
+leave the state untouched (code NONE).
 
 >>> import numpy as np
 >>> ep = EpisodeTracker(open_level=0.5, min_length=3, calm=2)
@@ -100,7 +102,7 @@ class EpisodeTracker:
         s = np.where(valid, score, 0.0)
         was_open = (is_open > 0) & valid
         hot = valid & (s >= self.open_level)
-        restart = was_open & record
+        restart = was_open & record & (age >= self.calm)  # not the same onset again
         begin = (hot & ~was_open) | restart
         going = was_open & ~restart
         # Ongoing rows age and count calm samples; a long enough calm ends the episode.

@@ -83,10 +83,13 @@ class SeasonalProfile:
         self.level[b, idx] += a * (x - self.level[b, idx])
         self.count[b, idx] = c + mask
 
-    def shift(self, rows: npt.NDArray[np.intp], offset: F64) -> None:
-        """Move every seen bin of ``rows`` by ``offset`` (the whole pattern shifts)."""
+    def shift(self, t: F64, rows: npt.NDArray[np.intp], offset: F64, everywhere: Bool) -> None:
+        """Move profiles of ``rows`` by ``offset``: every seen bin where ``everywhere``,
+        else only the bin at time ``t`` (one time per row)."""
         seen = self.count[:, rows] > 0
-        self.level[:, rows] += np.where(seen, offset, 0.0)
+        self.level[:, rows] += np.where(seen & everywhere, offset, 0.0)
+        b = self._bin(t)
+        self.level[b, rows] += np.where(everywhere, 0.0, offset)
 
     @property
     def nbytes(self) -> int:
