@@ -1,3 +1,3 @@
 """Shared pytest plugins (fixtures for real servers live in tests/realservers)."""
 
-pytest_plugins = ["tests.realservers.plugin"]
+pytest_plugins = ["tests.realservers.plugin", "tests.realservers.postgres"]

@@ -1,7 +1,14 @@
-"""The ``command`` step: run an argv list (never a shell) with a timeout.
+"""The ``command`` step: run an argv list (never a shell) with a timeout, once per call.
 
-Exit status 0 is done, any other status is a permanent failure, a timeout is a
-temporary error. Output is captured and truncated into the outcome.
+Exit status 0 is done, any other status is a permanent failure. A command killed by
+its timeout may or may not have done its work, so the outcome is ``unknown``: the
+engine re-runs it only if the step is declared ``idempotent``, otherwise a person
+decides. The process gets its idempotency key in the environment so a script can
+recognise a repeat: ``AIOPS_ACTION_ID`` (stable across retries and daemon restarts),
+``AIOPS_INCIDENT_ID``, ``AIOPS_RUNBOOK``, ``AIOPS_TARGET``, ``AIOPS_STEP`` and
+``AIOPS_ATTEMPT``. Of the daemon's own environment only ``PATH``, ``HOME``, ``LANG``,
+``LC_ALL`` and ``TZ`` are passed on (the daemon's credentials are not). Output is
+captured and truncated into the outcome.
 
 >>> from aiops.model import Action, Target
 >>> out = CommandActuator().apply(Action(id="i:0", kind="command",
@@ -12,13 +19,38 @@ temporary error. Output is captured and truncated into the outcome.
 
 from __future__ import annotations
 
+import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from aiops.errors import PermanentError, TemporaryError
+from aiops.errors import PermanentError
 from aiops.model import Action, Outcome, OutcomeStatus, Target, TargetState
 
 MAX_OUTPUT = 2000
+#: Variables passed on from the daemon's environment.
+PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ")
+
+
+def command_env(action: Action, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment a command step runs with: a few basics plus the action's keys.
+
+    >>> from aiops.model import Target
+    >>> env = command_env(Action(id="inc-1:0", kind="command", incident="inc-1",
+    ...                          target=Target(kind="SystemdUnit", name="web")), {"PATH": "/bin"})
+    >>> env["AIOPS_ACTION_ID"], env["AIOPS_INCIDENT_ID"], env["AIOPS_TARGET"], env["PATH"]
+    ('inc-1:0', 'inc-1', 'SystemdUnit/web', '/bin')
+    """
+    source = os.environ if base is None else base
+    env = {k: source[k] for k in PASSED_ENV if k in source}
+    env.update({
+        "AIOPS_ACTION_ID": action.id,
+        "AIOPS_INCIDENT_ID": action.incident,
+        "AIOPS_RUNBOOK": action.runbook,
+        "AIOPS_TARGET": str(action.target),
+        "AIOPS_STEP": str(action.step),
+        "AIOPS_ATTEMPT": str(action.attempt),
+    })
+    return env
 
 
 class CommandActuator:
@@ -59,10 +91,15 @@ class CommandActuator:
                 timeout=timeout,
                 check=False,
                 stdin=subprocess.DEVNULL,
+                env=command_env(action),
             )
         except subprocess.TimeoutExpired:
-            msg = f"{argv[0]} timed out after {timeout:g}s"
-            raise TemporaryError(msg, retry_after=5.0) from None
+            return Outcome(
+                action_id=action.id,
+                status=OutcomeStatus.UNKNOWN,
+                message=f"{argv[0]} timed out after {timeout:g}s and was killed: "
+                "it may or may not have done its work",
+            )
         except OSError as exc:
             raise PermanentError(f"cannot run {argv[0]}: {exc.strerror}") from None
         after = {

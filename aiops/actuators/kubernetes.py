@@ -1,7 +1,8 @@
 """Kubernetes actuator: scale, restart, roll back and delete pods the way kubectl does.
 
-- ``scale``: the ``scale`` subresource (``{"spec": {"replicas": n}}`` merge patch, as
-  ``kubectl scale``); when an HPA targets the workload and ``scale_via_hpa`` (or the
+- ``scale``: ``spec.replicas`` set with a merge patch that carries the action id in the
+  same request (the state ``kubectl scale`` leaves, written atomically with its
+  idempotency key); when an HPA targets the workload and ``scale_via_hpa`` (or the
   action's ``via_hpa``) is set, the HPA's ``minReplicas`` is set to ``n`` instead, clamped
   to ``maxReplicas`` unless ``hpa_raise_max``.
 - ``restart``: ``kubectl rollout restart``: strategic-merge patch of the pod-template
@@ -15,22 +16,24 @@
 
 Idempotency: the ids of applied actions are annotations on the object written in the same
 request as the change (``aiops.dev/last-action-id``, ``aiops.dev/action-ids``), and every
-write carries the ``resourceVersion`` it was computed from. A retry re-reads first, so a
-409, a 429/5xx, or a lost response never applies an action twice. Dry-run sends the same
-requests with ``dryRun=All`` and returns the would-be object diff in ``Outcome.after``.
-Each applied or refused action leaves a core/v1 Event on the target naming the incident.
-The requests themselves (which client method, which RBAC verb) are in
+write carries the ``resourceVersion`` it was computed from. Each call makes **one
+attempt** and raises :class:`TemporaryError` on a 409, 429, 5xx or timeout; the engine
+schedules the retry (``action.attempt`` counts them) and the retry re-reads first, so a
+lost response never applies an action twice. :meth:`KubernetesActuator.reconcile` reads
+the same annotations back after a crash. Dry-run sends the same requests with
+``dryRun=All`` and returns the would-be object diff in ``Outcome.after``. Each applied or
+refused action leaves a core/v1 Event on the target naming the incident. The requests
+themselves (which client method, which RBAC verb) are in
 :mod:`aiops.actuators.kubernetes_workloads`.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import socket
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from aiops.actuators import kubernetes_rollout as ro
 from aiops.actuators import kubernetes_state as st
@@ -43,12 +46,19 @@ from aiops.actuators.kubernetes_api import (
 from aiops.actuators.kubernetes_workloads import Workloads
 from aiops.config.actuators import KubernetesConfig
 from aiops.errors import PermanentError, TemporaryError
-from aiops.model import Action, Outcome, OutcomeStatus, Target, TargetState
+from aiops.model import (
+    Action,
+    Outcome,
+    OutcomeStatus,
+    Reconciled,
+    Reconciliation,
+    Target,
+    TargetState,
+)
 
 KINDS = ("Deployment", "StatefulSet")
 
 Obj = dict[str, Any]
-T = TypeVar("T")
 
 
 class KubernetesActuator:
@@ -67,7 +77,7 @@ class KubernetesActuator:
 
     # ---- protocol ----------------------------------------------------------------
     def apply(self, action: Action, *, now: float) -> Outcome:
-        """Apply ``action`` once, retrying transient failures without ever doubling it."""
+        """Apply ``action`` with one attempt; a repeat of an applied id changes nothing."""
         _check_target(action.target)
         handler = {
             "scale": self._scale,
@@ -78,7 +88,7 @@ class KubernetesActuator:
         if handler is None:
             raise PermanentError(f"kubernetes actuator cannot {action.kind!r}")
         try:
-            outcome = self._retrying(lambda attempt: handler(action, now, attempt))
+            outcome = handler(action, now, action.attempt)
         except PermanentError as e:
             if not action.dry_run:
                 self._event(action, now, f"refused: {e}", warning=True)
@@ -92,13 +102,42 @@ class KubernetesActuator:
     def observe(self, target: Target, *, now: float) -> TargetState:
         """Replicas, readiness, revision, rollout progress and HPA floor of a workload."""
         _check_target(target)
-        return self._retrying(lambda _attempt: self._observe(target))
+        return self._observe(target)
+
+    def reconcile(
+        self, action: Action, *, before: Mapping[str, Any], now: float
+    ) -> Reconciliation:
+        """Did ``action`` reach the object? Its id is in the annotations of the same write.
+
+        A pod deletion records its intent first: with the intent on the workload and the
+        pod gone, it happened; with the pod still there, it did not (the retry deletes
+        that same pod).
+        """
+        _check_target(action.target)
+        obj = self.workloads.read(action.target)
+        hpa = self.workloads.hpa_for(action.target) if action.kind == "scale" else None
+        for o in (obj, hpa):
+            if o is not None and action.id in ro.applied_ids(o):
+                return Reconciliation(action_id=action.id, status=Reconciled.DONE, message=(
+                    f"{o.get('kind', 'object')} {o['metadata'].get('name')} records action "
+                    f"{action.id}"))
+        pending = ro.annotations_of(obj).get(ro.PENDING_ACTION, "")
+        if action.kind == "delete_pod" and pending.startswith(action.id + ":"):
+            pod = pending[len(action.id) + 1:]
+            names = {p["metadata"]["name"] for p in self.workloads.pods(obj, action.target)}
+            if pod not in names:
+                return Reconciliation(action_id=action.id, status=Reconciled.DONE,
+                                      message=f"pod {pod} (recorded intent) is gone")
+            return Reconciliation(action_id=action.id, status=Reconciled.NOT_DONE,
+                                  message=f"pod {pod} (recorded intent) still exists")
+        return Reconciliation(action_id=action.id, status=Reconciled.NOT_DONE, message=(
+            f"{action.target} carries no record of action {action.id}"))
 
     def close(self) -> None:
         self.api.close()
 
     def wait_for_rollout(self, target: Target, *, timeout: float, poll: float = 1.0) -> bool:
-        """Poll until the rollout converged (verify primitive); False on timeout."""
+        """Poll until the rollout converged (a blocking helper for tools, never the engine)."""
         deadline = time.monotonic() + timeout
         while True:
             state = self.observe(target, now=time.time())
@@ -109,19 +148,6 @@ class KubernetesActuator:
             self._sleep(poll)
 
     # ---- plumbing ------------------------------------------------------------------
-    def _retrying(self, fn: Callable[[int], T]) -> T:
-        attempt = 0
-        while True:
-            try:
-                return fn(attempt)
-            except TemporaryError as e:
-                if attempt >= self.cfg.retries:
-                    raise
-                if e.retry_after > 0:
-                    delay = max(e.retry_after, self.cfg.backoff * 2**attempt)
-                    self._sleep(min(self.cfg.max_backoff, delay))
-                attempt += 1
-
     def _already(self, action: Action, attempt: int, *objs: Obj | None) -> Outcome | None:
         for obj in objs:
             if obj is not None and action.id in ro.applied_ids(obj):
@@ -166,20 +192,13 @@ class KubernetesActuator:
             return done
         if hpa is not None:
             return self._scale_hpa(action, hpa, replicas)
-        body = {
+        body: Obj = {
             "metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]},
             "spec": {"replicas": replicas},
         }
-        scale = self.workloads.patch(target, body, MERGE_PATCH, dry, "/scale")
-        after = copy.deepcopy(obj)
-        after["spec"]["replicas"] = scale.get("spec", {}).get("replicas", replicas)
         if not dry:
-            after = self.workloads.patch(
-                target,
-                {"metadata": {"annotations": ro.id_annotations(obj, action.id, now)}},
-                MERGE_PATCH,
-                False,
-            )
+            body["metadata"]["annotations"] = ro.id_annotations(obj, action.id, now)
+        after = self.workloads.patch(target, body, MERGE_PATCH, dry)
         old = obj["spec"].get("replicas")
         return self._result(action, f"scale {target} from {old} to {replicas} replicas", obj, after)
 
@@ -343,7 +362,7 @@ class KubernetesActuator:
         target = action.target
         body = st.event_body(action, now, message, warning=warning, instance=self._instance)
         try:
-            self._retrying(lambda _a: self.workloads.create_event(target.namespace, body))
+            self.workloads.create_event(target.namespace, body)
         except (TemporaryError, PermanentError) as e:
             return f"event not recorded: {e}"
         return ""

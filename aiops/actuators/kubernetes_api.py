@@ -25,9 +25,7 @@ from aiops.errors import PermanentError, TemporaryError
 # (apiGroup, resource) -> verbs this package uses; the manifests grant exactly these.
 RBAC_RULES: dict[tuple[str, str], frozenset[str]] = {
     ("apps", "deployments"): frozenset({"get", "patch"}),
-    ("apps", "deployments/scale"): frozenset({"patch"}),
     ("apps", "statefulsets"): frozenset({"get", "patch"}),
-    ("apps", "statefulsets/scale"): frozenset({"patch"}),
     ("apps", "replicasets"): frozenset({"list"}),
     ("autoscaling", "horizontalpodautoscalers"): frozenset({"list", "patch"}),
     ("", "pods"): frozenset({"list", "delete"}),

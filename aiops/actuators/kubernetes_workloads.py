@@ -1,11 +1,11 @@
 """The requests the Kubernetes actuator makes, one method each, each naming its RBAC call.
 
-Which client method serves a Deployment or a StatefulSet (object or ``/scale``
-subresource), how a workload's ReplicaSets, HPA and pods are found, and how a pod is
-deleted or an Event created. Objects are plain JSON dicts; failures arrive already
-sorted into :class:`~aiops.errors.TemporaryError` / :class:`~aiops.errors.PermanentError`
-by :class:`~aiops.actuators.kubernetes_api.KubeApi`. What an action *means* (idempotency,
-refusals, retries) is :mod:`aiops.actuators.kubernetes`' business, not this module's.
+Which client method serves a Deployment or a StatefulSet, how a workload's ReplicaSets,
+HPA and pods are found, and how a pod is deleted or an Event created. Objects are plain
+JSON dicts; failures arrive already sorted into :class:`~aiops.errors.TemporaryError` /
+:class:`~aiops.errors.PermanentError` by :class:`~aiops.actuators.kubernetes_api.KubeApi`.
+What an action *means* (idempotency, refusals, retries) is
+:mod:`aiops.actuators.kubernetes`' business, not this module's.
 """
 
 from __future__ import annotations
@@ -46,18 +46,16 @@ class Workloads:
         )
         return self.api.do(self._call("get", target), fn, target.name, target.namespace)
 
-    def patch(self, target: Target, body: Any, ctype: str, dry: bool, sub: str = "") -> Obj:
-        """Patch the workload (``sub="/scale"``: its scale subresource) with ``ctype``."""
+    def patch(self, target: Target, body: Any, ctype: str, dry: bool) -> Obj:
+        """Patch the workload object with ``ctype`` (the one write each action makes)."""
         apps = self.api.apps
         fns = {
-            ("Deployment", ""): apps.patch_namespaced_deployment,
-            ("StatefulSet", ""): apps.patch_namespaced_stateful_set,
-            ("Deployment", "/scale"): apps.patch_namespaced_deployment_scale,
-            ("StatefulSet", "/scale"): apps.patch_namespaced_stateful_set_scale,
+            "Deployment": apps.patch_namespaced_deployment,
+            "StatefulSet": apps.patch_namespaced_stateful_set,
         }
         return self.api.do(
-            self._call("patch", target, sub),
-            fns[(target.kind, sub)],
+            self._call("patch", target),
+            fns[target.kind],
             target.name,
             target.namespace,
             body,

@@ -17,11 +17,20 @@ what was "applied", and it is idempotent on ``action.id`` like every actuator.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
 from aiops.errors import PermanentError
-from aiops.model import Action, Outcome, OutcomeStatus, Target, TargetState
+from aiops.model import (
+    Action,
+    Outcome,
+    OutcomeStatus,
+    Reconciled,
+    Reconciliation,
+    Target,
+    TargetState,
+)
 
 KINDS = frozenset({"scale", "restart", "rollback", "delete_pod"})
 
@@ -87,6 +96,16 @@ class RecordingActuator:
             )
             self._done[action.id] = out
             return out
+
+    def reconcile(
+        self, action: Action, *, before: Mapping[str, Any], now: float
+    ) -> Reconciliation:
+        """Done if this actuator recorded ``action.id``, else certainly not done."""
+        with self._lock:
+            done = action.id in self._done
+        return Reconciliation(action_id=action.id,
+                              status=Reconciled.DONE if done else Reconciled.NOT_DONE,
+                              message="recorded" if done else "not recorded")
 
     @staticmethod
     def _after(s: TargetState, action: Action, now: float) -> TargetState:

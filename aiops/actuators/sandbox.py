@@ -13,9 +13,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from aiops.model import Action, Outcome, OutcomeStatus, Target, TargetState
+from aiops.model import (
+    Action,
+    Outcome,
+    OutcomeStatus,
+    Reconciled,
+    Reconciliation,
+    Target,
+    TargetState,
+)
 from aiops.sim import World, save_world
 
 
@@ -38,6 +48,17 @@ class SandboxActuator:
 
     def observe(self, target: Target, *, now: float) -> TargetState:
         return self.world.observe(target, now)
+
+    def reconcile(
+        self, action: Action, *, before: Mapping[str, Any], now: float
+    ) -> Reconciliation:
+        """The world remembers every action id it applied (and persists them with itself)."""
+        seen = self.world.applied(action.id)
+        if seen is not None:
+            return Reconciliation(action_id=action.id, status=Reconciled.DONE,
+                                  message=f"the sandbox applied {action.id} at t={seen['t']:.0f}")
+        return Reconciliation(action_id=action.id, status=Reconciled.NOT_DONE,
+                              message=f"the sandbox has no record of {action.id}")
 
     def close(self) -> None:
         if self.state_path is not None:

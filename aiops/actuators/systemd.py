@@ -6,9 +6,11 @@ call has a timeout (a timeout is a :class:`TemporaryError`). ``observe`` reads
 ``systemctl show -p ActiveState,SubState,...`` for verification.
 
 Idempotency: systemd keeps no note of who asked for a restart, so applied action ids are
-remembered in this process (bounded), and the unit's ``InvocationID`` observed after an
-action is reported in ``Outcome.after`` for the journal, which makes retries across
-daemon restarts safe.
+remembered in this process (bounded), and across a daemon crash :meth:`reconcile` reads
+the unit back: the engine keeps the unit's ``InvocationID`` from before the action
+(``before``), and a restart took effect exactly when the unit now runs under a new
+invocation (started after the action); ``start``/``stop`` took effect when the unit is in
+the state they ask for. A ``reload`` leaves no trace, so its outcome stays unknown.
 
 >>> SystemdActuator(SystemdConfig(allow_units=["nginx", "app-*.service"])).allowed("app-a")
 True
@@ -19,12 +21,22 @@ from __future__ import annotations
 import re
 import subprocess
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import datetime
 from fnmatch import fnmatchcase
+from typing import Any
 
 from aiops.config.actuators import SystemdConfig
 from aiops.errors import PermanentError, TemporaryError
-from aiops.model import Action, Outcome, OutcomeStatus, Target, TargetState
+from aiops.model import (
+    Action,
+    Outcome,
+    OutcomeStatus,
+    Reconciled,
+    Reconciliation,
+    Target,
+    TargetState,
+)
 
 KIND = "SystemdUnit"
 VERBS = ("restart", "start", "stop", "reload")
@@ -39,7 +51,7 @@ SHOW_PROPERTIES = (
     "ActiveEnterTimestamp",
     "UnitFileState",
 )
-_UNIT = re.compile(r"^[A-Za-z0-9:_.\\@-]+$")
+_UNIT = re.compile(r"[A-Za-z0-9:_.\\@-]+")
 _SUFFIXES = (".service", ".socket", ".timer", ".target", ".path", ".mount", ".slice")
 KEEP_IDS = 1000
 
@@ -50,7 +62,7 @@ def unit_name(name: str) -> str:
     >>> unit_name("nginx"), unit_name("backup.timer")
     ('nginx.service', 'backup.timer')
     """
-    if not name or name.startswith("-") or not _UNIT.match(name):
+    if not name or name.startswith("-") or not _UNIT.fullmatch(name):
         raise PermanentError(f"invalid systemd unit name {name!r}")
     return name if name.endswith(_SUFFIXES) else f"{name}.service"
 
@@ -181,6 +193,35 @@ class SystemdActuator:
         while len(self._applied) > KEEP_IDS:
             self._applied.popitem(last=False)
         return outcome
+
+    def reconcile(
+        self, action: Action, *, before: Mapping[str, Any], now: float
+    ) -> Reconciliation:
+        """Read the unit back: did ``action`` take effect before the daemon lost its outcome?"""
+        unit = self._unit(action.target)
+        props = self._show(unit)
+        active = props.get("ActiveState", "")
+        was = (before.get("details") or {}).get("InvocationID", "")
+        if action.kind == "restart":
+            if not was:
+                return self._rec(action, Reconciled.UNKNOWN, "no InvocationID from before")
+            if props.get("InvocationID", "") not in ("", was):
+                return self._rec(action, Reconciled.DONE,
+                                 f"{unit} runs a new invocation {props['InvocationID']}")
+            return self._rec(action, Reconciled.NOT_DONE, f"{unit} still runs invocation {was}")
+        if action.kind == "start":
+            done = active in ("active", "activating", "reloading")
+            return self._rec(action, Reconciled.DONE if done else Reconciled.NOT_DONE,
+                             f"{unit} is {active}")
+        if action.kind == "stop":
+            done = active in ("inactive", "failed", "deactivating")
+            return self._rec(action, Reconciled.DONE if done else Reconciled.NOT_DONE,
+                             f"{unit} is {active}")
+        return self._rec(action, Reconciled.UNKNOWN, f"a {action.kind} leaves no trace")
+
+    @staticmethod
+    def _rec(action: Action, status: Reconciled, message: str) -> Reconciliation:
+        return Reconciliation(action_id=action.id, status=status, message=message)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -14,60 +14,45 @@ in the same replay and share one forecaster, so the figures are ratios within on
 * point B: a higher reactive target (``target_b``), the ``quantile_b`` forecast sized to
   ``forecast_target_b`` and a shorter scale-down window ``window_b`` (the forecast
   already anticipates falls), aiming at fewer replica-hours at no more
-  under-provisioning.
+  under-provisioning;
+* **gated (shipped)**: what the daemon ships, run through the same
+  :class:`~aiops.forecast.workloads.WorkloadForecasts` the forecast engine calls, with
+  the default :class:`~aiops.config.forecast.ForecastConfig` (only the pods' capacity and
+  start-up, the HPA target and the trace's step come from the bench): its own forecaster,
+  the ramp-aware predictive rule, and the capacity gate that keeps the HPA in control of
+  the workload until the predictive rule beats it on the replayed recent window.
 
-Every policy is scored on the same steps, after ``warmup`` steps of forecaster learning.
+A and B are reference operating points; only the gated policy is the shipped one. Every
+policy is scored on the same steps, after ``warmup`` steps of forecaster learning.
+Missing timestamps in the trace are gaps (NaN); pods and policies see them linearly
+interpolated.
 """
 
 from __future__ import annotations
 
-import bisect
-import csv
-import itertools
 import math
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from aiops.bench.traces import Trace, interpolate_gaps
+from aiops.config.forecast import ForecastConfig
 from aiops.forecast.accuracy import mase, smape
 from aiops.forecast.auto import AutoSelect
 from aiops.forecast.base import VectorForecaster
 from aiops.forecast.capacity import CapacityDecision, HpaSpec, Observation, PolicyState, decide
 from aiops.forecast.catalog import FORECASTERS, make_forecaster, periods
+from aiops.forecast.gate import GateDecision, GateMode
+from aiops.forecast.replay import SimulatedPods
+from aiops.forecast.workloads import DemandSample, WorkloadForecasts
+from aiops.model import SeriesKey
 
 FloatArray = NDArray[np.float64]
 HORIZONS = (1, 5, 10)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Trace:
-    """A demand trace: values and the trace's own sampling step (seconds)."""
-
-    name: str
-    values: FloatArray
-    native_step: float
-
-
-def load_trace(path: Path) -> Trace:
-    """Read a ``timestamp,value`` CSV; the native step is the median timestamp spacing."""
-    times: list[float] = []
-    vals: list[float] = []
-    with path.open(newline="") as fh:
-        for row in csv.DictReader(fh):
-            times.append(datetime.fromisoformat(row["timestamp"]).timestamp())
-            try:
-                vals.append(float(row["value"]))
-            except ValueError:
-                vals.append(float("nan"))
-    if len(vals) < 2:
-        raise ValueError(f"{path}: need at least two rows")
-    step = float(np.median(np.diff(np.asarray(times))))
-    return Trace(name=path.stem, values=np.asarray(vals, dtype=np.float64), native_step=step)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -91,34 +76,34 @@ class BenchConfig:
     warmup: int = 672
     limit: int | None = None
     measure_cost: bool = True
+    # The shipped policy's forecaster; None = the ForecastConfig default (what ships).
+    gated_model: str | None = None
+    # The shipped policy's forecast configuration (a model version's); None = defaults.
+    forecast: Mapping[str, Any] | None = None
 
 
-@dataclass(kw_only=True, slots=True)
-class Pods:
-    """The pods of one policy: sorted ready times (mutable simulation state)."""
+SHIPPED = "gated (shipped)"
 
-    startup: float
-    ready_at: list[float] = field(default_factory=list)
 
-    def scale_to(self, n: int, now: float) -> None:
-        while len(self.ready_at) < n:
-            self.ready_at.append(now + self.startup)
-        del self.ready_at[n:]  # newest (least ready) first, as the ReplicaSet controller does
-
-    def ready(self, now: float) -> int:
-        return bisect.bisect_right(self.ready_at, now)
-
-    def serve(self, demand: float, t0: float, t1: float, cap: float) -> tuple[float, float]:
-        """Seconds of [t0, t1) with demand above ready capacity, and requests dropped."""
-        cuts = [t for t in self.ready_at if t0 < t < t1]
-        edges = [t0, *cuts, t1]
-        under = dropped = 0.0
-        for a, b in itertools.pairwise(edges):
-            short = demand - self.ready(a) * cap
-            if short > 1e-9:
-                under += b - a
-                dropped += short * (b - a)
-        return under, dropped
+def shipped_config(cfg: BenchConfig, native_step: float) -> ForecastConfig:
+    """The daemon's default forecast configuration (or ``cfg.forecast``), with the bench's
+    pods and clock."""
+    extra: dict[str, object] = {} if cfg.gated_model is None else {"model": cfg.gated_model}
+    return ForecastConfig.model_validate(
+        {
+            **(cfg.forecast or {}),
+            "enabled": True,
+            "capacity_per_replica": cfg.capacity,
+            "startup": cfg.startup,
+            "interval": cfg.step,
+            "sample_step": native_step,
+            **({} if cfg.forecast else {"target_utilization": cfg.target}),
+            "min_replicas": cfg.min_replicas,
+            "max_replicas": cfg.max_replicas,
+            "backfill": 0,
+            **extra,
+        }
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -135,6 +120,9 @@ class PolicyResult:
     scale_events: int
     forecast_decisions: int
     ready: FloatArray
+    shipped: bool = False
+    in_control: float | None = None  # gated: share of scored steps the forecast controlled
+    handovers: int = 0  # gated: transitions between reactive and predictive control
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -164,6 +152,10 @@ class BenchResult:
     demand: FloatArray
     band: tuple[FloatArray, FloatArray]
     last_decision_reasons: tuple[str, ...]
+    gated_model: str = ""
+    gated_mase: float | None = None  # the shipped forecaster's MASE at the lead
+    last_gate: str = ""
+    gate_reasons: tuple[tuple[str, int], ...] = ()  # reason code -> scored steps
 
     def ratio(self, name: str, attr: str) -> float:
         """``name``'s figure ``attr`` divided by the HPA's (NaN when the HPA's is 0)."""
@@ -178,10 +170,10 @@ def lead_steps(cfg: BenchConfig) -> int:
 
 
 def run(trace: Trace, cfg: BenchConfig) -> BenchResult:
-    """Replay ``trace`` under the HPA and both predictive operating points."""
+    """Replay ``trace`` under the HPA, both predictive operating points and the shipped one."""
     raw = trace.values if cfg.limit is None else trace.values[: cfg.limit]
     peak = float(np.nanmax(raw))
-    demand = np.nan_to_num(raw / peak * cfg.peak_rps, nan=0.0)
+    demand = interpolate_gaps(raw / peak * cfg.peak_rps)
     n = len(demand)
     lead = lead_steps(cfg)
     hmax = max(max(HORIZONS), lead)
@@ -213,21 +205,27 @@ def run(trace: Trace, cfg: BenchConfig) -> BenchResult:
         )
         for name, t, _ in policies
     ]
-    pods = [Pods(startup=cfg.startup) for _ in policies]
+    shipped = shipped_config(cfg, trace.native_step)
+    gated = WorkloadForecasts(shipped)
+    gkey = SeriesKey.of(shipped.metric, workload=trace.name)
+    n_pol = len(policies) + 1
+    pods = [SimulatedPods(startup=cfg.startup) for _ in range(n_pol)]
     states = [PolicyState() for _ in policies]
     for p in pods:
         p.scale_to(cfg.min_replicas, -cfg.startup)
-    under = np.zeros((len(policies), n))
-    dropped = np.zeros((len(policies), n))
-    pod_s = np.zeros((len(policies), n))
-    events = np.zeros((len(policies), n), dtype=np.int64)
-    by_fc = np.zeros((len(policies), n), dtype=np.int64)
-    ready = np.zeros((len(policies), n))
+    under = np.zeros((n_pol, n))
+    dropped = np.zeros((n_pol, n))
+    pod_s = np.zeros((n_pol, n))
+    events = np.zeros((n_pol, n), dtype=np.int64)
+    by_fc = np.zeros((n_pol, n), dtype=np.int64)
+    ready = np.zeros((n_pol, n))
+    modes: list[GateDecision | None] = [None] * n
+    gated_pred = np.full(n, np.nan)
     last: CapacityDecision | None = None
     for k in range(n):
         now = k * cfg.step
         if k > 0:
-            suite.learn_one(float(raw[k - 1]) / peak * cfg.peak_rps)
+            suite.learn_one(float(demand[k - 1]))
             for m_i, m in enumerate(models):
                 fc = m.forecast(max(HORIZONS))
                 for h_i, h in enumerate(HORIZONS):
@@ -240,29 +238,50 @@ def run(trace: Trace, cfg: BenchConfig) -> BenchResult:
             if q == cfg.quantile_a and k - 1 + lead < n:
                 band_lo[k - 1 + lead], band_hi[k - 1 + lead] = lo[-1], hi[-1]
         observed = demand[k - 1] if k > 0 else 0.0
-        for i, (_, _, pq) in enumerate(policies):
-            cur = len(pods[i].ready_at)
-            obs = Observation(
-                demand=float(observed),
-                current_replicas=cur,
-                ready_replicas=pods[i].ready(now),
-                capacity_per_replica=cfg.capacity,
-            )
-            upper = uppers[pq] if pq is not None and k > 0 else None
-            d, states[i] = decide(specs[i], states[i], obs, now=now, forecast_upper=upper)
-            if d.desired != cur:
+        for i in range(n_pol):
+            cur = len(pods[i])
+            if i < len(policies):
+                obs = Observation(
+                    demand=float(observed),
+                    current_replicas=cur,
+                    ready_replicas=pods[i].ready(now),
+                    capacity_per_replica=cfg.capacity,
+                )
+                pq = policies[i][2]
+                upper = uppers[pq] if pq is not None and k > 0 else None
+                d, states[i] = decide(specs[i], states[i], obs, now=now, forecast_upper=upper)
+                desired, from_fc = d.desired, d.desired > d.reactive
+                if i == 1:
+                    last = d
+            else:
+                sample = DemandSample(
+                    key=gkey,
+                    demand=float(observed) if k > 0 else math.nan,
+                    current_replicas=cur,
+                    ready_replicas=pods[i].ready(now),
+                )
+                [sig] = gated.update([sample], now=now)
+                desired = sig.desired_replicas
+                if k > 0 and k - 1 + lead < n:
+                    gated_pred[k - 1 + lead] = sig.predicted
+                verdict = modes[k] = gated.decisions.get(gkey)
+                from_fc = verdict is not None and verdict.mode is GateMode.ACTIVE
+            if desired != cur:
                 events[i, k] = 1
-            by_fc[i, k] = d.desired > d.reactive
-            pods[i].scale_to(d.desired, now)
+            by_fc[i, k] = from_fc
+            pods[i].scale_to(desired, now)
             under[i, k], dropped[i, k] = pods[i].serve(
                 float(demand[k]), now, now + cfg.step, cfg.capacity
             )
-            pod_s[i, k] = len(pods[i].ready_at) * cfg.step
+            pod_s[i, k] = len(pods[i]) * cfg.step
             ready[i, k] = pods[i].ready(now + cfg.step / 2)
-            if i == 1:
-                last = d
     w = min(cfg.warmup, n // 2)
     total = float(np.sum(demand[w:]) * cfg.step)
+    scored = [g for g in modes[w:] if g is not None]
+    reasons: dict[str, int] = {}
+    for g in scored:
+        reasons[g.reason.value] = reasons.get(g.reason.value, 0) + 1
+    rows = [*policies, (SHIPPED, shipped.target_utilization, shipped.quantile)]
     results = tuple(
         PolicyResult(
             name=name,
@@ -275,8 +294,11 @@ def run(trace: Trace, cfg: BenchConfig) -> BenchResult:
             scale_events=int(np.sum(events[i, w:])),
             forecast_decisions=int(np.sum(by_fc[i, w:])),
             ready=ready[i],
+            shipped=name == SHIPPED,
+            in_control=float(np.mean(by_fc[i, w:])) if name == SHIPPED else None,
+            handovers=sum(g.changed for g in scored) if name == SHIPPED else 0,
         )
-        for i, (name, t, q) in enumerate(policies)
+        for i, (name, t, q) in enumerate(rows)
     )
     daily = max(2, round(86400.0 / trace.native_step))
     costs = (
@@ -319,6 +341,10 @@ def run(trace: Trace, cfg: BenchConfig) -> BenchResult:
         demand=demand,
         band=(band_lo, band_hi),
         last_decision_reasons=last.reasons if last is not None else (),
+        gated_model=shipped.model,
+        gated_mase=mase(demand[w:], gated_pred[w:], demand[w:], season=daily),
+        last_gate=scored[-1].detail if scored else "",
+        gate_reasons=tuple(sorted(reasons.items(), key=lambda kv: -kv[1])),
     )
 
 

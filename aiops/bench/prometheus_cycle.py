@@ -198,7 +198,7 @@ def _measure(
     journal = Journal(tmp / "journal.sqlite")
     remediator = Remediator(
         runbooks=load_runbooks([tmp / "runbooks"]), journal=journal,
-        actuator=RecordingActuator(), metrics=Metrics(), log=get_logger("bench"),
+        executors=RecordingActuator(), metrics=Metrics(), log=get_logger("bench"),
     )
     try:
         end = time.time()

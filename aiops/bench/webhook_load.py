@@ -6,7 +6,8 @@
 request latency p50/p99, and counts the alerts the journal holds and the engine was
 handed afterwards; both must equal ``alerts``.
 
-The in-run baseline is the same server answering a no-op route (read body, 200), so
+The in-run baseline is the same server answering a no-op endpoint (the edge's checks: body
+read and JSON decoded, then 200), so
 "ingestion costs N x a bare round trip" is comparable across machines.
 """
 
@@ -25,13 +26,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from aiops.engines.http import HttpServer
-from aiops.engines.webhook import webhook_routes
+from aiops.http import Call, Endpoint, HttpServer, alert_endpoints, build_app
 from aiops.journal import Journal
 from aiops.model import Alert
 
@@ -118,14 +115,13 @@ def run_bench(
             with lock:
                 handed += len(new)
 
-        async def noop(request: Request) -> Response:
-            await request.body()
+        async def noop(_: Call) -> Response:
             return Response(b'{"status": "ok"}', media_type="application/json")
 
-        app = Starlette(routes=[
-            *webhook_routes(journal=journal, on_alerts=on_alerts,
-                            max_body_bytes=max(1_048_576, per_request * 1024)),
-            Route("/noop", noop, methods=["POST"]),
+        cap = max(1_048_576, per_request * 1024)
+        app = build_app(endpoints=[
+            *alert_endpoints(journal=journal, on_alerts=on_alerts, max_body_bytes=cap),
+            Endpoint(name="noop", path="/noop", handler=noop, method="POST", max_body=cap),
         ])
         server = HttpServer(app, host="127.0.0.1", port=0)
         server.start()

@@ -1,4 +1,4 @@
-"""``aiops bench autoscale``: the reactive HPA against the predictive policy on one trace."""
+"""``aiops bench autoscale``: the HPA, predictive A and B, and the shipped gated policy."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aiops.bench.autoscale import HORIZONS, BenchConfig, BenchResult, load_trace, run
+from aiops.bench.autoscale import HORIZONS, SHIPPED, BenchConfig, BenchResult, run
+from aiops.bench.traces import load_trace
 from aiops.cli.app import bench_app
 
 out = Console(width=None if sys.stdout.isatty() else 150)
@@ -43,9 +44,13 @@ def autoscale(
     ] = "multi_seasonal_fast",
     warmup: Annotated[int, typer.Option(help="Steps learnt before scoring.")] = 672,
     limit: Annotated[int | None, typer.Option(help="Replay only the first N points.")] = None,
+    gated_model: Annotated[
+        str | None,
+        typer.Option(help="Forecaster of the shipped gated policy (default: the config's)."),
+    ] = None,
     png: Annotated[Path | None, typer.Option(help="Draw demand, band and capacity here.")] = None,
 ) -> None:
-    """Replay a trace under the reactive HPA and the predictive policy in one run."""
+    """Replay a trace under the HPA, predictive A and B, and the shipped gated policy."""
     cfg = BenchConfig(
         step=step,
         startup=startup,
@@ -61,8 +66,14 @@ def autoscale(
         model=model,
         warmup=warmup,
         limit=limit,
+        gated_model=gated_model,
     )
-    result = run(load_trace(trace), cfg)
+    try:
+        loaded = load_trace(trace)
+    except ValueError as exc:
+        out.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    result = run(loaded, cfg)
     render(result)
     if png is not None:
         draw(result, png)
@@ -104,8 +115,10 @@ def render(r: BenchResult) -> None:
             ft = f" (forecast {fts[p.name]:.0%})"
         if p.name == "predictive B" and r.config.window_b != 300.0:
             ft += f" window {r.config.window_b:g}s"
+        if p.shipped and p.in_control is not None:
+            ft += f" (forecast in control {p.in_control:.0%})"
         t.add_row(
-            p.name,
+            f"[bold]{p.name}[/bold]" if p.shipped else p.name,
             f"{p.target:.0%}{ft}",
             "-" if p.quantile is None else f"{p.quantile:g}",
             _pct(p.under_share),
@@ -128,7 +141,23 @@ def render(r: BenchResult) -> None:
             under = next(p for p in r.policies if p.name == name).under_share
             ok = under <= base_u and h <= 0.85
         verdict = "[green]met[/green]" if ok else "[red]not met[/red]"
-        out.print(f"{name}: under x{_ratio(u)}, replica-hours x{_ratio(h)} ({rule}): {verdict}")
+        out.print(f"{name} (reference): under x{_ratio(u)}, replica-hours x{_ratio(h)} "
+                  f"({rule}): {verdict}")
+    hpa = r.policies[0]
+    for p in (p for p in r.policies if p.shipped):
+        never_worse = p.under_share <= hpa.under_share
+        verdict = "[green]met[/green]" if never_worse else "[red]not met[/red]"
+        out.print(
+            f"{p.name}: under x{_ratio(r.ratio(p.name, 'under_share'))}, replica-hours "
+            f"x{_ratio(r.ratio(p.name, 'replica_hours'))}; never worse than the HPA on "
+            f"under-provisioned time: {verdict}; forecaster {r.gated_model}, forecast in "
+            f"control {p.in_control or 0.0:.1%} of scored steps, {p.handovers} hand-overs"
+        )
+    if r.gate_reasons:
+        out.print("gate reasons (scored steps): " + ", ".join(
+            f"{code} {count}" for code, count in r.gate_reasons))
+    if r.last_gate:
+        out.print(f"last gate verdict: {r.last_gate}", soft_wrap=True)
     a = Table(title=f"forecast accuracy on {r.trace} (MASE scale: daily seasonal naive MAE)")
     a.add_column("model")
     for h in HORIZONS:
@@ -175,7 +204,12 @@ def draw(r: BenchResult, path: Path, *, window: int = 672) -> None:
         x, r.band[0][lo:], r.band[1][lo:], color="tab:blue", alpha=0.2, label="forecast band (A)"
     )
     ax.plot(x, r.demand[lo:], color="black", lw=1, label="demand (req/s)")
-    styles = {"hpa": "tab:red", "predictive A": "tab:green", "predictive B": "tab:purple"}
+    styles = {
+        "hpa": "tab:red",
+        "predictive A": "tab:green",
+        "predictive B": "tab:purple",
+        SHIPPED: "tab:orange",
+    }
     for p in r.policies:
         ax.step(
             x,

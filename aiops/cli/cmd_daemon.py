@@ -1,19 +1,22 @@
-"""``aiops run``, ``aiops check`` and ``aiops incidents``: the daemon and its journal."""
+"""``aiops run`` and ``aiops check``: the daemon and its configuration."""
 
 from __future__ import annotations
 
-import json
+import errno
+import ipaddress
+import socket
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from aiops.cli.app import app
-from aiops.config import Config, format_duration, load_config, parse_duration
+from aiops.cli.banner import FaultInfo, banner
+from aiops.cli.clocks import daemon_clock
+from aiops.config import Config, load_config, parse_duration
 from aiops.errors import AiopsError, ConfigError, ConfigErrors
 
 DEFAULT_CONFIG = Path("config/aiops.yaml")
@@ -30,11 +33,12 @@ def _load(path: Path) -> Config:
         _fail(exc)
 
 
-def _fail(exc: AiopsError) -> NoReturn:
+def _fail(exc: AiopsError, code: int = 2) -> NoReturn:
     lines = [e.render() for e in exc.errors] if isinstance(exc, ConfigErrors) else [str(exc)]
     for line in lines:
-        err.print(f"[red]error:[/red] {line}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+        # The prefix is markup, the message is not (paths and labels may hold brackets).
+        err.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
 
 
 def _speed(value: str | None) -> tuple[float | None, bool]:
@@ -60,15 +64,27 @@ def run(
     ] = False,
     speed: Annotated[
         str | None,
-        typer.Option(help="Clock speed: 60 = one simulated hour per minute; 'max' = no waiting."),
+        typer.Option(metavar="N|max",
+                     help="Clock speed: 60 = one simulated hour per minute; 'max' = no waiting."),
     ] = None,
     duration: Annotated[
-        str | None, typer.Option("--for", help="Stop after this much simulated time (e.g. 2h).")
+        str | None,
+        typer.Option("--for", metavar="DURATION",
+                     help="Stop after this much simulated time (e.g. 2h)."),
     ] = None,
     log_format: Annotated[
-        str, typer.Option("--log-format", help="console (humans) or json (machines).")
+        str, typer.Option("--log-format", metavar="console|json",
+                          help="console (humans) or json (machines).")
     ] = "console",
-    port: Annotated[int | None, typer.Option(help="HTTP port, overriding the config.")] = None,
+    port: Annotated[
+        int | None, typer.Option(metavar="PORT", help="HTTP port, overriding the config "
+                                 "(0 picks a free one).")
+    ] = None,
+    new_journal: Annotated[bool, typer.Option(
+        "--new-journal",
+        help="If the journal file is refused (empty, foreign, corrupt), move it aside and "
+        "start a new one. Its history, cooldowns, run windows and approvals are then lost.",
+    )] = False,
 ) -> None:
     """Run the daemon: poll, detect, decide, heal. Stops cleanly on SIGTERM/SIGINT."""
     from aiops.daemon import Daemon, RunOptions
@@ -86,20 +102,82 @@ def run(
         raise typer.BadParameter(str(exc), param_hint="--for") from None
     if stepped and span is None and not once:
         raise typer.BadParameter("--speed max needs --for DURATION", param_hint="--speed")
+    serving = cfg.http.enabled and not (once or stepped)
+    if serving:
+        port = _free_port_or_fail(cfg.http.listen, cfg.http.port if port is None else port,
+                                  config)
     try:
         daemon = Daemon(
-            cfg, RunOptions(dry_run=dry_run, speed=spd, stepped=stepped or once, port=port)
+            cfg, RunOptions(dry_run=dry_run, speed=spd, stepped=stepped or once, port=port,
+                            new_journal=new_journal)
         )
-    except (ConfigError, ConfigErrors) as exc:
+    except AiopsError as exc:
         _fail(exc)
-    if once:
-        report = daemon.run_once()
-        raise typer.Exit(0 if report.ok else 1)
-    if stepped:
-        assert span is not None
-        daemon.run_stepped(span)
-        return
-    daemon.run_forever(span)
+    try:
+        if once:
+            report = daemon.run_once()
+            raise typer.Exit(0 if report.ok else 1)
+        _print_banner(daemon, config, port if serving else None)
+        if stepped:
+            assert span is not None
+            daemon.run_stepped(span)
+            return
+        daemon.run_forever(span)
+    except AiopsError as exc:
+        _fail(exc, code=1)
+    except OSError as exc:  # the HTTP port taken between the check and the bind, a full disk
+        err.print(f"[red]error:[/red] {exc.strerror or exc} ({exc.filename or 'start-up'})",
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _free_port_or_fail(host: str, port: int, config: Path) -> int:
+    """The port to serve on (a free one for 0); a taken port is one line with the fix."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            reason = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be bound ({exc})"
+            err.print(
+                f"[red]error:[/red] http port {port} on {host} {reason} (another aiops "
+                f"running?): stop it, or pass --port N (0 picks a free port), or change "
+                f"http.port in {config}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+        return int(sock.getsockname()[1])
+
+
+def _ip(host: str) -> str:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return "127.0.0.1"  # a host name: shown as configured
+
+
+def _print_banner(daemon: Any, config: Path, port: int | None) -> None:
+    """What will happen and where to look, before the first log line."""
+    from aiops import __version__
+
+    cfg = daemon.config
+    world = getattr(daemon.source, "world", None)
+    faults = [
+        FaultInfo(name=f.name, workload=f.workload, start=f.start, end=f.end,
+                  healed_at=f.healed_at)
+        for f in getattr(world, "faults", [])
+    ]
+    # A wildcard address is reached locally through loopback.
+    host = "127.0.0.1" if ipaddress.ip_address(_ip(cfg.http.listen)).is_unspecified \
+        else cfg.http.listen
+    url = f"http://{host}:{port}" if port is not None else None
+    lines = banner(
+        version=__version__, source=cfg.source.type, actuator=cfg.actuator.type,
+        runbooks=len(daemon.runbooks), config=str(config), now=daemon.clock.now(),
+        program=sys.argv[0] if Path(sys.argv[0]).name == "aiops" else "aiops",
+        speed=daemon.clock.speed, clock=daemon_clock(cfg, daemon.clock.speed or 0.0),
+        url=url, faults=faults, listen=cfg.http.listen,
+    )
+    for line in lines:
+        err.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command()
@@ -117,66 +195,3 @@ def check(config: ConfigOpt = DEFAULT_CONFIG) -> None:
         f" {len(books)} runbook(s): {', '.join(sorted(b.name for b in books))}",
         highlight=False,
     )
-
-
-def _ts(value: object) -> str:
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%d %H:%M:%S")
-    return "" if value is None else str(value)
-
-
-@app.command()
-def incidents(
-    config: ConfigOpt = DEFAULT_CONFIG,
-    limit: Annotated[int, typer.Option(help="Most recent incidents to show.")] = 50,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
-    timeline: Annotated[
-        bool, typer.Option("--timeline/--no-timeline", help="Show each incident's timeline.")
-    ] = True,
-) -> None:
-    """Print the journal as a timeline: signal, score, why it matched, actions, verification."""
-    from aiops.journal import Journal
-
-    cfg = _load(config)
-    path = cfg.resolve(cfg.state_dir) / "journal.sqlite"
-    if not path.exists():
-        err.print(f"no journal at {path}: the daemon has not run with this config yet")
-        raise typer.Exit(1)
-    journal = Journal(path)
-    try:
-        rows = journal.incidents_json(limit, None)
-        details = [journal.incident_json(r["id"]) or r for r in rows] if timeline else rows
-    finally:
-        journal.close()
-    if as_json:
-        sys.stdout.write(json.dumps(details, indent=2, default=str) + "\n")
-        return
-    _print_incidents(details, timeline=timeline)
-
-
-def _print_incidents(rows: list[dict[str, Any]], *, timeline: bool) -> None:
-    console = Console()
-    if not rows:
-        console.print("no incidents")
-        return
-    for row in reversed(rows):
-        opened, closed = row.get("opened_at"), row.get("closed_at")
-        took = ""
-        if isinstance(opened, int | float) and isinstance(closed, int | float):
-            took = f" in {format_duration(closed - opened)}"
-        console.print(
-            f"[bold]{row.get('id')}[/bold]  {row.get('runbook')} → {row.get('target')}  "
-            f"[cyan]{row.get('status')}[/cyan]{took}  opened {_ts(opened)}",
-            highlight=False,
-        )
-        events = row.get("timeline") or row.get("events") or []
-        if not timeline or not events:
-            continue
-        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
-        table.add_column("time")
-        table.add_column("event")
-        table.add_column("detail", overflow="fold")
-        for ev in events:
-            table.add_row(_ts(ev.get("t")), str(ev.get("kind", "")), str(ev.get("reason", "")))
-        console.print(table)
-        console.print()

@@ -27,7 +27,7 @@ app.add_typer(schema_app, name="schema")
 
 DEFAULT_CONFIG = Path("config/aiops.yaml")
 ConfigOpt = Annotated[
-    Path, typer.Option("--config", "-c", help="Configuration file.", metavar="<path>")
+    Path, typer.Option("--config", "-c", help="Configuration file.", metavar="PATH")
 ]
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -185,17 +185,22 @@ def schema_runbook() -> None:
 
 def _journal(config: Path) -> tuple[Any, Any]:
     from aiops.config import load_config
-    from aiops.journal import Journal
+    from aiops.journal.connect import JournalMissing, open_existing
+    from aiops.statedir import StateDir
 
     try:
         cfg = load_config(config)
     except (ConfigError, ConfigErrors) as exc:
         _fail(exc)
-    path = cfg.resolve(cfg.state_dir) / "journal.sqlite"
-    if not path.exists():
-        err.print(f"no journal at {path}: the daemon has not run with this config yet")
-        raise typer.Exit(1)
-    return cfg, Journal(path)
+    try:
+        journal = open_existing(cfg.journal, StateDir(cfg.resolve(cfg.state_dir)),
+                                base_dir=Path(cfg.base_dir))
+    except JournalMissing as exc:
+        err.print(str(exc), highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    except AiopsError as exc:
+        _fail(exc)
+    return cfg, journal
 
 
 @app.command("approve")
@@ -258,7 +263,7 @@ def explain(
               f"({doc['mode']}) is [cyan]{doc['status']}[/cyan]", markup=True)
     out.print("why it ran:")
     for r in doc["reasons"]:
-        out.print(f"  - {r}", soft_wrap=True)
+        out.print(f"  - {r['message']}  [{r['code']}]", soft_wrap=True, markup=False)
     out.print("plan:")
     for s in doc["steps"]:
         marker = "->" if s["index"] == doc["step"] and doc["phase"] != "closed" else "  "

@@ -44,14 +44,17 @@ class KubernetesConfig(Section):
         True, description="When an HPA targets the workload, scale by raising its minReplicas."
     )
     request_timeout: Duration = Field(10.0, description="Per-request timeout.")
-    retries: int = Field(5, ge=0, description="Retries on 409/429/5xx before giving up.")
+    retries: int = Field(
+        5, ge=0, description="Ignored (kept so old configs load): the actuator makes one attempt "
+        "per call and the engine schedules retries (each step's `retry`).")
     events: bool = Field(True, description="Emit a Kubernetes Event for every action.")
     hpa_raise_max: bool = Field(
         False,
         description="When scaling via an HPA above its maxReplicas, raise maxReplicas too "
         "(default: clamp minReplicas to maxReplicas and say so in the outcome).",
     )
-    backoff: Duration = Field(0.5, description="First retry delay; doubles per retry.")
+    backoff: Duration = Field(
+        0.5, description="Retry hint (retry_after) for a temporary failure without Retry-After.")
     max_backoff: Duration = Field(
         30.0, description="Longest single retry delay, also the cap on a server's Retry-After."
     )
@@ -69,11 +72,24 @@ class SystemdConfig(Section):
     timeout: Duration = Field(60.0, description="Timeout of one systemctl call.")
 
 
+class WorldConfig(Section):
+    """A world server (`aiops world-server`): the sandbox served over HTTP, the one world
+    Prometheus scrapes and the daemon acts on. The daemon's clock follows the world's."""
+
+    url: str = Field("http://127.0.0.1:9470", description="Base URL of the world server.")
+    timeout: Duration = Field(5.0, gt=0, description="Per-request timeout.")
+    token_file: str | None = Field(
+        None, description="File holding the world server's bearer token (if it needs one)."
+    )
+
+
 class ActuatorConfig(Section):
     """How actions reach workloads."""
 
-    type: Literal["sandbox", "kubernetes", "systemd", "record"] = Field(
-        "sandbox", description="Which actuator applies actions ('record' only records them)."
+    type: Literal["sandbox", "kubernetes", "systemd", "record", "world"] = Field(
+        "sandbox", description="Which actuator applies actions ('record' only records them; "
+        "'world' acts on a world server and follows its clock)."
     )
     kubernetes: KubernetesConfig = Field(default_factory=KubernetesConfig)
     systemd: SystemdConfig = Field(default_factory=SystemdConfig)
+    world: WorldConfig = Field(default_factory=WorldConfig)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
@@ -61,4 +61,16 @@ def format_duration(seconds: float) -> str:
     return out
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+# What a person may write, for editors and `aiops schema`: seconds, or units ("1h30m").
+DURATION_PATTERN = r"^ *(([0-9]+(\.[0-9]+)?(ms|s|m|h|d|w) *)+|[0-9]+(\.[0-9]+)?) *$"
+DURATION_JSON_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0},
+        {"type": "string", "pattern": DURATION_PATTERN},
+    ],
+    "description": "A duration: seconds, or a string such as 90s, 5m, 1h30m, 2d.",
+}
+
+Duration = Annotated[
+    float, BeforeValidator(parse_duration), WithJsonSchema(DURATION_JSON_SCHEMA)
+]

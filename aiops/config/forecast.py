@@ -20,6 +20,64 @@ ModelName = Literal[
 ]
 
 
+class GateConfig(Section):
+    """Predictive capacity is earned per workload: replayed in shadow, then in control."""
+
+    enabled: bool = Field(
+        True,
+        description="Gate the predictive policy (off: it controls every workload from the "
+        "first cycle; the replay is still scored).",
+    )
+    window: Duration = Field(
+        604800.0,
+        gt=0,
+        description="Recent demand both policies are replayed on and compared over (in "
+        "sample time: sample_step per point).",
+    )
+    budget: float = Field(
+        0.05,
+        ge=0,
+        description="Replica-hours the predictive policy may spend above the reactive one's "
+        "on the window (0.05 = 5%).",
+    )
+    cost_window: Duration = Field(
+        2419200.0,
+        gt=0,
+        description="Time constant of the replica-hour sums the budget is judged on (they "
+        "forget older demand gradually; in sample time).",
+    )
+    ladder: list[float] = Field(
+        default_factory=lambda: [0.8, 0.7],
+        description="Cheaper upper-band quantiles (below forecast.quantile) the gate may "
+        "control with when the configured one is over budget or does worse.",
+    )
+    evidence: Duration = Field(
+        86400.0,
+        gt=0,
+        description="Replay needed before the predictive policy may take control (the "
+        "start-up backfill counts).",
+    )
+    dwell: Duration = Field(
+        86400.0,
+        ge=0,
+        description="How long a hand-over holds before another (a hand-back for decayed "
+        "coverage or more under-provisioning is immediate).",
+    )
+    coverage_window: Duration = Field(
+        604800.0,
+        gt=0,
+        description="Recent points each rung's upper-band coverage is checked on (misses "
+        "come in runs, so a day is too short to call a decay).",
+    )
+    coverage_tolerance: float = Field(
+        0.15,
+        gt=0,
+        lt=1,
+        description="Control goes back to reactive when coverage falls below quantile minus "
+        "this.",
+    )
+
+
 class ForecastConfig(Section):
     """Forecast demand per workload and scale ahead of it."""
 
@@ -65,13 +123,40 @@ class ForecastConfig(Section):
         None,
         gt=0,
         le=1,
-        description="Utilization the forecast term is sized to; unset = target_utilization.",
+        description="Utilization the forecast's upper band is sized to; unset = halfway "
+        "between target_utilization and 100% (the band already carries the uncertainty).",
     )
     min_replicas: int = Field(1, ge=1, description="Never ask for fewer replicas.")
     max_replicas: int = Field(100, ge=1, description="Never ask for more replicas.")
     scale_down_window: Duration = Field(
         300.0, description="Scale-down stabilization window (the HPA's default is 300 s)."
     )
+    predictive_scale_down_window: Duration = Field(
+        60.0,
+        ge=0,
+        description="Scale-down stabilization of the predictive policy (it holds capacity "
+        "for the steps ahead itself, so it lets go sooner than the HPA's 300 s).",
+    )
     residual_window: int = Field(
         672, ge=16, description="Out-of-sample residuals kept per horizon for the bands."
     )
+    ramp_steps: int = Field(
+        2,
+        ge=0,
+        description="Steps beyond the lead the predictive policy looks at, so a steep ramp "
+        "starts early enough to be climbed at the scale-up rate limit.",
+    )
+    gate: GateConfig = Field(
+        default_factory=GateConfig, description="When the predictive policy takes control."
+    )
+
+    @property
+    def forecast_target(self) -> float:
+        """Utilization the forecast's upper band is sized to."""
+        if self.forecast_utilization is not None:
+            return self.forecast_utilization
+        return (1.0 + self.target_utilization) / 2.0
+
+    def steps(self, span: float) -> int:
+        """How many demand samples ``span`` seconds of sample time hold (at least 1)."""
+        return max(1, round(span / (self.sample_step or self.interval)))

@@ -67,7 +67,7 @@ def render(model: type[BaseModel] = Config, prefix: str = "") -> str:
     for name, field in model.model_fields.items():
         if field.exclude:
             continue
-        path = f"{prefix}{name}"
+        path = f"{prefix}{field.alias or name}"
         sub = _model_of(field.annotation)
         if sub is not None:
             nested.append((path, sub))

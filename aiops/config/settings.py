@@ -13,6 +13,7 @@ from aiops.config.base import Section
 from aiops.config.detect import DetectConfig
 from aiops.config.durations import Duration
 from aiops.config.forecast import ForecastConfig
+from aiops.config.journal import JournalConfig
 from aiops.config.server import HttpConfig
 from aiops.config.sources import SourceConfig
 from aiops.config.yamlsource import read_yaml, validate
@@ -48,6 +49,11 @@ class GuardDefaults(Section):
     deny_namespaces: list[str] = Field(
         default_factory=lambda: ["kube-system"], description="Namespaces no runbook may touch."
     )
+    allow_namespaces: list[str] = Field(
+        default_factory=list,
+        description="If set, the only namespaces any runbook may touch, whatever the trigger "
+        "(alert labels, anomaly labels, forecasts, schedules) says; empty: any not denied.",
+    )
     changes_per_hour: int = Field(
         20, ge=0, description="Global budget of mutating actions per hour."
     )
@@ -64,6 +70,7 @@ class Config(Section):
         None, description="Override every runbook's mode (e.g. dry-run for a trial)."
     )
     state_dir: str = Field("state", description="Journal, detector and sandbox state.")
+    journal: JournalConfig = Field(default_factory=JournalConfig)
     source: SourceConfig = Field(default_factory=SourceConfig)
     actuator: ActuatorConfig = Field(default_factory=ActuatorConfig)
     detect: DetectConfig = Field(default_factory=DetectConfig)

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from aiops.config.suggest import hint
 from aiops.errors import ConfigError, ConfigErrors
 
 PathPart = str | int
@@ -30,6 +31,10 @@ class Located:
     marks: Marks
     file: str
     value_marks: Marks | None = None
+    # Each scalar's (start index into the text, style), and the text: to place a character
+    # inside a value (a template's syntax error) at its own line and column.
+    scalars: dict[tuple[PathPart, ...], tuple[int, str | None]] | None = None
+    text: str | None = None
 
     def where(
         self, path: Sequence[PathPart], *, value: bool = False
@@ -44,19 +49,71 @@ class Located:
                 return None, None
             p = p[:-1]
 
+    def where_in_value(
+        self, path: Sequence[PathPart], offset: int
+    ) -> tuple[int, int] | None:
+        """Line and column of character ``offset`` of the string value at ``path``."""
+        if self.scalars is None or self.text is None or tuple(path) not in self.scalars:
+            return None
+        start, style = self.scalars[tuple(path)]
+        index = start + _raw_offset(self.text[start:], style, offset)
+        line = self.text.count("\n", 0, index) + 1
+        return line, index - (self.text.rfind("\n", 0, index) + 1) + 1
 
-def _walk(node: yaml.Node, path: tuple[PathPart, ...], marks: Marks, values: Marks) -> None:
+
+_ESCAPE_LENGTHS = {"x": 4, "u": 6, "U": 10}
+
+
+def _raw_offset(raw: str, style: str | None, offset: int) -> int:
+    """Where value character ``offset`` is in the scalar's source ``raw`` (from its start)."""
+    if style in ("'", '"'):
+        i, n = 1, 0
+        while i < len(raw) and n < offset:
+            if style == "'" and raw.startswith("''", i):
+                i += 2
+            elif style == '"' and raw[i] == "\\":
+                i += _ESCAPE_LENGTHS.get(raw[i + 1: i + 2], 2)
+            else:
+                i += 1
+            n += 1
+        return i
+    if style in ("|", ">"):
+        body = raw.index("\n") + 1 if "\n" in raw else len(raw)
+        first = raw[body:]
+        indent = len(first) - len(first.lstrip(" "))
+        i, n = body + indent, 0
+        while i < len(raw) and n < offset:
+            if raw[i] == "\n":
+                i += 1
+                while raw.startswith(" ", i) and (i - raw.rfind("\n", 0, i) - 1) < indent:
+                    i += 1
+            else:
+                i += 1
+            n += 1
+        return i
+    return offset
+
+
+Scalars = dict[tuple[PathPart, ...], tuple[int, str | None]]
+
+
+def _walk(
+    node: yaml.Node, path: tuple[PathPart, ...], marks: Marks, values: Marks,
+    scalars: Scalars | None = None,
+) -> None:
     values[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
     marks.setdefault(path, values[path])
+    if scalars is not None and isinstance(node, yaml.ScalarNode):
+        scalars[path] = (node.start_mark.index, node.style)
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
             # The key's own position is more useful than the value's for "unknown field".
             marks[(*path, key)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            _walk(value_node, (*path, key), marks, values)
+            _walk(value_node, (*path, key), marks, values, scalars)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, (*path, i), marks, values)
+            _walk(item, (*path, i), marks, values, scalars)
 
 
 def parse_yaml_documents(text: str, *, file: str) -> Iterator[Located]:
@@ -83,8 +140,10 @@ def parse_yaml_documents(text: str, *, file: str) -> Iterator[Located]:
             continue
         marks: Marks = {}
         values: Marks = {}
-        _walk(node, (), marks, values)
-        yield Located(data=data, marks=marks, file=file, value_marks=values)
+        scalars: Scalars = {}
+        _walk(node, (), marks, values, scalars)
+        yield Located(data=data, marks=marks, file=file, value_marks=values, scalars=scalars,
+                      text=text)
 
 
 def parse_yaml(text: str, *, file: str) -> Located:
@@ -117,16 +176,36 @@ def dotted(path: Sequence[PathPart]) -> str:
     return out
 
 
-def validation_errors(exc: ValidationError, doc: Located) -> list[ConfigError]:
+def unknown_field(model: type[BaseModel] | None, data: Any, loc: Sequence[PathPart]) -> str:
+    """The message for an unknown key: with the closest allowed key, or where it belongs."""
+    found = hint(model.model_json_schema(by_alias=True), data, loc) if model else None
+    return f"unknown field; {found}" if found else "unknown field"
+
+
+def value_position(doc: Located, loc: Sequence[PathPart], err: Any) -> tuple[int, int] | None:
+    """For an error raised with an ``offset`` into the value (a template's syntax error):
+    the line and column of that character in the file."""
+    offset = getattr((err.get("ctx") or {}).get("error"), "offset", None)
+    if not isinstance(offset, int):
+        return None
+    return doc.where_in_value(loc, offset)
+
+
+def validation_errors(
+    exc: ValidationError, doc: Located, model: type[BaseModel] | None = None
+) -> list[ConfigError]:
     """Translate a pydantic error into located :class:`ConfigError` values."""
     errors: list[ConfigError] = []
     for err in exc.errors(include_url=False):
         loc = [p for p in err["loc"] if not (isinstance(p, str) and _is_union_tag(p))]
         on_key = err["type"] in ("extra_forbidden", "missing")
         line, column = doc.where(loc, value=not on_key)
+        inside = value_position(doc, loc, err)
+        if inside is not None:
+            line, column = inside
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown field"
+            msg = unknown_field(model, doc.data, loc)
         elif err["type"] == "missing":
             msg = "field required"
         errors.append(
@@ -146,7 +225,7 @@ def validate(model: type[M], doc: Located) -> M:
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
-        errors = validation_errors(exc, doc)
+        errors = validation_errors(exc, doc, model)
         if len(errors) == 1:
             raise errors[0] from None
         raise ConfigErrors(errors) from None

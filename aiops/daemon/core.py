@@ -10,6 +10,7 @@ back for a given span of simulated time.
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import signal
 import threading
@@ -21,35 +22,55 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from starlette.routing import BaseRoute
 
 from aiops.config import Config
 from aiops.daemon.backends import build_backends
-from aiops.daemon.snapshots import restore, write_atomic
+from aiops.daemon.health import Heartbeats, Limits, journal_check, loop_check, remediation_check
+from aiops.daemon.snapshots import restore
+from aiops.daemon.status import page_status
 from aiops.detect.bank import DetectorBank
 from aiops.detect.joint import JointBank
-from aiops.engines.approvals import approval_routes
 from aiops.engines.clock import Clock
 from aiops.engines.forecast import ForecastEngine
-from aiops.engines.http import Health, HttpServer, build_app
 from aiops.engines.remediate import Remediator
 from aiops.engines.schedule import CronSchedules
 from aiops.engines.scrape import CycleReport, ScrapeEngine
-from aiops.engines.webhook import load_token, webhook_routes
 from aiops.errors import AiopsError
-from aiops.journal import Journal
-from aiops.model import Alert, Signal
+from aiops.http import (
+    Endpoint,
+    Health,
+    HttpServer,
+    alert_endpoints,
+    approval_endpoints,
+    build_app,
+    dashboard_endpoints,
+    health_endpoints,
+    incident_endpoints,
+    load_principals,
+    page_endpoints,
+)
+from aiops.http.stats import HttpStats
+from aiops.journal import JournalWriteError
+from aiops.journal.connect import open_journal
+from aiops.model import Alert, ManualSignal, Signal
+from aiops.models import runtime as model_runtime
+from aiops.models.versions import ModelKind
 from aiops.runbook import load_runbooks
 from aiops.runbook.match import schedules
+from aiops.statedir import StateDir
+from aiops.telemetry.history import SeriesHistory
 from aiops.telemetry.logging import get_logger
-from aiops.telemetry.metrics import Metrics
+from aiops.telemetry.metrics import Metrics, RunbookLabels
 from aiops.telemetry.sdnotify import notify, watchdog_interval
 
 if TYPE_CHECKING:
     from aiops.actuators.kubernetes_lease import LeaderElector
 
 SNAPSHOT_EVERY = 20  # cycles between detector state snapshots
-DETECTORS, FORECASTS = "detectors.bin", "forecasts.bin"
+#: Real seconds between journal write probes (readiness).
+PROBE_EVERY = 5.0
+#: A loop that keeps crashing logs its traceback at most this often (real seconds).
+CRASH_LOG_EVERY = 60.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -61,6 +82,7 @@ class RunOptions:
     stepped: bool = False
     port: int | None = None
     http: bool = True
+    new_journal: bool = False  # move a refused journal aside and start a new one
 
 
 class Daemon:
@@ -71,19 +93,24 @@ class Daemon:
         config: Config,
         options: RunOptions | None = None,
         *,
-        extra_routes: Callable[[Daemon], Sequence[BaseRoute]] | None = None,
+        extra_routes: Callable[[Daemon], Sequence[Endpoint]] | None = None,
     ) -> None:
         self.config = config
         self.options = options or RunOptions()
         self.log = get_logger("daemon")
-        self.state_dir = config.resolve(config.state_dir)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state = StateDir(config.resolve(config.state_dir))
+        self.state_dir = self.state.root
+        config = self.config = self._live_models(config)
         speed = None if self.options.stepped else (self.options.speed or config.loop.speed)
-        self.clock = Clock.resume(self.state_dir / "clock.json", speed=speed, wall=time.time())
+        self.clock = Clock.resume(self.state.path(StateDir.CLOCK), speed=speed, wall=time.time())
         self.metrics = Metrics()
         self.runbooks = load_runbooks([config.resolve(p) for p in config.runbooks.paths])
-        self.journal = Journal(self.state_dir / "journal.sqlite")
-        self.source, self.actuator = build_backends(config, self.state_dir, self.clock.now())
+        self.journal = open_journal(config.journal, self.state, base_dir=Path(config.base_dir),
+                                    new_journal=self.options.new_journal, now=time.time(),
+                                    log=self.log)
+        self.backends = build_backends(config, self.state, self.clock.now())
+        self.source, self.actuator = self.backends.source, self.backends.actuator
+        self._follow_world()
         self.bank = DetectorBank(config.detect)
         self._restored = self._restore_detectors()
         self.scrape = ScrapeEngine(
@@ -97,13 +124,14 @@ class Daemon:
         self.remediator = Remediator(
             runbooks=self.runbooks,
             journal=self.journal,
-            actuator=self.actuator,
+            executors=self.backends.executors,
             metrics=self.metrics,
             log=get_logger("remediate"),
             mode_override=config.mode,
             dry_run=self.options.dry_run,
             changes_per_hour=config.guards.changes_per_hour,
             deny_namespaces=config.guards.deny_namespaces,
+            allow_namespaces=config.guards.allow_namespaces,
         )
         self.forecaster: ForecastEngine | None = None
         self._forecast_restored = False
@@ -118,10 +146,22 @@ class Daemon:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._cycles = 0
+        self.beats = Heartbeats()
+        self._started = time.monotonic()
+        self._probed_at: float | None = None
+        self._crash_logged: dict[str, tuple[str, float]] = {}
+        self.metrics.prime(
+            runbooks=[RunbookLabels(name=rb.name, mode=config.mode or rb.spec.mode,
+                                    actions=tuple(sorted({s.action for s in rb.spec.steps})))
+                      for rb in self.runbooks],
+            source=self.source.name)
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
         self.last_report: CycleReport | None = None
+        #: Bounded recent scores and forecasts, for the web page.
+        self.history = SeriesHistory(admit_score=config.detect.signal_floor)
         self.http: HttpServer | None = None
-        self._token = (
-            load_token(config.http, Path(config.base_dir)) if config.http.enabled else None
+        self._principals = (
+            load_principals(config.http, Path(config.base_dir)) if config.http.enabled else None
         )
         self._extra_routes = extra_routes
         self.elector: LeaderElector | None = None
@@ -132,6 +172,34 @@ class Daemon:
             self.elector = LeaderElector(election, config.actuator.kubernetes)
         self._leading = self.elector is None
 
+    def _follow_world(self) -> None:
+        """On a world server, take its clock; read a wall-clock source on that clock.
+
+        The world (``actuator.type: world``) is the clock of the run, so the daemon's
+        ``for:``, cooldowns and verification windows count the same simulated seconds as
+        the world and Prometheus' scrapes of it. A Prometheus source is then read through
+        :class:`~aiops.sources.retimed.Retimed`: queried at wall time, stamped on the
+        daemon's clock. Same for any accelerated clock on Prometheus.
+        """
+        frame_of = getattr(self.actuator, "clock_frame", None)
+        if frame_of is not None and not self.options.stepped:
+            try:
+                frame = frame_of()
+            except AiopsError as exc:
+                self.backends.close()
+                self.journal.close()
+                raise AiopsError(f"cannot read the world server's clock: {exc}") from None
+            if self.options.speed is not None and self.options.speed != frame.speed:
+                self.log.warning("speed_from_world", asked=self.options.speed,
+                                 world=frame.speed)
+            self.clock = Clock.following(frame, wall=time.time())
+            self.log.info("clock_follows_world", speed=frame.speed)
+        frame = self.clock.frame
+        if self.config.source.type == "prometheus" and frame is not None and not frame.identity:
+            from aiops.sources.retimed import Retimed
+
+            self.source = Retimed(self.source, frame)
+
     # -- one cycle ---------------------------------------------------------------------
 
     def warm(self) -> int:
@@ -140,7 +208,7 @@ class Daemon:
         self._warm_forecasts(now)
         span = self.config.loop.backfill
         # The joint bank is never snapshotted: it rebuilds from history even after a restore.
-        joint_only = self._restored and self.scrape.joint is not None
+        joint_only = self._restored and self.scrape.rebuilds_from_history
         if (self._restored and not joint_only) or span <= 0:
             return 0
         try:
@@ -175,47 +243,104 @@ class Daemon:
                 # Poll on the interval grid: replicas (and restarts) see the same instants.
                 now -= now % self.config.loop.interval
             report = self.scrape.cycle(now)
+            if report.ok:
+                self.history.record(sc for sc in self.scrape.scores.values() if sc.t >= now)
             for anomaly in report.anomalies:
                 self.signals.put(anomaly)
             if self.forecaster is not None and report.ok:
-                for forecast in self.forecaster.cycle(now, self.scrape.latest):
+                forecasts = self.forecaster.cycle(now, self.scrape.latest_samples())
+                self.history.record_forecasts(forecasts)
+                for forecast in forecasts:
                     self.signals.put(forecast)
             self.last_report = report
             self._cycles += 1
             if self._cycles % SNAPSHOT_EVERY == 0:
                 self._snapshot_detectors()
-            self.clock.save(self.state_dir / "clock.json")
+            self.clock.save(self.state.path(StateDir.CLOCK))
             self.metrics.last_cycle.set(time.time())
+            self.beats.beat("poll_ok", time.monotonic())
             return report
 
     def remediate(self) -> None:
         """Plan queued signals, then advance every running incident (leader only)."""
-        with self._lock:
-            now = self.clock.now()
-            due = self.schedules.due(now)
-            if not self._leading:
-                # A standby scores but never acts; the leader sees the same signals.
-                while not self.signals.empty():
-                    self.signals.get_nowait()
-                return
-            for tick in due:
-                self.signals.put(tick)
-            while True:
-                try:
-                    sig = self.signals.get_nowait()
-                except queue.Empty:
-                    break
+        self.beats.beat("remediate_running_since", time.monotonic())
+        try:
+            with self._lock:
+                self._remediate()
+        except JournalWriteError as exc:
+            # A real transaction failed: readiness says so now, not at the next probe.
+            self.beats.beat("journal_error", str(exc))
+            raise
+        finally:
+            self.beats.beat("remediate_running_since", None)
+        self.beats.beat("remediate_ok", time.monotonic())
+        self.probe_journal()
+
+    def _remediate(self) -> None:
+        now = self.clock.now()
+        due = self.schedules.due(now)
+        if not self._leading:
+            # A standby scores but never acts; the leader sees the same signals.
+            while not self.signals.empty():
+                self.signals.get_nowait()
+            return
+        for tick in due:
+            self.signals.put(tick)
+        while True:
+            try:
+                sig = self.signals.get_nowait()
+            except queue.Empty:
+                break
+            try:
                 self.remediator.handle(sig, now)
-            latest = self.scrape.latest if self.scrape.source_up else {}
-            self.remediator.tick(now, latest)
+            except AiopsError:
+                # Not handled (e.g. the journal is full). Alerts wait unhandled in the
+                # journal and anomalies and forecasts are raised again by the next cycle,
+                # so only one-off signals (schedules, manual runs) are kept for later.
+                self._requeue_one_offs(sig)
+                raise
+        self.remediator.tick(now, self.scrape.latest_samples())
+
+    @property
+    def _probe_every(self) -> float:
+        """Real seconds between journal probes: every few seconds, or every interval when
+        that is shorter (readiness must fail within three intervals)."""
+        interval = self.clock.real_seconds(self.config.loop.interval)
+        return min(PROBE_EVERY, interval) if interval > 0 else PROBE_EVERY
+
+    def _requeue_one_offs(self, failed: Signal) -> None:
+        pending = [failed]
+        while True:
+            try:
+                pending.append(self.signals.get_nowait())
+            except queue.Empty:
+                break
+        for sig in pending:
+            if isinstance(sig, ManualSignal):
+                self.signals.put(sig)
+
+    def probe_journal(self, *, force: bool = False) -> None:
+        """Check every few seconds that the journal takes writes (for ``/readyz``)."""
+        mono = time.monotonic()
+        if not force and self._probed_at is not None and mono - self._probed_at < self._probe_every:
+            return
+        self._probed_at = mono
+        try:
+            self.journal.probe(self.clock.now())
+        except AiopsError as exc:
+            self.beats.beat("journal_error", str(exc))
+            self.metrics.journal_errors.inc()
+            return
+        self.beats.beat("journal_error", "")
+        self.beats.beat("journal_ok", mono)
 
     def submit(self, signal_: Signal) -> None:
         """Queue a signal from another thread (webhook, API)."""
         self.signals.put(signal_)
 
     def _on_alerts(self, alerts: Sequence[Alert], _now: float) -> None:
-        for alert in alerts:
-            self.signals.put(alert)
+        """The webhook stored new alerts: the next remediate tick takes them from the
+        journal (the journal, not this process's memory, is the queue)."""
 
     def cycle(self) -> CycleReport:
         report = self.poll()
@@ -226,6 +351,7 @@ class Daemon:
 
     def health(self) -> Health:
         checks: dict[str, str] = {}
+        mono = time.monotonic()
         report = self.last_report
         if report is None:
             checks["source"] = "no cycle yet"
@@ -233,11 +359,28 @@ class Daemon:
             checks["source"] = "ok"
         else:
             checks["source"] = f"down: {self.scrape.last_error}"
+        limits = Limits(poll_every=max(self.clock.real_seconds(self.config.loop.interval), 0.01),
+                        remediate_every=min(max(self.clock.real_seconds(
+                            self.config.loop.interval), 0.01), 1.0),
+                        journal_every=self._probe_every)
+        checks["journal"] = journal_check(self.beats, self._started, mono, limits)
+        checks["loop"] = loop_check("poll cycle", self.beats.poll_ok, self._started, mono,
+                                    limits.poll_stale)
+        checks["remediation"] = remediation_check(self.beats, self._started, mono, limits)
         checks["scheduler"] = "stopping" if self._stop.is_set() else "ok"
         if self.elector is not None:
             checks["leader"] = "ok" if self._leading else "standby"
         ready = all(v == "ok" for v in checks.values())
         return Health(alive=True, ready=ready, checks=checks)
+
+    def page_status(self) -> dict[str, Any]:
+        """What ``/v1/status`` (the page's status panel) shows."""
+        return page_status(
+            config=self.config, health=self.health(), now=self.clock.now(),
+            speed=self.clock.speed, source=self.source.name, actuator=self.actuator.name,
+            history=self.history, restored=self._restored, forecaster=self.forecaster,
+            forecast_restored=self._forecast_restored,
+        )
 
     @property
     def leading(self) -> bool:
@@ -260,27 +403,35 @@ class Daemon:
         cfg = self.config.http
         if not (cfg.enabled and self.options.http):
             return
-        token = self._token
-        routes: list[BaseRoute] = [
-            *webhook_routes(
-                journal=self.journal, on_alerts=self._on_alerts, token=token,
-                max_body_bytes=cfg.max_body_bytes, clock=self.clock.now, metrics=self.metrics,
+        endpoints: list[Endpoint] = [
+            *health_endpoints(status=self, registry=self.metrics.registry),
+            *incident_endpoints(incidents=self.journal),
+            *page_endpoints(),
+            *dashboard_endpoints(
+                status=self.page_status, incidents=self.journal, history=self.history,
+                clock=self.clock.now, floor=self.config.detect.signal_floor,
             ),
-            *approval_routes(
+            *alert_endpoints(
+                journal=self.journal, on_alerts=self._on_alerts, max_body_bytes=cfg.max_body_bytes,
+                limits=cfg.limits, clock=self.clock.now, metrics=self.metrics,
+            ),
+            *approval_endpoints(
                 approve=self.remediator.approve,
                 exists=lambda i: self.journal.incident(i) is not None,
-                token=token, clock=self.clock.now,
+                clock=self.clock.now,
             ),
             *(self._extra_routes(self) if self._extra_routes else ()),
         ]
         app = build_app(
-            status=self, incidents=self.journal, registry=self.metrics.registry,
-            extra_routes=routes, standby=lambda: not self._leading,
+            endpoints=endpoints, principals=self._principals, limits=cfg.limits,
+            registry=self.metrics.registry, standby=lambda: not self._leading,
         )
         port = cfg.port if self.options.port is None else self.options.port
-        self.http = HttpServer(app, host=cfg.listen, port=port)
+        self.http = HttpServer(app, host=cfg.listen, port=port, limits=cfg.limits,
+                               stats=HttpStats.of(self.metrics.registry))
         self.http.start()
-        self.log.info("http_listening", address=f"http://{cfg.listen}:{self.http.port}")
+        self.log.info("http_listening", address=f"http://{cfg.listen}:{self.http.port}",
+                      principals=self._principals.names if self._principals else [])
 
     def run_once(self) -> CycleReport:
         """``--once``: one poll + remediate cycle, then stop."""
@@ -358,23 +509,35 @@ class Daemon:
             self.elector.close()
         with self._lock:
             self._snapshot_detectors()
-            self.clock.save(self.state_dir / "clock.json")
-            self.source.close()
-            self.actuator.close()
+            self.clock.save(self.state.path(StateDir.CLOCK))
+            self.backends.close()
             self.journal.close()
 
     # -- internals ---------------------------------------------------------------------
 
     def _guarded(self, fn: Callable[[], object]) -> Callable[[], None]:
+        job = fn.__name__
+
         def run() -> None:
             try:
                 fn()
-            except AiopsError as exc:
-                self.log.error("cycle_failed", job=fn.__name__, error=str(exc))
-            except Exception:
-                self.log.exception("cycle_crashed", job=fn.__name__)
+            except Exception as exc:
+                self.metrics.crashed.labels(job).inc()
+                self._log_crash(job, exc)
 
         return run
+
+    def _log_crash(self, job: str, exc: Exception) -> None:
+        """Log a crashed loop, but a crash repeating every cycle only once a minute."""
+        key, mono = f"{type(exc).__name__}: {exc}", time.monotonic()
+        last = self._crash_logged.get(job)
+        if last is not None and last[0] == key and mono - last[1] < CRASH_LOG_EVERY:
+            return
+        self._crash_logged[job] = (key, mono)
+        if isinstance(exc, AiopsError):
+            self.log.error("cycle_failed", job=job, error=str(exc))
+        else:
+            self.log.exception("cycle_crashed", job=job)
 
     def _install_signal_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -387,20 +550,38 @@ class Daemon:
         signal.signal(signal.SIGTERM, handler)
         signal.signal(signal.SIGINT, handler)
 
+    def _live_models(self, config: Config) -> Config:
+        """Run the model registry's live versions (docs/models.md); the file's if it fails."""
+        files = {ModelKind.DETECTOR: self.state.path(StateDir.DETECTORS),
+                 ModelKind.FORECASTER: self.state.path(StateDir.FORECASTS)}
+        try:
+            res = model_runtime.prepare(config, self.state_dir, now=time.time(), snapshots=files)
+        except (AiopsError, OSError) as exc:
+            self.log.error("model_registry_failed", error=str(exc))
+            return config
+        for note in res.notes:
+            self.log.warning("model_version", note=note)
+        return res.config
+
     def _snapshot_detectors(self) -> None:
-        write_atomic(self.state_dir / DETECTORS, self.bank.snapshot())
+        states = {ModelKind.DETECTOR: self.bank.snapshot()}
+        self.state.write(StateDir.DETECTORS, states[ModelKind.DETECTOR])
         if self.forecaster is not None:
-            write_atomic(self.state_dir / FORECASTS, self.forecaster.workloads.snapshot())
+            states[ModelKind.FORECASTER] = self.forecaster.snapshot()
+            self.state.write(StateDir.FORECASTS, states[ModelKind.FORECASTER])
+        for problem in model_runtime.checkpoint(self.config, self.state_dir, states,
+                                                now=time.time(), trained_to=self.clock.now()):
+            self.log.warning("model_checkpoint_failed", problem=problem)
 
     def _restore_forecasts(self) -> bool:
         if self.forecaster is None:
             return False
-        return restore(self.state_dir / FORECASTS, self.forecaster.workloads.restore,
+        return restore(self.state.path(StateDir.FORECASTS), self.forecaster.restore,
                        what="forecasts", log=self.log)
 
     def _restore_detectors(self) -> bool:
-        return restore(self.state_dir / DETECTORS, self.bank.restore, what="detectors",
-                       log=self.log)
+        return restore(self.state.path(StateDir.DETECTORS), self.bank.restore,
+                       what="detectors", log=self.log)
 
 
 def _now_dt() -> Any:

@@ -14,13 +14,6 @@ import structlog
 from aiops.errors import AiopsError
 
 
-def write_atomic(path: Path, blob: bytes) -> None:
-    """Write ``blob`` to ``path`` so a crash leaves the old file or the new, never half."""
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(blob)
-    tmp.replace(path)
-
-
 def restore(
     path: Path, load: Callable[[bytes], None], *, what: str,
     log: structlog.typing.FilteringBoundLogger,

@@ -1,1 +1,1 @@
-"""The loops: scrape+detect, remediate, forecast, HTTP. Side effects live here."""
+"""The loops: scrape+detect, remediate, forecast. Side effects live here (HTTP: aiops.http)."""

@@ -15,6 +15,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiops.sim.timeframe import TimeFrame
+from aiops.statedir import write_atomic
+
 
 @dataclass
 class Clock:
@@ -22,12 +25,29 @@ class Clock:
 
     origin: float
     speed: float | None = 1.0  # None: stepped
+    #: Wall time when ``now()`` was ``origin`` (defaults to the wall time at creation).
+    wall_origin: float | None = None
     _real_origin: float = 0.0
     _stepped_now: float = 0.0
 
     def __post_init__(self) -> None:
         self._real_origin = time.monotonic()
         self._stepped_now = self.origin
+        if self.wall_origin is None:
+            self.wall_origin = time.time()
+
+    @classmethod
+    def following(cls, frame: TimeFrame, *, wall: float) -> Clock:
+        """A clock on ``frame`` (another process's clock, e.g. the world server's)."""
+        return cls(origin=frame.sim_at(wall), speed=frame.speed, wall_origin=wall)
+
+    @property
+    def frame(self) -> TimeFrame | None:
+        """How this clock maps onto wall time; None for a stepped clock (it does not)."""
+        if self.speed is None:
+            return None
+        assert self.wall_origin is not None
+        return TimeFrame(wall=self.wall_origin, sim=self.origin, speed=self.speed)
 
     @classmethod
     def resume(cls, state_file: Path | None, *, speed: float | None, wall: float) -> Clock:
@@ -40,7 +60,7 @@ class Clock:
         if state_file is not None and state_file.exists():
             with contextlib.suppress(ValueError, KeyError, OSError, TypeError):
                 origin = max(origin, float(json.loads(state_file.read_text())["now"]))
-        return cls(origin=origin, speed=speed)
+        return cls(origin=origin, speed=speed, wall_origin=wall)
 
     @property
     def stepped(self) -> bool:
@@ -64,6 +84,4 @@ class Clock:
 
     def save(self, state_file: Path) -> None:
         """Remember where the clock is, atomically, for :meth:`resume`."""
-        tmp = state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"now": self.now()}))
-        tmp.replace(state_file)
+        write_atomic(state_file, json.dumps({"now": self.now()}).encode())

@@ -1,35 +1,63 @@
 """The remediation loop: signals -> match -> plan -> incidents -> steps -> verification.
 
-Every decision and every step goes to the journal first, so the engine holds no state
-of its own: a new :class:`Remediator` on the same journal (after a crash or SIGKILL)
-resumes each open incident where it stood. A step whose action completed is never
-applied again; an action left ``started`` is re-applied with the same id, which
-actuators treat as a no-op if it already took effect.
+Everything goes to the journal, in transactions that keep the engine's promises:
+
+- **Atomic intake.** A signal is marked handled in the same transaction that records
+  its decisions (incidents opened, or skips with their reason codes). A crash or an
+  error before that commit leaves it unhandled, and it is handled again later (webhook
+  alerts wait in the journal; anomalies are raised again by the next cycle).
+- **One runbook cannot break the others.** An exception while matching or planning one
+  runbook (a template, a guard) becomes that runbook's skip with code ``runbook-error``.
+- **Guards hold across replicas.** The decision is journaled under the target's lock
+  (:meth:`~aiops.journal.tx.Tx.lock_targets`) after the cooldown and ``max_runs``
+  windows are read again inside that transaction, so two replicas sharing a journal
+  cannot both act on one target within a window.
+- **Typed lifecycle.** Every change of an incident is a :class:`~aiops.runbook.lifecycle.Move`
+  journaled with its reason; a resolved alert closes its incidents whether running,
+  awaiting approval or queued (code ``alert-resolved``), so a queued run never acts on
+  a problem that has gone.
+
+The engine holds no state of its own: a new :class:`Remediator` on the same journal
+(after a crash or SIGKILL) resumes each open incident where it stood.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
 
-from aiops.actuators.base import Actuator
-from aiops.actuators.command import CommandActuator
-from aiops.actuators.webhook import WebhookActuator
+from aiops.actuators.base import Actuator, Executors
 from aiops.config.durations import format_duration
+from aiops.engines.facts import FactsReader
 from aiops.engines.remediate_steps import StepRunner
-from aiops.errors import AiopsError, PermanentError
-from aiops.journal import IncidentView, Journal
-from aiops.model import Alert, Decision, Plan, Sample, SeriesKey, Signal, Target, TargetState
-from aiops.runbook.guards import HOUR, GuardFacts, check_guards
-from aiops.runbook.match import explain_match
+from aiops.errors import AiopsError, Conflict, Forbidden, NotFound
+from aiops.journal import ActionStatus, IncidentView, Journal
+from aiops.journal.tx import Tx
+from aiops.model import (
+    Alert,
+    Anomaly,
+    Decision,
+    Plan,
+    Reason,
+    ReasonCode,
+    Sample,
+    SeriesKey,
+    Signal,
+    Target,
+)
+from aiops.runbook.guards import HOUR, GuardFacts
+from aiops.runbook.lifecycle import Move, Status
+from aiops.runbook.match import TargetFailure, match_signal
 from aiops.runbook.planner import plan
 from aiops.runbook.schema import Runbook
 from aiops.telemetry.metrics import Metrics
 
 Log = structlog.typing.FilteringBoundLogger
+#: Stored alerts handled per remediate tick (one transaction); the rest wait for the next.
+INTAKE_BATCH = 500
 #: A queued run waiting longer than this for its target gives up.
 QUEUE_LIMIT = 3600.0
 #: Finished incidents and handled signals older than this are pruned from the journal;
@@ -37,57 +65,14 @@ QUEUE_LIMIT = 3600.0
 RETENTION = 30 * 86400.0
 
 
-def reason_label(reason: str) -> str:
-    """A bounded label for a decision reason (``skipped: cooldown 4m ...`` -> ``cooldown``).
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Decided:
+    """One runbook's decision about one signal, before it is journaled."""
 
-    >>> reason_label("skipped: cooldown 4m left on SandboxWorkload/shop/checkout")
-    'cooldown'
-    >>> reason_label("skipped: when 'x' is false")
-    'when'
-    """
-    if not reason.startswith("skipped: "):
-        return "matched"
-    word = reason.removeprefix("skipped: ").split(" ", 1)[0].rstrip(":")
-    return {"global": "budget", "alert": "blocked_by_alert", "rollout": "rollout",
-            "namespace": "namespace", "step": "template"}.get(word, word)
-
-
-def approve_incident(
-    journal: Journal, runbooks: Mapping[str, Runbook], incident_id: str, approver: str,
-    now: float, *, log: Log | None = None,
-) -> IncidentView:
-    """Approve a pending incident in the journal (the daemon runs it on its next tick).
-
-    Checks the runbook's approver allowlist and the approval timeout; every refusal is
-    journaled and raised as :class:`PermanentError`. Used by ``Remediator.approve``, the
-    HTTP route and ``aiops approve`` (another process: the journal is the handshake).
-    """
-    inc = journal.incident(incident_id)
-    if inc is None:
-        raise PermanentError(f"no incident {incident_id!r}")
-    target = str(inc.target)
-    if inc.status != "awaiting-approval":
-        raise PermanentError(f"incident {incident_id} is {inc.status}, not awaiting approval")
-    if inc.approval_expires_at is not None and now > inc.approval_expires_at:
-        journal.update_incident(inc.id, status="expired", closed_at=now, phase="closed")
-        journal.add_event(t=now, kind="closed", reason="expired: approval timed out",
-                          incident=inc.id, runbook=inc.runbook, target=target)
-        raise PermanentError(f"approval of {incident_id} expired")
-    rb = runbooks.get(inc.runbook)
-    allowed = rb.spec.approval.approvers if rb is not None else []
-    if allowed and approver not in allowed:
-        journal.add_event(t=now, kind="approval-denied",
-                          reason=f"{approver} is not an approver of {inc.runbook}",
-                          incident=inc.id, runbook=inc.runbook, target=target)
-        raise PermanentError(f"{approver!r} may not approve runbook {inc.runbook}")
-    journal.update_incident(inc.id, status="running", phase_since=now, approver=approver)
-    journal.add_event(t=now, kind="approved", reason=f"approved by {approver}",
-                      incident=inc.id, runbook=inc.runbook, target=target)
-    if log is not None:
-        log.info("approved", incident=inc.id, approver=approver)
-    got = journal.incident(inc.id)
-    assert got is not None
-    return got
+    runbook: Runbook
+    plan: Plan
+    holder: str | None = None
+    facts: GuardFacts | None = None
 
 
 class Remediator:
@@ -97,7 +82,7 @@ class Remediator:
         self,
         runbooks: Sequence[Runbook],
         journal: Journal,
-        actuator: Actuator,
+        executors: Executors | Actuator,
         metrics: Metrics,
         log: Log,
         mode_override: str | None = None,
@@ -105,185 +90,213 @@ class Remediator:
         *,
         changes_per_hour: int | None = None,
         deny_namespaces: Sequence[str] = ("kube-system",),
-        executors: Mapping[str, Actuator] | None = None,
+        allow_namespaces: Sequence[str] = (),
         retention: float = RETENTION,
     ) -> None:
         self.runbooks = {rb.name: rb for rb in runbooks}
         self.journal = journal
-        self.actuator = actuator
+        if not isinstance(executors, Executors):
+            executors = Executors(workloads=executors)
+        self.executors = executors
         self.metrics = metrics
         self.log = log
         self.mode_override = "dry-run" if dry_run else mode_override
-        self.changes_per_hour = changes_per_hour
-        self.deny_namespaces = tuple(deny_namespaces)
         self.retention = retention
         self._pruned_at: float | None = None
-        if executors is None:
-            webhook = WebhookActuator()
-            executors = {"notify": webhook, "webhook": webhook, "command": CommandActuator()}
-        self.steps = StepRunner(
-            journal=journal, actuator=actuator, executors=executors, metrics=metrics, log=log,
-            facts=self.facts, runbooks=self.runbooks,
-        )
-
-    # -- facts for the guards ----------------------------------------------------------
-
-    def observe(self, target: Target, now: float) -> TargetState | None:
-        """The actuator's view of ``target``, or ``None`` if it cannot be observed."""
-        try:
-            return self.actuator.observe(target, now=now)
-        except AiopsError as exc:
-            self.log.warning("observe failed", target=str(target), error=str(exc))
-            return None
-
-    def facts(
-        self, rb: Runbook, target: Target, now: float, *, recheck: bool = False
-    ) -> GuardFacts:
-        """Gather the guards' inputs from the journal and the actuator."""
-        running = None if recheck else self.journal.running_on(target)
-        windows = [w.per for w in rb.spec.guards.max_runs]
-        return GuardFacts(
-            running=running,
-            last_closed_at=self.journal.last_closed_at(rb.name, target),
-            run_starts=self.journal.run_starts(rb.name, target, now - max(windows))
-            if windows else (),
-            changes_last_hour=self.journal.changes_since(now - HOUR)
-            if self.changes_per_hour is not None else 0,
-            changes_per_hour=self.changes_per_hour,
-            firing_alerts=self.journal.firing_alerts(),
-            state=None if running else self.observe(target, now),
-            pods_deleted_last_hour=self.journal.actions_since(target, "delete_pod", now - HOUR)
-            if rb.spec.guards.max_pods_fraction is not None else 0,
-            deny_namespaces=self.deny_namespaces,
-        )
+        self.facts = FactsReader(journal=journal, actuator=executors.workloads, log=log,
+                                 changes_per_hour=changes_per_hour,
+                                 deny_namespaces=deny_namespaces,
+                                 allow_namespaces=allow_namespaces)
+        self.steps = StepRunner(journal=journal, executors=executors, facts=self.facts,
+                                metrics=metrics, log=log, runbooks=self.runbooks)
 
     # -- signals -> plans --------------------------------------------------------------
 
-    def handle(self, signal: Signal, now: float, *, recorded: bool = False) -> list[Plan]:
-        """Match every runbook against ``signal``, plan, journal, and open incidents.
+    def handle(self, signal: Signal, now: float) -> list[Plan]:
+        """Match every runbook against ``signal``, plan, and journal the decisions.
 
-        Alerts are claimed in the journal so each (fingerprint, startsAt, status) is
-        handled exactly once, whether the webhook already journaled it (``recorded``,
-        kept for callers that say so; the claim makes it unnecessary) or not.
+        The signal is marked handled in the same transaction as its decisions; a signal
+        handled before (same dedup key) is ignored. Anomalies are re-evaluated every
+        cycle (their ``for:`` clock runs), so they are never ignored as duplicates.
         """
-        if isinstance(signal, Alert):
-            if not self.journal.claim_signal(signal, now):
-                self.log.info("duplicate alert ignored", alert=signal.name,
-                              fingerprint=signal.fingerprint)
-                return []
-            if signal.status != "firing":
-                self._alert_resolved(signal, now)
-                return []
-        else:
-            self.journal.record_signal(signal, now)
+        if isinstance(signal, Alert) and signal.status != "firing":
+            with self.journal.transaction() as tx:
+                if tx.claim(signal, now):
+                    self._alert_resolved(tx, signal, now)
+            self.steps.after_commit()
+            self._gauge()
+            return []
+        decided = [d for rb in self.runbooks.values()
+                   if (d := self._decide(rb, signal, now)) is not None]
         plans: list[Plan] = []
-        for rb in self.runbooks.values():
-            m = explain_match(rb, signal, now)
-            if isinstance(m, str):
-                continue
-            facts = self.facts(rb, m.target, now)
-            p = plan(m, facts, now, self.mode_override)
-            plans.append(self._record(p, rb, now, queued_behind=facts.running))
+        with self.journal.transaction() as tx:
+            if isinstance(signal, Anomaly):
+                tx.mark_seen(signal, now)
+            elif not tx.claim(signal, now):
+                self.log.info("duplicate signal ignored", signal=signal.dedup_key)
+                return []
+            tx.lock_targets(d.plan.target for d in decided if d.plan.decision is not Decision.SKIP)
+            for d in decided:
+                plans.append(self._record(tx, d, now))
+        for p in plans:
+            self.metrics.decisions.labels(p.runbook, str(p.decision), p.reason.code.value).inc()
+        self.steps.after_commit()
+        self._gauge()
         return plans
 
-    def _record(self, p: Plan, rb: Runbook, now: float, *, queued_behind: str | None = None
-                ) -> Plan:
-        """Journal, log and count a decision; open its incident. Returns the final plan."""
-        last_reason = p.reasons[-1] if p.reasons else ""
-        if queued_behind is not None and p.decision is not Decision.SKIP:
-            waiting = [q for q in self.journal.incidents(status="queued")
-                       if q.runbook == p.runbook and q.target == p.target]
-            if waiting:  # one queued run per runbook and target is enough
-                p = replace(p, decision=Decision.SKIP, reasons=(
-                    *p.reasons[:-1], f"skipped: concurrency: {waiting[0].id} already queued"))
-                last_reason = p.reasons[-1]
-        label = reason_label(last_reason)
-        self.metrics.decisions.labels(p.runbook, str(p.decision), label).inc()
-        target = str(p.target)
+    def _decide(self, rb: Runbook, signal: Signal, now: float) -> Decided | None:
+        """One runbook's plan for ``signal`` (None: no trigger fits). Never raises."""
+        target = Target(kind=rb.spec.target.kind, name="?")
+        try:
+            m = match_signal(rb, signal, now)
+            if isinstance(m, str):
+                return None
+            if isinstance(m, TargetFailure):
+                return Decided(runbook=rb, plan=_skip_plan(rb, signal, target, m.reason))
+            target = m.target
+            facts = self.facts.facts(rb, m.target, now)
+            return Decided(runbook=rb, plan=plan(m, facts, now, self.mode_override),
+                           holder=facts.running, facts=facts)
+        except Exception as exc:  # one runbook's failure must not stop the others
+            self.log.error("runbook failed on a signal", runbook=rb.name, error=repr(exc))
+            return Decided(runbook=rb, plan=_skip_plan(rb, signal, target, Reason(
+                code=ReasonCode.RUNBOOK_ERROR,
+                message=f"runbook {rb.name} failed on {signal.dedup_key}: {exc!r}")))
+
+    def _record(self, tx: Tx, d: Decided, now: float) -> Plan:
+        """Journal one decision inside the intake transaction; open its incident.
+
+        The target is locked (see :meth:`handle`): the windows are judged as they stand
+        now, not as read at plan time, and nobody changes them before this commits.
+        """
+        p, rb = d.plan, d.runbook
+        if p.decision is not Decision.SKIP and d.facts is not None:
+            blocked = self.facts.recheck_windows(tx, rb, p.target, d.facts, now=now)
+            if blocked is not None:
+                p = _skip(p, blocked.code, blocked.message)
+        queued = d.holder is not None and p.decision is not Decision.SKIP
+        if queued and (other := tx.queued_for(p.runbook, p.target)) is not None:
+            p = _skip(p, ReasonCode.CONCURRENCY, f"{other} already queued on {p.target}")
         if p.decision is Decision.SKIP:
-            prev = self.journal.last_event(p.runbook, target)
-            if prev is None or prev.kind != "skipped" or reason_label(prev.reason) != label:
-                self.journal.add_event(t=now, kind="skipped", reason=last_reason,
-                                       runbook=p.runbook, target=target,
-                                       detail={"reasons": list(p.reasons)})
-                self.log.info("skipped", runbook=p.runbook, target=target, reason=last_reason)
+            self._journal_skip(tx, p, now)
             return p
         mode = "dry-run" if p.decision is Decision.DRY_RUN else (self.mode_override or rb.spec.mode)
-        status = "awaiting-approval" if p.decision is Decision.AWAIT_APPROVAL else "running"
-        if queued_behind is not None:
-            status = "queued"
-        inc = self.journal.open_incident(p, now=now, status=status, mode=mode)
-        self.journal.add_event(t=now, kind="matched", reason="; ".join(p.reasons[:-1]),
-                               incident=inc.id, runbook=p.runbook, target=target,
-                               detail={"signal": p.signal_key, "labels": dict(p.labels)})
-        self.journal.add_event(
-            t=now, kind="planned", reason=last_reason + ": "
-            + " -> ".join(s.description for s in p.steps),
-            incident=inc.id, runbook=p.runbook, target=target)
-        if status == "awaiting-approval":
-            self._await_approval(inc, rb, now)
-        if status == "queued":
-            self.journal.add_event(t=now, kind="queued", reason=f"waiting for {queued_behind}",
-                                   incident=inc.id, runbook=p.runbook, target=target)
+        status = Status.QUEUED if queued else (
+            Status.AWAITING_APPROVAL if p.decision is Decision.AWAIT_APPROVAL else Status.RUNNING)
+        expires = now + rb.spec.approval.timeout if status is Status.AWAITING_APPROVAL else None
+        inc = tx.open_incident(p, status=status, mode=mode, now=now, approval_expires_at=expires)
+        if inc is None:  # the database's concurrency guard: another run holds the target
+            p = _skip(p, ReasonCode.CONCURRENCY, f"another incident holds {p.target}")
+            self._journal_skip(tx, p, now)
+            return p
+        target = str(p.target)
+        reasons = [r.to_dict() for r in p.reasons]
+        tx.event(t=now, kind="matched", why=p.reasons[0], incident=inc.id, runbook=p.runbook,
+                 target=target, detail={"signal": p.signal_key, "reasons": reasons})
+        tx.event(t=now, kind="planned", why=p.reason, incident=inc.id, runbook=p.runbook,
+                 target=target, detail={"steps": [s.description for s in p.steps]})
+        if status is Status.AWAITING_APPROVAL:
+            self._approval_event(tx, inc, rb, now)
+        if status is Status.QUEUED:
+            tx.event(t=now, kind="queued", why=Reason(
+                code=ReasonCode.QUEUED, message=f"waiting for {d.holder}"), incident=inc.id,
+                runbook=p.runbook, target=target)
         self.log.info("incident opened", incident=inc.id, runbook=p.runbook, target=target,
-                      decision=str(p.decision), reasons=list(p.reasons))
-        self._gauge()
+                      decision=str(p.decision), status=status.value, code=p.reason.code.value)
         return p
 
-    def _await_approval(self, inc: IncidentView, rb: Runbook, now: float) -> None:
-        expires = now + rb.spec.approval.timeout
-        self.journal.update_incident(inc.id, approval_expires_at=expires)
-        self.journal.add_event(
-            t=now, kind="awaiting-approval",
-            reason=f"approve with `aiops approve {inc.id}` within "
-            f"{format_duration(rb.spec.approval.timeout)}",
+    def _journal_skip(self, tx: Tx, p: Plan, now: float) -> None:
+        """One skip event per change of reason (a long anomaly does not flood the journal)."""
+        target = str(p.target)
+        prev = tx.last_event(p.runbook, target)
+        if prev is None or prev.kind != "skipped" or prev.code != p.reason.code.value:
+            tx.event(t=now, kind="skipped", why=p.reason, runbook=p.runbook, target=target,
+                     detail={"signal": p.signal_key,
+                             "reasons": [r.to_dict() for r in p.reasons]})
+            self.log.info("skipped", runbook=p.runbook, target=target,
+                          code=p.reason.code.value, reason=p.reason.message)
+
+    def _approval_event(self, tx: Tx, inc: IncidentView, rb: Runbook, now: float) -> None:
+        tx.event(t=now, kind="awaiting-approval", why=Reason(
+            code=ReasonCode.AWAITING_APPROVAL,
+            message=f"approve with `aiops approve {inc.id}` within "
+            f"{format_duration(rb.spec.approval.timeout)}"),
             incident=inc.id, runbook=inc.runbook, target=str(inc.target))
+
+    def _alert_resolved(self, tx: Tx, alert: Alert, now: float) -> None:
+        """Close every open incident the alert opened that has not acted past recall."""
+        prefix = f"alert:{alert.fingerprint}:{alert.starts_at}:"
+        for inc in self.journal.open_incidents():
+            if not inc.signal_key.startswith(prefix) or inc.status is Status.NEEDS_ATTENTION:
+                continue  # needs-attention waits for a person: an action's fate is unknown
+            cur = tx.incident(inc.id) or inc
+            self.steps.move(cur, Move.RESOLVE, Reason(
+                code=ReasonCode.ALERT_RESOLVED,
+                message=f"alert {alert.name} resolved at {alert.ends_at or 'now'}"), now, tx=tx)
+
+    # -- queued runs -------------------------------------------------------------------
 
     def _dequeue(self, now: float) -> None:
         """Start queued runs whose target is free, if their guards still allow it."""
-        for q in reversed(self.journal.incidents(limit=1000, status="queued")):
-            if self.journal.running_on(q.target) is not None:
+        for q in self.journal.open_incidents():
+            if q.status is not Status.QUEUED:
+                continue
+            if self.journal.holding(q.target) is not None:
                 if now - q.opened_at > QUEUE_LIMIT:
-                    self.steps.close(q, "expired", now,
-                                     f"queued for {format_duration(now - q.opened_at)}")
+                    self.steps.move(q, Move.EXPIRE, Reason(
+                        code=ReasonCode.QUEUE_EXPIRED,
+                        message=f"queued for {format_duration(now - q.opened_at)}"), now)
                 continue
             rb = self.runbooks.get(q.runbook)
             if rb is None:
-                self.steps.close(q, "stopped", now, f"runbook {q.runbook} is no longer loaded")
+                self.steps.move(q, Move.STOP, Reason(code=ReasonCode.RUNBOOK_UNLOADED, message=(
+                    f"runbook {q.runbook} is no longer loaded")), now)
                 continue
-            blocked = check_guards(rb.spec.guards, q.target, self.facts(rb, q.target, now),
-                                   now=now)
-            if blocked is not None:
-                self.steps.close(q, "skipped", now, f"at dequeue: {blocked}")
-                continue
-            status = "awaiting-approval" if q.mode == "approve" else "running"
-            self.journal.update_incident(q.id, status=status, phase_since=now)
-            self.journal.add_event(t=now, kind="dequeued", reason=f"target free: now {status}",
-                                   incident=q.id, runbook=q.runbook, target=str(q.target))
-            if status == "awaiting-approval":
-                self._await_approval(q, rb, now)
+            facts = self.facts.facts(rb, q.target, now)  # observes: outside the transaction
+            approve = q.mode == "approve"
+            move = Move.DEQUEUE_FOR_APPROVAL if approve else Move.DEQUEUE
+            with self.journal.transaction() as tx:
+                tx.lock_targets([q.target])
+                if tx.holding(q.target) is not None:
+                    continue  # taken meanwhile (by another replica sharing the journal)
+                blocked = self.facts.recheck_windows(tx, rb, q.target, facts, now=now)
+                if blocked is not None:
+                    self.steps.move(q, Move.SKIP, Reason(code=blocked.code, message=(
+                        f"at dequeue: {blocked.message}")), now, tx=tx)
+                    continue
+                got = self.steps.move(q, move, Reason(code=ReasonCode.DEQUEUED, message=(
+                    f"target free: now {'awaiting approval' if approve else 'running'}")),
+                    now, tx=tx)
+                if got is not None and approve:
+                    tx.set_approval_deadline(q.id, now + rb.spec.approval.timeout)
+                    self._approval_event(tx, got, rb, now)
 
-    def _alert_resolved(self, alert: Alert, now: float) -> None:
-        prefix = f"alert:{alert.fingerprint}:{alert.starts_at}:"
-        for inc in self.journal.open_incidents():
-            if inc.signal_key.startswith(prefix):
-                self.steps.close(inc, "resolved", now,
-                                 f"alert {alert.name} resolved at {alert.ends_at}")
-        self._gauge()
-
-    # -- approvals ---------------------------------------------------------------------
+    # -- approvals and operators -------------------------------------------------------
 
     def approve(self, incident_id: str, approver: str, now: float) -> IncidentView:
-        """Let an incident awaiting approval run; raises :class:`PermanentError` if not allowed."""
+        """Let an incident awaiting approval run.
+
+        Raises :class:`NotFound`, :class:`Forbidden` (``approver`` not in the runbook's
+        ``approvers``; journaled) or :class:`Conflict` (not awaiting, or expired).
+        """
         inc = self.journal.incident(incident_id)
         name = inc.runbook if inc is not None else "?"
         try:
             got = approve_incident(self.journal, self.runbooks, incident_id, approver, now,
                                    log=self.log)
-        except PermanentError:
+        except (Forbidden, Conflict, NotFound):
             self.metrics.decisions.labels(name, "approve", "refused").inc()
             raise
         self.metrics.decisions.labels(name, "approve", "approved").inc()
+        self._gauge()
+        return got
+
+    def attend(self, incident_id: str, *, decision: str, operator: str, now: float,
+               note: str = "") -> IncidentView:
+        """A person settles an incident in needs-attention (see :func:`attend_incident`)."""
+        got = attend_incident(self.journal, incident_id, decision=decision, operator=operator,
+                              now=now, note=note)
+        self.log.info("attended", incident=incident_id, operator=operator, decision=decision)
         self._gauge()
         return got
 
@@ -292,11 +305,10 @@ class Remediator:
     def tick(self, now: float, latest: Mapping[SeriesKey, Sample]) -> None:
         """Advance every open incident as far as it can go at ``now``.
 
-        Alerts the webhook stored but never handed over (a crash in between) are
-        recovered from the journal first.
+        Alerts the webhook stored but no decision handled yet are handled first (the
+        journal is the queue between the webhook and the engine).
         """
-        for lost in self.journal.unhandled_alerts():
-            self.handle(lost, now)
+        self.intake(now)
         self._dequeue(now)
         if self._pruned_at is None or now - self._pruned_at >= HOUR:
             self._pruned_at = now
@@ -305,24 +317,122 @@ class Remediator:
                 self.log.info("journal pruned", rows=gone,
                               retention=format_duration(self.retention))
         for inc in self.journal.open_incidents():
-            if inc.status == "awaiting-approval":
+            if inc.status is Status.AWAITING_APPROVAL:
                 if inc.approval_expires_at is not None and now > inc.approval_expires_at:
-                    self.steps.close(inc, "expired", now, "approval timed out")
+                    self.steps.move(inc, Move.EXPIRE, Reason(
+                        code=ReasonCode.APPROVAL_EXPIRED, message="approval timed out"), now)
+                continue
+            if inc.status is not Status.RUNNING:
                 continue
             try:
                 self.steps.advance(inc, now, latest)
+            except AiopsError:
+                raise  # the journal cannot be written: the whole tick fails, visibly
             except Exception as exc:  # one broken incident must not stop the others
                 self.log.error("incident step crashed", incident=inc.id, error=repr(exc))
-                self.journal.add_event(t=now, kind="error", reason=repr(exc), incident=inc.id,
-                                       runbook=inc.runbook, target=str(inc.target))
+                with self.journal.transaction() as tx:
+                    tx.event(t=now, kind="error", why=Reason(
+                        code=ReasonCode.STEP_ERROR, message=repr(exc)), incident=inc.id,
+                        runbook=inc.runbook, target=str(inc.target))
+        self.steps.after_commit()
         self._gauge()
 
+    def intake(self, now: float, *, limit: int = INTAKE_BATCH) -> int:
+        """Handle up to ``limit`` stored alerts no decision has handled yet, oldest first.
+
+        They are handled in one transaction (each alert's claim still commits with its
+        decisions, and a failure rolls back the whole batch, leaving every alert
+        unhandled for the next tick), so a flood costs one fsync per batch, and the
+        daemon's lock is held for a bounded batch, not the whole backlog.
+        """
+        alerts = self.journal.unhandled_alerts(limit=limit)
+        if alerts:
+            with self.journal.transaction():
+                for alert in alerts:
+                    self.handle(alert, now)
+        return len(alerts)
+
     def _gauge(self) -> None:
-        self.metrics.incidents_open.set(len(self.journal.open_incidents()))
+        counts = self.journal.counts()
+        self.metrics.incidents_open.set(sum(n for s, n in counts.items() if Status(s).open))
+        self.metrics.needs_attention.set(counts.get(Status.NEEDS_ATTENTION.value, 0))
 
     def summary(self) -> dict[str, Any]:
         """Counts of incidents by status (for logs and the CLI)."""
-        out: dict[str, int] = {}
-        for inc in self.journal.incidents(limit=10_000):
-            out[inc.status] = out.get(inc.status, 0) + 1
-        return dict(out)
+        return dict(self.journal.counts())
+
+
+def _skip(p: Plan, code: ReasonCode, message: str) -> Plan:
+    return replace(p, decision=Decision.SKIP, reasons=(*p.reasons[:-1], Reason(
+        code=code, message=message)))
+
+
+def _skip_plan(rb: Runbook, signal: Signal, target: Target, why: Reason) -> Plan:
+    return Plan(runbook=rb.name, target=target, decision=Decision.SKIP, reasons=(why,),
+                signal_key=signal.dedup_key)
+
+
+def approve_incident(
+    journal: Journal, runbooks: Mapping[str, Runbook], incident_id: str, approver: str,
+    now: float, *, log: Log | None = None,
+) -> IncidentView:
+    """Approve a pending incident in the journal (the daemon runs it on its next tick).
+
+    Checks the runbook's approver allowlist and the approval timeout; every refusal is
+    journaled. Used by ``Remediator.approve``, the HTTP route and ``aiops approve``
+    (another process: the journal is the handshake).
+    """
+    inc = journal.incident(incident_id)
+    if inc is None:
+        raise NotFound(f"no incident {incident_id!r}")
+    target = str(inc.target)
+    if inc.status is not Status.AWAITING_APPROVAL:
+        raise Conflict(f"incident {incident_id} is {inc.status.value}, not awaiting approval")
+    if inc.approval_expires_at is not None and now > inc.approval_expires_at:
+        with journal.transaction() as tx:
+            tx.move(inc, Move.EXPIRE, Reason(code=ReasonCode.APPROVAL_EXPIRED,
+                                              message="approval timed out"), now=now)
+        raise Conflict(f"approval of {incident_id} expired")
+    rb = runbooks.get(inc.runbook)
+    allowed = rb.spec.approval.approvers if rb is not None else []
+    if allowed and approver not in allowed:
+        with journal.transaction() as tx:
+            tx.event(t=now, kind="approval-denied", why=Reason(
+                code=ReasonCode.APPROVAL_DENIED,
+                message=f"{approver} is not an approver of {inc.runbook}"),
+                incident=inc.id, runbook=inc.runbook, target=target)
+        raise Forbidden(f"{approver!r} may not approve runbook {inc.runbook}")
+    with journal.transaction() as tx:
+        got = tx.move(inc, Move.APPROVE, Reason(code=ReasonCode.APPROVED,
+                                                 message=f"approved by {approver}"),
+                      now=now, approver=approver)
+    if log is not None:
+        log.info("approved", incident=inc.id, approver=approver)
+    return got
+
+
+def attend_incident(journal: Journal, incident_id: str, *, decision: str, operator: str,
+                    now: float, note: str = "") -> IncidentView:
+    """A person settles an incident that needs attention (an action's fate unknown).
+
+    ``decision``: ``applied`` (it took effect: go on as if done), ``not-applied``
+    (it did not: apply it now, same id) or ``stop`` (close the incident). Journaled with
+    the operator's name; the daemon continues on its next tick.
+    """
+    inc = journal.incident(incident_id)
+    if inc is None:
+        raise NotFound(f"no incident {incident_id!r}")
+    if inc.status is not Status.NEEDS_ATTENTION:
+        raise Conflict(f"incident {incident_id} is {inc.status.value}, not needs-attention")
+    if decision not in ("applied", "not-applied", "stop"):
+        raise Conflict(f"decision must be applied, not-applied or stop: {decision!r}")
+    why = Reason(code=ReasonCode.OPERATOR, message=(
+        f"{operator}: {decision}" + (f" ({note})" if note else "")))
+    action_id = f"{inc.id}:{inc.step}"
+    with journal.transaction() as tx:
+        if decision == "stop":
+            return tx.move(inc, Move.STOP, why, now=now)
+        status = ActionStatus.DONE if decision == "applied" else ActionStatus.RETRYING
+        if tx.action(action_id) is not None:
+            tx.action_status(action_id, status, now=now)
+        return tx.move(inc, Move.RESUME, why, now=now, acted=decision == "applied")

@@ -25,6 +25,7 @@ from aiops.engines.remediate_replay import quiet_logger
 from aiops.engines.scrape import ScrapeEngine
 from aiops.journal import Journal
 from aiops.model import Decision, Score
+from aiops.runbook.lifecycle import CLOSING_KINDS
 from aiops.runbook.schema import Runbook
 from aiops.sim import open_world
 from aiops.sources.base import SampleBatch, Source
@@ -118,7 +119,7 @@ def _run(
                          signal_floor=detect.signal_floor, log=quiet_logger())
     journal = Journal(":memory:")
     rem = Remediator(runbooks, journal, actuator, metrics, quiet_logger(),
-                     mode_override="dry-run" if dry_run else None, executors={})
+                     mode_override="dry-run" if dry_run else None)
     firings = {rb.name: 0 for rb in runbooks}
     skips: dict[str, int] = {}
     rows: list[Row] = []
@@ -132,10 +133,10 @@ def _run(
         for anomaly in report.anomalies:
             for p in rem.handle(anomaly, t):
                 key = (p.runbook, str(p.target))
-                reason = p.reasons[-1] if p.reasons else ""
+                reason = p.reason.message
                 if p.decision is Decision.SKIP:
                     skips[p.runbook] = skips.get(p.runbook, 0) + 1
-                    kind = reason.split(" ", 2)[1] if " " in reason else reason
+                    kind = p.reason.code.value
                     if last_skip.get(key) == kind:
                         continue
                     last_skip[key] = kind
@@ -145,14 +146,17 @@ def _run(
                 rows.append(Row(t=t, runbook=p.runbook, target=str(p.target),
                                 decision=str(p.decision), reason=reason if p.decision is
                                 Decision.SKIP else " -> ".join(s.description for s in p.steps)))
-        rem.tick(t, scrape.latest)
+        rem.tick(t, scrape.latest_samples())
     outcomes = {i.id: f"{i.runbook} on {i.target}: {i.status}"
                 for i in journal.incidents(limit=100_000)}
     for inc in journal.incidents(limit=100_000):
         for e in journal.timeline(inc.id):
-            if e.kind in ("verify", "closed", "action"):
+            if e.kind in ("verify", "action"):
                 rows.append(Row(t=e.t, runbook=inc.runbook, target=str(inc.target),
                                 decision=e.kind, reason=e.reason))
+            elif e.kind in CLOSING_KINDS:
+                rows.append(Row(t=e.t, runbook=inc.runbook, target=str(inc.target),
+                                decision="closed", reason=f"{e.kind} [{e.code}]: {e.reason}"))
     journal.close()
     rows.sort(key=lambda r: r.t)
     return BacktestReport(start=start, end=end, step=report_step, cycles=cycles,

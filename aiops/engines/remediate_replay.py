@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from aiops.actuators.base import Executors
 from aiops.actuators.record import RecordingActuator
 from aiops.engines.remediate import Remediator
 from aiops.journal import EventView, IncidentView, Journal
@@ -53,9 +54,10 @@ def replay(
     """Run the fixture through a Remediator; ticks every ``fx.step`` seconds."""
     rec = RecordingActuator(replicas=fx.state.replicas, revision=fx.state.revision)
     journal = Journal(":memory:")
-    rem = Remediator(runbooks, journal, rec, Metrics(), quiet_logger(),
-                     mode_override=mode_override, executors={
-                         k: _NoNetwork() for k in ("notify", "webhook", "command")})
+    offline = _NoNetwork()
+    rem = Remediator(runbooks, journal, Executors(workloads=rec, by_kind={
+        k: offline for k in ("notify", "webhook", "command")}), Metrics(), quiet_logger(),
+        mode_override=mode_override)
     due = timeline(fx, start=start)
     end = start + (fx.until if fx.until is not None else due[-1].t - start + 1800.0)
     latest: dict[SeriesKey, Sample] = {}

@@ -84,6 +84,15 @@ class ScrapeEngine:
         self._since: dict[SeriesKey, float] = {}
         self._gauges: dict[int, list[list[Any]]] = {}
 
+    def latest_samples(self) -> Mapping[SeriesKey, Sample]:
+        """The latest sample of every series, or nothing while the source is down."""
+        return dict(self.latest) if self.source_up else {}
+
+    @property
+    def rebuilds_from_history(self) -> bool:
+        """Whether part of the detection state (the joint view) is never snapshotted."""
+        return self.joint is not None
+
     def cycle(self, now: float) -> CycleReport:
         """Run one poll + detect cycle at time ``now``."""
         t0 = time.perf_counter()

@@ -11,7 +11,10 @@ Modules:
   :mod:`~aiops.forecast.catalog` builds them by name for a sampling step.
 * :mod:`~aiops.forecast.intervals` - residual windows and their quantiles (the bands).
 * :mod:`~aiops.forecast.accuracy` - MASE and sMAPE.
-* :mod:`~aiops.forecast.capacity` - the HPA rule and the predictive rule on top of it.
+* :mod:`~aiops.forecast.capacity` - the HPA rule and the (ramp-aware) predictive rule.
+* :mod:`~aiops.forecast.replay` - simulated pods, to replay a policy on observed demand.
+* :mod:`~aiops.forecast.gate` - the capacity gate: who controls each workload's
+  replicas (the HPA until the predictive rule has beaten it on the replayed window).
 * :mod:`~aiops.forecast.workloads` - what a forecast engine calls each cycle.
 
 For the forecast engine, each cycle::
@@ -24,8 +27,9 @@ For the forecast engine, each cycle::
     )                                                 # -> list[ForecastSignal]
 
 Each ``ForecastSignal`` carries the point forecast and band at ``now + startup +
-interval``, current and desired replicas and the reasons (``why``); the engine puts
+interval``, current and desired replicas (from the policy the gate put in control,
+``wf.decisions[key]``) and the reasons (``why``); the engine puts
 them on the signal queue, where runbooks with a ``forecast`` trigger act on them (raise
 the HPA's ``minReplicas``, or scale directly). ``wf.snapshot()`` / ``wf.restore()``
-carry the state across restarts.
+carry the state across restarts (npz, no pickle).
 """

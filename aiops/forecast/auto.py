@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from aiops.forecast.base import BoolArray, FloatArray, VectorForecaster
 
@@ -28,6 +29,7 @@ class AutoSelect(VectorForecaster):
     """Forecast each series with whichever candidate has been most accurate lately."""
 
     name: ClassVar[str] = "auto"
+    STATE: ClassVar[tuple[str, ...]] = ("_pick",)
 
     def __init__(
         self,
@@ -59,6 +61,20 @@ class AutoSelect(VectorForecaster):
             "switch_margin": self.switch_margin,
             "candidates": [c.config() for c in self.candidates],
         }
+
+    def state(self) -> dict[str, NDArray[Any]]:
+        """Own state plus every candidate's, under ``candidates.<i>.``."""
+        out = super().state()
+        for i, c in enumerate(self.candidates):
+            out.update({f"candidates.{i}.{k}": v for k, v in c.state().items()})
+        return out
+
+    def load_state(self, state: dict[str, NDArray[Any]]) -> None:
+        """Load :meth:`state` into this selector and its candidates."""
+        super().load_state({k: v for k, v in state.items() if not k.startswith("candidates.")})
+        for i, c in enumerate(self.candidates):
+            pre = f"candidates.{i}."
+            c.load_state({k[len(pre) :]: v for k, v in state.items() if k.startswith(pre)})
 
     def _update(self, y: FloatArray, ok: BoolArray) -> None:
         raw = np.where(ok, y, np.nan)

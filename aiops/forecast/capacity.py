@@ -14,7 +14,11 @@ data) and the next state. Semantics copied from the HPA controller:
 The predictive rule computes ``ceil(upper forecast / (capacity * target))`` for the
 demand expected when a pod started now would be ready (now + start-up + interval),
 stabilizes it the same way, and takes the max with the reactive decision: the forecast
-may add capacity, never remove it below what the reactive rule wants.
+may add capacity, never remove it below what the reactive rule wants. Given a
+:class:`ForecastPath` (upper forecasts for every step ahead), it is ramp-aware: steps
+before the lead are held (a pod removed now cannot be back in time), and capacity
+needed after the lead is brought forward through the inverse of the scale-up rate
+limit, so a steep ramp starts early enough to be climbed at ``max(+4, +100%)`` per step.
 
 >>> spec = HpaSpec(min_replicas=1, max_replicas=10, target_utilization=0.5)
 >>> obs = Observation(demand=300.0, current_replicas=4, ready_replicas=4,
@@ -29,10 +33,12 @@ may add capacity, never remove it below what the reactive rule wants.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -65,6 +71,23 @@ class HpaSpec:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ForecastPath:
+    """Upper forecasts of demand 1, 2, ... steps ahead; a pod created now serves ``lead``."""
+
+    uppers: tuple[float, ...]
+    lead: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.lead <= len(self.uppers):
+            raise ValueError("need 1 <= lead <= len(uppers)")
+
+    @property
+    def at_lead(self) -> float:
+        """The upper forecast at the lead (what the plain predictive rule sizes to)."""
+        return self.uppers[self.lead - 1]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Observation:
     """What the policy sees this cycle: total demand (req/s) and the workload's pods."""
 
@@ -80,6 +103,22 @@ class PolicyState:
 
     reactive: tuple[tuple[float, int], ...] = ()
     predictive: tuple[tuple[float, int], ...] = ()
+
+    def arrays(self) -> dict[str, NDArray[np.float64]]:
+        """Both histories as ``(n, 2)`` arrays of ``(t, replicas)`` (for snapshots)."""
+        return {
+            "reactive": np.asarray(self.reactive, dtype=np.float64).reshape(-1, 2),
+            "predictive": np.asarray(self.predictive, dtype=np.float64).reshape(-1, 2),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, NDArray[Any]]) -> PolicyState:
+        """Inverse of :meth:`arrays`."""
+
+        def pairs(arr: NDArray[Any]) -> tuple[tuple[float, int], ...]:
+            return tuple((float(t), int(r)) for t, r in np.asarray(arr).reshape(-1, 2))
+
+        return cls(reactive=pairs(arrays["reactive"]), predictive=pairs(arrays["predictive"]))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -179,15 +218,73 @@ def predictive_raw(
     return max(0, math.ceil(forecast_upper / per_pod - 1e-9))
 
 
+def reachable_from(target: int, steps: int, spec: HpaSpec) -> int:
+    """Fewest replicas now from which ``target`` is reachable in ``steps`` rate-limited steps.
+
+    The inverse of the scale-up policy ``max(+scale_up_pods, +scale_up_percent)``:
+
+    >>> reachable_from(22, 1, HpaSpec()), reachable_from(22, 2, HpaSpec())
+    (11, 6)
+    >>> reachable_from(5, 1, HpaSpec())
+    1
+    """
+    need = target
+    grow = 1.0 + spec.scale_up_percent / 100.0
+    for _ in range(steps):
+        need = min(need - spec.scale_up_pods, math.ceil(need / grow - 1e-9))
+    return max(need, 0)
+
+
+def path_raw(
+    spec: HpaSpec, capacity_per_replica: float, path: ForecastPath, current: int = 0
+) -> int:
+    """Replicas the forecast path needs now (ramp-aware :func:`predictive_raw`).
+
+    Steps up to the lead need their own capacity (held, since removing a pod is
+    instant and adding one takes the lead); a step ``k`` after the lead needs
+    :func:`reachable_from` its capacity in ``k - lead`` steps. Unknown (NaN) steps are
+    skipped.
+
+    >>> spec = HpaSpec(target_utilization=0.5)
+    >>> path_raw(spec, 100.0, ForecastPath(uppers=(100.0, 150.0, 400.0), lead=2))
+    4
+    >>> path_raw(spec, 100.0, ForecastPath(uppers=(100.0, 150.0, 2000.0), lead=2))
+    20
+    >>> path_raw(spec, 100.0, ForecastPath(uppers=(100.0, 150.0, 4000.0), lead=2))
+    40
+    """
+    need = 0
+    for k, upper in enumerate(path.uppers, start=1):
+        if not math.isfinite(upper):
+            continue
+        raw = predictive_raw(spec, capacity_per_replica, upper, current)
+        if k > path.lead:
+            raw = reachable_from(raw, k - path.lead, spec)
+        need = max(need, raw)
+    return need
+
+
 def decide(
     spec: HpaSpec,
     state: PolicyState,
     obs: Observation,
     *,
     now: float,
-    forecast_upper: float | None = None,
+    forecast_upper: float | ForecastPath | None = None,
 ) -> tuple[CapacityDecision, PolicyState]:
-    """One control cycle: reactive HPA decision, then the forecast's addition if given."""
+    """One control cycle: reactive HPA decision, then the forecast's addition if given.
+
+    ``forecast_upper`` is the upper forecast at the lead, or a whole
+    :class:`ForecastPath` (ramp-aware, see :func:`path_raw`).
+    """
+    path = forecast_upper if isinstance(forecast_upper, ForecastPath) else None
+    upper: float | None = None
+    if path is not None:
+        upper = path.at_lead if math.isfinite(path.at_lead) else None
+        if not any(math.isfinite(u) for u in path.uppers):
+            path = None
+    elif isinstance(forecast_upper, float | int):
+        upper = float(forecast_upper)
     cur = obs.current_replicas
     raw_r, why_r = reactive_raw(spec, obs)
     stab_r, hist_r = _stabilize(state.reactive, raw_r, cur, now, spec)
@@ -203,22 +300,25 @@ def decide(
     raw_p: int | None = None
     pred: int | None = None
     hist_p = state.predictive
-    has_fc = forecast_upper is not None and math.isfinite(forecast_upper)
+    has_fc = path is not None or (upper is not None and math.isfinite(upper))
     if has_fc or hist_p:
         # A cycle without a forecast still feeds the predictive track (with the reactive
         # recommendation), so capacity a recent forecast asked for is held for the window.
-        fc_raw = (
-            predictive_raw(spec, obs.capacity_per_replica, forecast_upper, cur)
-            if forecast_upper is not None and has_fc
-            else 0
-        )
+        if path is not None:
+            fc_raw = path_raw(spec, obs.capacity_per_replica, path, cur)
+        elif upper is not None and has_fc:
+            fc_raw = predictive_raw(spec, obs.capacity_per_replica, upper, cur)
+        else:
+            fc_raw = 0
         track = max(raw_r, fc_raw)
         stab_p, hist_p = _stabilize(state.predictive, track, cur, now, spec)
         pred, lim_p = _limit(stab_p, cur, spec)
         if has_fc:
             raw_p = track
+            ramp = f" (path of {len(path.uppers)} steps, lead {path.lead})" if path else ""
+            upper_txt = f"{upper:.1f}/s" if upper is not None else "n/a"
             reasons.append(
-                f"forecast: upper {forecast_upper:.1f}/s at capacity "
+                f"forecast: upper {upper_txt}{ramp} at capacity "
                 f"{obs.capacity_per_replica:.1f}/s per pod and target "
                 f"{spec.forecast_target:.0%} -> {track}"
             )
@@ -238,7 +338,7 @@ def decide(
         predictive=pred,
         raw_reactive=raw_r,
         raw_predictive=raw_p,
-        forecast_upper=forecast_upper,
+        forecast_upper=upper,
         limited_by=limited_by,
         reasons=tuple(reasons),
     )

@@ -61,16 +61,19 @@ def _multi_fast(step: float, **kw: Any) -> VectorForecaster:
 
 
 def _auto(step: float, *, select_horizon: int = 10, **kw: Any) -> VectorForecaster:
+    # Only the selector's own band is used, so only it adapts its band levels.
+    ckw = {k: v for k, v in kw.items() if not k.startswith("adapt_")} | {"adapt_rate": 0.0}
     cands = [
-        _sn_weekly(step, **kw),
-        _sn_daily(step, **kw),
-        _hw_add(step, **kw),
-        _hw_mult(step, **kw),
-        _multi(step, **kw),
-        _multi_fast(step, **kw),
+        _sn_weekly(step, **ckw),
+        _sn_daily(step, **ckw),
+        _hw_add(step, **ckw),
+        _hw_mult(step, **ckw),
+        _multi(step, **ckw),
+        _multi_fast(step, **ckw),
     ]
+    own = {k: v for k, v in kw.items() if k != "n_series"}
     return AutoSelect(
-        candidates=cands, select_horizon=min(select_horizon, kw.get("max_horizon", 16))
+        candidates=cands, select_horizon=min(select_horizon, kw.get("max_horizon", 16)), **own
     )
 
 

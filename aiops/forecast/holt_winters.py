@@ -29,6 +29,7 @@ class HoltWinters(VectorForecaster):
     """Triple exponential smoothing with a damped trend (``phi``) and one seasonal period."""
 
     name: ClassVar[str] = "holt_winters"
+    STATE: ClassVar[tuple[str, ...]] = ("_first", "_season", "_level", "_trend", "_last")
 
     def __init__(
         self,

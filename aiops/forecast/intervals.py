@@ -15,6 +15,8 @@ point forecast plus the ``1-q`` and ``q`` quantiles of those residuals.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -42,6 +44,25 @@ class ResidualWindow:
         self._pos += 1
         self._sorted = None
 
+    def state(self) -> dict[str, NDArray[np.float64] | NDArray[np.int64]]:
+        """The window's contents and counters as named arrays."""
+        return {
+            "buf": self._buf.copy(),
+            "pos": np.array(self._pos),
+            "abs_sum": self._abs_sum.copy(),
+            "known": self._known.copy(),
+        }
+
+    def load_state(self, state: dict[str, NDArray[Any]]) -> None:
+        """Load :meth:`state` (same window, horizons and series)."""
+        if state["buf"].shape != self._buf.shape:
+            raise ValueError(f"residual window shape {state['buf'].shape} != {self._buf.shape}")
+        self._buf = state["buf"].astype(np.float64, copy=True)
+        self._pos = int(state["pos"])
+        self._abs_sum = state["abs_sum"].astype(np.float64, copy=True)
+        self._known = state["known"].astype(np.int64, copy=True)
+        self._sorted = None
+
     def count(self) -> NDArray[np.int64]:
         """Known residuals per series and horizon, shape ``(n_series, max_horizon)``."""
         return self._known.T.copy()
@@ -58,6 +79,33 @@ class ResidualWindow:
             val = np.take_along_axis(srt, idx[None, :, :], axis=0)[0]
             out.append(np.where(cnt > 0, val, np.nan).T)
         return out[0], out[1]
+
+    def exceeds(self, err: NDArray[np.float64], levels: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Whether each ``err`` ``(max_horizon, n_series)`` is above the window's quantile at
+        ``levels`` ``(n_series, max_horizon)``, as :meth:`quantile_at` defines it, without
+        sorting: ``err > sorted[j]`` exactly when more than ``j`` residuals are below it."""
+        hz = err.shape[0]
+        cnt = self._known[:hz]
+        j = np.rint(levels.T * (cnt - 1))
+        below = (self._buf[:, :hz] < err[None, :, :]).sum(axis=0)
+        out: NDArray[np.bool_] = (cnt > 0) & (below > j) & np.isfinite(err)
+        return out
+
+    def quantile_at(self, levels: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Empirical quantile at a level per series and horizon: ``(n_series, max_horizon)``.
+
+        ``levels`` may also cover only the first horizons, ``(n_series, h)``.
+        """
+        if self._sorted is None:
+            self._sorted = np.sort(self._buf, axis=0)
+        hz = levels.shape[1]
+        cnt = self._known[:hz]
+        idx = np.clip(np.rint(levels.T * (cnt - 1)), 0, self.window - 1).astype(np.int64)
+        rows = np.arange(idx.shape[0])[:, None]
+        cols = np.arange(idx.shape[1])[None, :]
+        val = self._sorted[idx, rows, cols]
+        out: NDArray[np.float64] = np.where(cnt > 0, val, np.nan).T
+        return out
 
     def mean_abs(self) -> NDArray[np.float64]:
         """Mean absolute residual per series and horizon, ``(n_series, max_horizon)``."""

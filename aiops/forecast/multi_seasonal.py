@@ -1,17 +1,20 @@
 """Multi-seasonal forecaster: weekly profile x daily profile x damped level correction.
 
-Multiplicative, in log space, vectorized across series. The weekly profile (``weekly``
-slots) carries the shape of a week; a daily profile (``daily`` slots) adapts the shape
-of every day seven times faster; the level correction ``c`` is a damped running mean of
-the log error, so a day busier than its profile lifts the next hours (decaying by
-``phi`` per step ahead). After ``unclipped_weeks`` weeks, profile updates are clipped at
-``clip`` (in log units) so one anomaly (a marathon, a blizzard) cannot rewrite a slot for
-a whole week; before that they are not, so a holiday in the first week is unlearnt fast.
+Multiplicative, in log space, vectorized across series: the profiles model ``log(y +
+offset x level)``, where the offset (a tenth of the series' running mean by default)
+keeps near-zero night counts from dominating the log errors. The weekly profile
+(``weekly`` slots) carries the shape of a week; a daily profile (``daily`` slots) adapts
+the shape of every day seven times faster; the level correction ``c`` is a damped
+running mean of the log error, so a day busier than its profile lifts the next hours
+(decaying by ``phi`` per step ahead). After ``unclipped_weeks`` weeks, profile updates
+are clipped at ``clip`` (in log units) so one anomaly (a marathon, a blizzard) cannot
+rewrite a slot for a whole week; before that they are not, so a holiday in the first
+week is unlearnt fast.
 
 >>> f = MultiSeasonal(daily=2, weekly=4)
->>> for y in [10.0, 20.0, 10.0, 20.0] * 4:
+>>> for y in [10.0, 20.0, 10.0, 20.0] * 8:
 ...     f.learn_one(y)
->>> [round(v, 2) for v in f.forecast(4).tolist()]
+>>> [round(v, 1) for v in f.forecast(4).tolist()]
 [10.0, 20.0, 10.0, 20.0]
 """
 
@@ -31,6 +34,7 @@ class MultiSeasonal(VectorForecaster):
     """Weekly and daily multiplicative profiles with a damped level correction."""
 
     name: ClassVar[str] = "multi_seasonal"
+    STATE: ClassVar[tuple[str, ...]] = ("_week", "_day", "_corr", "_last")
 
     def __init__(
         self,
@@ -43,6 +47,7 @@ class MultiSeasonal(VectorForecaster):
         phi: float = 0.97,
         clip: float = 0.2,
         unclipped_weeks: int = 3,
+        offset: float = 0.1,
         **kw: Any,
     ) -> None:
         if daily < 1 or weekly < daily or weekly % daily:
@@ -59,6 +64,9 @@ class MultiSeasonal(VectorForecaster):
         self.gamma_weekly, self.gamma_daily = gamma_weekly, gamma_daily
         self.alpha, self.phi, self.clip = alpha, phi, clip
         self.unclipped_weeks = unclipped_weeks
+        if offset < 0:
+            raise ValueError("offset must be >= 0")
+        self.offset = offset
         super().__init__(**kw)
         n = self.n_series
         self._week = np.full((weekly, n), np.nan)  # log profile
@@ -78,13 +86,14 @@ class MultiSeasonal(VectorForecaster):
             "phi": self.phi,
             "clip": self.clip,
             "unclipped_weeks": self.unclipped_weeks,
+            "offset": self.offset,
         }
 
     def _update(self, y: FloatArray, ok: BoolArray) -> None:
         sw, sd = self.steps % self.weekly, self.steps % self.daily
         # The first weeks learn unclipped, so a holiday in week one is unlearnt quickly.
         clip = self.clip if self.steps >= self.unclipped_weeks * self.weekly else np.inf
-        logy = np.log(np.maximum(y, _FLOOR))
+        logy = np.log(np.maximum(y + self._shift(), _FLOOR))
         prof, day = self._week[sw], self._day[sd]
         if ok.all() and np.isfinite(prof).all():  # fast path: nothing to mask
             self._last = y
@@ -108,6 +117,11 @@ class MultiSeasonal(VectorForecaster):
         self._week[sw] = np.where(learn, prof + self.gamma_weekly * dev, self._week[sw])
         self._day[sd] = np.where(learn, day + self.gamma_daily * dev, day)
 
+    def _shift(self) -> FloatArray:
+        """Added before taking logs: ``offset`` x the series' running mean level."""
+        shift: FloatArray = self.offset * np.abs(self.level)
+        return shift
+
     def _offsets(self, horizon: int) -> tuple[NDArray[np.int64], FloatArray]:
         """Step offsets and damping factors; cached for ``max_horizon`` (every step)."""
         hit = self._offset_cache.get(horizon)
@@ -123,7 +137,9 @@ class MultiSeasonal(VectorForecaster):
         ar, damp = self._offsets(horizon)
         idx = self.steps + ar
         base = self._week[idx % self.weekly] + self._day[idx % self.daily]  # (horizon, n)
-        point = np.exp(base.T + self._corr[:, None] * damp[None, :])
+        point = np.maximum(
+            np.exp(base.T + self._corr[:, None] * damp[None, :]) - self._shift()[:, None], 0.0
+        )
         if np.isfinite(point).all():
             return point
         return np.where(np.isfinite(point), point, self._last[:, None])

@@ -23,6 +23,7 @@ class SeasonalNaive(VectorForecaster):
     """Repeat the last observed season (``period`` steps: 48 = daily, 336 = weekly at 30 min)."""
 
     name: ClassVar[str] = "seasonal_naive"
+    STATE: ClassVar[tuple[str, ...]] = ("_season", "_last")
 
     def __init__(self, *, period: int, **kw: Any) -> None:
         if period < 1:

@@ -1,232 +1,232 @@
-"""The journal: SQLite (WAL, ``synchronous=FULL``) holding signals, incidents, timeline
-events, actions and every guard's state, so a restart forgets nothing.
+"""The journal: signals, incidents, timeline events, actions and every guard's state, in
+one database, so a restart (or a failover to another replica) forgets nothing.
 
-One connection shared by the daemon's threads behind a lock; every write is its own
-transaction and is durable when the call returns (accepted webhooks included). The tables
-are in :mod:`aiops.journal.ddl`, the row encoding in :mod:`aiops.journal.rows`.
+Backend-neutral: the SQL here and in :mod:`aiops.journal.tx` is written once and run by
+a :class:`~aiops.journal.backend.Backend`, SQLite by default
+(:mod:`aiops.journal.sqlite`) or PostgreSQL shared by replicas
+(:mod:`aiops.journal.postgres`). One connection is shared by the process's threads
+behind a lock. Writes happen only inside :meth:`Journal.transaction`: durable when it
+returns, or rolled back whole. The tables and migrations are in :mod:`aiops.journal.ddl`,
+the row encoding in :mod:`aiops.journal.rows`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import sqlite3
 import threading
-import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from aiops.journal.ddl import migrate
+from aiops.errors import TemporaryError
+from aiops.journal.backend import Backend
+from aiops.journal.check import WAY_OUT, JournalUnusable
+from aiops.journal.ddl import SCHEMA_VERSION, migrate, pending
+from aiops.journal.reads import Reads
 from aiops.journal.rows import (
+    Row,
     action_from_row,
     alert_from_row,
-    dumps,
     event_from_row,
     incident_from_row,
-    outcome_json,
-    signal_columns,
 )
-from aiops.journal.views import OPEN_STATUSES, ActionView, EventView, IncidentView, step_to_dict
-from aiops.model import Alert, Outcome, Plan, Signal, Target
+from aiops.journal.tx import Tx
+from aiops.journal.views import OPEN_STATUSES, ActionView, EventView, IncidentView
+from aiops.model import Alert, Target
 
 MUTATING = ("scale", "restart", "rollback", "delete_pod")
+#: The way out of a journal whose schema is older and that may not migrate itself.
+MIGRATE_WAY_OUT = "run 'aiops journal migrate' (or set journal.migrate: startup)"
 
 
-class Journal:
-    """Everything that happened and why, in one SQLite file."""
+class JournalWriteError(TemporaryError):
+    """A journal transaction failed (disk full, I/O error, locked, connection lost):
+    nothing was written."""
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-        if str(path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+
+class Journal(Reads):
+    """Everything that happened and why, in one database (SQLite file unless ``backend``).
+
+    ``migrate``: bring an older schema up to date (default); ``False`` refuses an older
+    schema (:class:`JournalUnusable`) instead, for journals migrated by hand.
+    """
+
+    def __init__(self, path: Path | str | None = None, *, max_page_count: int | None = None,
+                 backend: Backend | None = None, migrate: bool = True) -> None:
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(
-            str(path), check_same_thread=False, isolation_level=None, timeout=30.0
-        )
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        self._local = threading.local()
+        self.last_write_error: str = ""
+        if backend is None:
+            if path is None:
+                raise ValueError("a journal needs a path or a backend")
+            backend = _sqlite(path, max_page_count)
+        self.backend = backend
+        self.path: Path | None = Path(path) if path is not None else None
+        self.engine = backend.engine
+        self.where = backend.where
+        self._order = backend.insertion_order
+        self.migrated_from = self._prepare(migrate)
 
-    # -- plumbing ----------------------------------------------------------------------
+    def _prepare(self, may_migrate: bool) -> int:
+        """Check (and by default migrate) the schema; the version found."""
+        try:
+            with self.transaction():
+                self.backend.lock(["schema-migration"])
+                if may_migrate:
+                    return migrate(self.backend)[0]
+                found = self.backend.schema_version()
+                if pending(found):
+                    problem = ("it holds no journal yet" if found == 0 else
+                               f"schema version {found} is older than {SCHEMA_VERSION}")
+                    raise JournalUnusable(self.where, problem, way_out=MIGRATE_WAY_OUT)
+                return found
+        except (JournalWriteError, ValueError) as exc:
+            self.backend.close()
+            raise JournalUnusable(self.where, str(exc), way_out=_way_out(self.engine)) from None
+        except JournalUnusable:
+            self.backend.close()
+            raise
 
-    def _migrate(self) -> None:
-        with self._tx() as db:
-            migrate(db, self.path)
+    @property
+    def owner(self) -> str:
+        """The name this process writes on the actions it starts."""
+        return self.backend.owner
+
+    # -- transactions ------------------------------------------------------------------
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def transaction(self) -> Iterator[Tx]:
+        """One atomic unit of writes; nested calls join the outer transaction.
 
-    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        Raises :class:`JournalWriteError` (temporary) when the database cannot write.
+        """
+        errors = self.backend.driver_errors
         with self._lock:
-            return list(self._db.execute(sql, tuple(args)))
+            outer = getattr(self._local, "tx", None)
+            if outer is not None:
+                yield outer
+                return
+            tx = Tx(self.backend)
+            try:
+                self.backend.begin()
+            except errors as exc:
+                self.last_write_error = str(exc)
+                raise JournalWriteError(f"journal: cannot begin a transaction: {exc}") from None
+            self._local.tx = tx
+            try:
+                yield tx
+                self.backend.commit()
+            except BaseException as exc:
+                self.backend.rollback()
+                if isinstance(exc, errors):
+                    self.last_write_error = str(exc)
+                    raise JournalWriteError(f"journal write failed: {exc}") from None
+                raise
+            finally:
+                self._local.tx = None
+            self.last_write_error = ""
+
+    def probe(self, now: float) -> None:
+        """Prove the journal takes writes, with room to spare; raise if it does not.
+
+        Commits a small write (an I/O error, a read-only file or server, a full WAL, a
+        lost connection fails it) and asks the backend about headroom (free disk and
+        pages for SQLite; a primary, not a read-only standby, for PostgreSQL). Raises
+        :class:`JournalWriteError`.
+        """
+        with self.transaction() as tx:
+            tx._x("INSERT INTO meta (key, value) VALUES ('probe', ?) ON CONFLICT (key)"
+                  " DO UPDATE SET value = excluded.value", (f"{now:.3f}",))
+        with self._lock:
+            try:
+                problem = self.backend.headroom()
+            except self.backend.driver_errors as exc:
+                raise JournalWriteError(f"journal probe failed: {exc}") from None
+        if problem:
+            raise JournalWriteError(problem)
+
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        with self._lock:
+            tx: Tx | None = getattr(self._local, "tx", None)
+            if tx is not None:
+                return tx._rows(sql, args)
+            try:
+                rows: list[Row] = self.backend.execute(sql, tuple(args)).fetchall()
+                return rows
+            except self.backend.driver_errors as exc:
+                raise JournalWriteError(f"journal read failed: {exc}") from None
+
+    _query = _rows
+
+    def orphaned(self, action: ActionView) -> bool:
+        """Was ``action`` left ``started`` by a process that is gone (or by this one)?"""
+        with self._lock:
+            return action.owner == self.owner or bool(self.backend.dead_owners([action.owner]))
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            self.backend.close()
+
+    # -- convenience writes (one transaction each) -------------------------------------
+
+    def record_new_alerts(self, alerts: Iterable[Alert], now: float) -> list[Alert]:
+        """Store a webhook's alerts in one durable transaction; return the new ones."""
+        with self.transaction() as tx:
+            return tx.record_alerts(alerts, now)
+
+    def record_alerts(self, alerts: Iterable[Alert], now: float) -> tuple[int, int]:
+        """Like :meth:`record_new_alerts`, counted: (new, duplicates)."""
+        items = list(alerts)
+        new = len(self.record_new_alerts(items, now))
+        return new, len(items) - new
 
     # -- signals -----------------------------------------------------------------------
 
-    def _insert_signal(self, db: sqlite3.Connection, signal: Signal, now: float) -> bool:
-        cur = db.execute(
-            "INSERT OR IGNORE INTO signals (dedup_key, kind, t, received_at, name, fingerprint,"
-            " status, labels, payload) VALUES (?,?,?,?,?,?,?,?,?)",
-            signal_columns(signal, now),
-        )
-        return cur.rowcount == 1
-
-    def record_signal(self, signal: Signal, now: float) -> bool:
-        """Store a signal; ``False`` if one with the same dedup key was already stored."""
-        with self._tx() as db:
-            return self._insert_signal(db, signal, now)
-
-    def record_alerts(self, alerts: Iterable[Alert], now: float) -> tuple[int, int]:
-        """Store a webhook's alerts in one durable transaction: (new, duplicates)."""
-        new = dup = 0
-        with self._tx() as db:
-            for a in alerts:
-                if self._insert_signal(db, a, now):
-                    new += 1
-                else:
-                    dup += 1
-        return new, dup
-
-    def record_new_alerts(self, alerts: Iterable[Alert], now: float) -> list[Alert]:
-        """Like :meth:`record_alerts` (one durable transaction) but return the new alerts."""
-        with self._tx() as db:
-            return [a for a in alerts if self._insert_signal(db, a, now)]
-
-    def claim_signal(self, signal: Signal, now: float) -> bool:
-        """Store ``signal`` if new and mark it handled; ``False`` if it was handled before.
-
-        The webhook stores alerts durably before answering Alertmanager; the engine then
-        claims each one exactly once, whichever path (hand-off or recovery) sees it first.
-        """
-        with self._tx() as db:
-            self._insert_signal(db, signal, now)
-            cur = db.execute(
-                "UPDATE signals SET handled_at = ? WHERE dedup_key = ? AND handled_at IS NULL",
-                (now, signal.dedup_key),
-            )
-            return cur.rowcount == 1
-
     def unhandled_alerts(self, limit: int = 1000) -> list[Alert]:
-        """Alerts stored (e.g. by the webhook) that the engine has not claimed yet."""
+        """Alerts stored (by the webhook) that no decision has handled yet, oldest first."""
         rows = self._query(
             "SELECT * FROM signals WHERE kind = 'alert' AND handled_at IS NULL ORDER BY id"
             " LIMIT ?", (limit,))
-        return [alert_from_row(r) for r in rows]
+        return [alert_from_row(r, self._blob) for r in rows]
 
     def firing_alerts(self) -> frozenset[str]:
         """Alertnames whose latest recorded status (per fingerprint) is firing."""
-        rows = self._query(
-            "SELECT s.name, s.status FROM signals s JOIN (SELECT fingerprint, MAX(id) AS id"
-            " FROM signals WHERE kind='alert' GROUP BY fingerprint) l ON s.id = l.id"
-        )
-        return frozenset(r["name"] for r in rows if r["status"] == "firing")
+        rows = self._query("SELECT DISTINCT name FROM alert_state WHERE status = 'firing'")
+        return frozenset(str(r["name"]) for r in rows)
 
     # -- incidents ---------------------------------------------------------------------
 
-    def open_incident(self, plan: Plan, *, now: float, status: str, mode: str) -> IncidentView:
-        """Start an incident that runs ``plan`` (status running or awaiting-approval)."""
-        t = plan.target
-        with self._tx() as db:
-            iid = _incident_id(db, plan)
-            db.execute(
-                "INSERT INTO incidents (id, runbook, target, target_kind, target_namespace,"
-                " target_name, status, mode, opened_at, phase_since, signal_key, labels,"
-                " reasons, steps) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (iid, plan.runbook, str(t), t.kind, t.namespace, t.name, status, mode, now, now,
-                 plan.signal_key, dumps(dict(plan.labels)), dumps(list(plan.reasons)),
-                 dumps([step_to_dict(s) for s in plan.steps])),
-            )
-        got = self.incident(iid)
-        assert got is not None
-        return got
-
-    def update_incident(self, incident_id: str, **fields: Any) -> None:
-        """Set columns of an incident (status, step, phase, phase_since, attempts, ...)."""
-        allowed = {"status", "closed_at", "step", "phase", "phase_since", "attempts",
-                   "next_try_at", "acted", "approval_expires_at", "approver"}
-        bad = set(fields) - allowed
-        if bad:
-            raise ValueError(f"cannot update {sorted(bad)}")
-        cols = ", ".join(f"{k} = ?" for k in fields)
-        with self._tx() as db:
-            db.execute(f"UPDATE incidents SET {cols} WHERE id = ?", (*fields.values(), incident_id))
-
-    def incident(self, incident_id: str) -> IncidentView | None:
-        rows = self._query("SELECT * FROM incidents WHERE id = ?", (incident_id,))
-        return incident_from_row(rows[0]) if rows else None
-
-    def incidents(self, limit: int = 100, status: str | None = None) -> list[IncidentView]:
+    def incidents(self, limit: int = 100, status: str | None = None,
+                  runbook: str | None = None) -> list[IncidentView]:
         """Most recent incidents first; ``status='open'`` selects the unfinished ones."""
+        where, args = [], []
         if status == "open":
-            rows = self._query(
-                "SELECT * FROM incidents WHERE status IN (?, ?) ORDER BY opened_at DESC, rowid"
-                " DESC LIMIT ?", (*OPEN_STATUSES, limit))
+            where.append(f"status IN ({','.join('?' * len(OPEN_STATUSES))})")
+            args += list(OPEN_STATUSES)
         elif status is not None:
-            rows = self._query(
-                "SELECT * FROM incidents WHERE status = ? ORDER BY opened_at DESC, rowid DESC"
-                " LIMIT ?", (status, limit))
-        else:
-            rows = self._query(
-                "SELECT * FROM incidents ORDER BY opened_at DESC, rowid DESC LIMIT ?", (limit,))
-        return [incident_from_row(r) for r in rows]
+            where.append("status = ?")
+            args.append(status)
+        if runbook is not None:
+            where.append("runbook = ?")
+            args.append(runbook)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._query(f"SELECT * FROM incidents{clause} ORDER BY opened_at DESC,"
+                           f" {self._order} DESC LIMIT ?", (*args, limit))
+        return [incident_from_row(r, self._blob) for r in rows]
 
     def open_incidents(self) -> list[IncidentView]:
-        """Unfinished incidents, oldest first (the order the engine advances them)."""
+        """Unfinished incidents (queued included), oldest first: the order they advance."""
         rows = self._query(
-            "SELECT * FROM incidents WHERE status IN (?, ?) ORDER BY opened_at, rowid",
-            OPEN_STATUSES)
-        return [incident_from_row(r) for r in rows]
+            f"SELECT * FROM incidents WHERE status IN ({','.join('?' * len(OPEN_STATUSES))})"
+            f" ORDER BY opened_at, {self._order}", OPEN_STATUSES)
+        return [incident_from_row(r, self._blob) for r in rows]
 
-    def running_on(self, target: Target) -> str | None:
-        """Id of an open incident on ``target`` (any runbook), if any."""
-        rows = self._query(
-            "SELECT id FROM incidents WHERE target = ? AND status IN (?, ?) LIMIT 1",
-            (str(target), *OPEN_STATUSES))
-        return str(rows[0]["id"]) if rows else None
-
-    def last_closed_at(self, runbook: str, target: Target) -> float | None:
-        """When this runbook's last run on ``target`` that really acted ended."""
-        rows = self._query(
-            "SELECT MAX(closed_at) AS c FROM incidents WHERE runbook = ? AND target = ?"
-            " AND closed_at IS NOT NULL AND acted = 1", (runbook, str(target)))
-        c = rows[0]["c"] if rows else None
-        return float(c) if c is not None else None
-
-    def run_starts(self, runbook: str, target: Target, since: float) -> tuple[float, ...]:
-        """Start times of this runbook's runs on ``target`` since ``since`` that acted."""
-        rows = self._query(
-            "SELECT opened_at FROM incidents WHERE runbook = ? AND target = ? AND acted = 1"
-            " AND opened_at > ? ORDER BY opened_at", (runbook, str(target), since))
-        return tuple(float(r["opened_at"]) for r in rows)
+    def counts(self) -> dict[str, int]:
+        """Incidents by status."""
+        rows = self._query("SELECT status, COUNT(*) AS n FROM incidents GROUP BY status")
+        return {str(r["status"]): int(r["n"]) for r in rows}
 
     # -- events ------------------------------------------------------------------------
-
-    def add_event(
-        self, *, t: float, kind: str, reason: str, incident: str | None = None,
-        runbook: str = "", target: str = "", detail: Mapping[str, Any] | None = None,
-    ) -> int:
-        """Append a timeline event; returns its id."""
-        with self._tx() as db:
-            cur = db.execute(
-                "INSERT INTO events (t, incident, runbook, target, kind, reason, detail)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (t, incident, runbook, target, kind, reason, dumps(dict(detail or {}))),
-            )
-            return int(cur.lastrowid or 0)
 
     def timeline(self, incident_id: str) -> list[EventView]:
         """Every event of one incident, in order."""
@@ -238,42 +238,12 @@ class Journal:
         rows = self._query("SELECT * FROM events ORDER BY id DESC LIMIT ?", (limit,))
         return [event_from_row(r) for r in rows]
 
-    def last_event(self, runbook: str, target: str) -> EventView | None:
-        rows = self._query(
-            "SELECT * FROM events WHERE runbook = ? AND target = ? ORDER BY id DESC LIMIT 1",
-            (runbook, target))
-        return event_from_row(rows[0]) if rows else None
-
     # -- actions -----------------------------------------------------------------------
 
-    def action(self, action_id: str) -> ActionView | None:
-        rows = self._query("SELECT * FROM actions WHERE id = ?", (action_id,))
-        if not rows:
-            return None
-        return action_from_row(rows[0])
-
-    def action_started(
-        self, *, action_id: str, incident: str, step: int, kind: str, target: Target,
-        params: Mapping[str, Any], dry_run: bool, now: float,
-    ) -> None:
-        """Durably note an action is about to be applied (before ``apply`` is called)."""
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO actions (id, incident, step, kind, target, status, dry_run,"
-                " started_at, params) VALUES (?,?,?,?,?,'started',?,?,?) ON CONFLICT(id) DO"
-                " UPDATE SET params = excluded.params",
-                (action_id, incident, step, kind, str(target), int(dry_run), now,
-                 dumps(dict(params))),
-            )
-
-    def action_finished(self, action_id: str, outcome: Outcome, *, now: float) -> None:
-        """Record an action's outcome (done if ``outcome.ok``, failed otherwise)."""
-        status = "done" if outcome.ok else "failed"
-        with self._tx() as db:
-            db.execute(
-                "UPDATE actions SET status = ?, finished_at = ?, outcome = ? WHERE id = ?",
-                (status, now, outcome_json(outcome), action_id),
-            )
+    def actions_of(self, incident_id: str) -> list[ActionView]:
+        rows = self._query("SELECT * FROM actions WHERE incident = ? ORDER BY step, id",
+                           (incident_id,))
+        return [action_from_row(r) for r in rows]
 
     def actions_since(self, target: Target, kind: str, since: float) -> int:
         """Actions of ``kind`` really applied to ``target`` since ``since``."""
@@ -294,25 +264,29 @@ class Journal:
 
     def prune(self, before: float) -> int:
         """Forget what finished before ``before``: closed incidents with their events and
-        actions, handled signals, free-standing events. Open incidents are always kept.
-        Returns the number of rows deleted."""
-        with self._tx() as db:
+        actions, handled signals, free-standing events, unreferenced blobs. Open incidents
+        are always kept. Returns the number of rows deleted."""
+        with self.transaction() as tx:
+            x = tx._x
             old = "SELECT id FROM incidents WHERE closed_at IS NOT NULL AND closed_at < ?"
-            n = db.execute(f"DELETE FROM events WHERE incident IN ({old})", (before,)).rowcount
-            n += db.execute(f"DELETE FROM actions WHERE incident IN ({old})", (before,)).rowcount
-            n += db.execute("DELETE FROM incidents WHERE closed_at IS NOT NULL AND closed_at < ?",
-                            (before,)).rowcount
-            n += db.execute("DELETE FROM events WHERE incident IS NULL AND t < ?",
-                            (before,)).rowcount
-            n += db.execute(
-                "DELETE FROM signals WHERE received_at < ? AND (kind != 'alert' OR handled_at"
-                " IS NOT NULL)", (before,)).rowcount
+            n = x(f"DELETE FROM events WHERE incident IN ({old})", (before,)).rowcount
+            n += x(f"DELETE FROM actions WHERE incident IN ({old})", (before,)).rowcount
+            n += x("DELETE FROM incidents WHERE closed_at IS NOT NULL AND closed_at < ?",
+                   (before,)).rowcount
+            n += x("DELETE FROM events WHERE incident IS NULL AND t < ?", (before,)).rowcount
+            n += x("DELETE FROM signals WHERE received_at < ? AND handled_at IS NOT NULL",
+                   (before,)).rowcount
+            n += x("DELETE FROM blobs WHERE '@' || hash NOT IN (SELECT labels FROM signals)"
+                   " AND '@' || hash NOT IN (SELECT labels FROM incidents)").rowcount
+            x("DELETE FROM alert_state WHERE signal_id NOT IN (SELECT id FROM signals)")
         return n
 
     # -- JSON for the HTTP API and the CLI ---------------------------------------------
 
-    def incidents_json(self, limit: int, status: str | None) -> list[dict[str, Any]]:
-        return [i.to_dict() for i in self.incidents(limit=limit, status=status)]
+    def incidents_json(self, limit: int, status: str | None,
+                       runbook: str | None = None) -> list[dict[str, Any]]:
+        return [i.to_dict() for i in self.incidents(limit=limit, status=status,
+                                                    runbook=runbook)]
 
     def incident_json(self, incident_id: str) -> dict[str, Any] | None:
         inc = self.incident(incident_id)
@@ -320,24 +294,17 @@ class Journal:
             return None
         d = inc.to_dict()
         d["timeline"] = [e.to_dict() for e in self.timeline(incident_id)]
-        rows = self._query("SELECT id FROM actions WHERE incident = ? ORDER BY step", (inc.id,))
-        d["actions"] = [a.to_dict() for r in rows if (a := self.action(r["id"])) is not None]
+        d["actions"] = [a.to_dict() for a in self.actions_of(inc.id)]
         return d
 
 
-def _incident_id(db: sqlite3.Connection, plan: Plan) -> str:
-    """A deterministic id: replicas that see the same signal name the incident alike.
+def _sqlite(path: Path | str, max_page_count: int | None) -> Backend:
+    from aiops.journal.sqlite import SqliteBackend
 
-    Derived from the runbook, target and signal, so a standby taking over the Lease
-    computes the same incident, hence the same action ids, and idempotent actuators turn
-    a repeat into a no-op. A later incident from the same signal gets a numbered suffix.
-    """
-    if not plan.signal_key:
-        return "inc-" + uuid.uuid4().hex[:10]
-    digest = hashlib.sha256(f"{plan.runbook}|{plan.target}|{plan.signal_key}".encode())
-    base = "inc-" + digest.hexdigest()[:10]
-    iid, n = base, 1
-    while db.execute("SELECT 1 FROM incidents WHERE id = ?", (iid,)).fetchone():
-        n += 1
-        iid = f"{base}-{n}"
-    return iid
+    return SqliteBackend(path, max_page_count=max_page_count)
+
+
+def _way_out(engine: str) -> str:
+    if engine == "sqlite":
+        return WAY_OUT
+    return "check journal.url and the server, then run 'aiops journal check'"

@@ -3,7 +3,9 @@
 Semantic checks (warnings unless noted): steps no path can reach, verify/trigger
 metrics no source emits, target templates naming labels the trigger does not
 guarantee, scale steps with no ceiling, approve mode with nobody allowed to approve
-(fine) or a ``when`` that names an unknown variable. Pure: the caller reads the files.
+(fine), a ``when`` that names an unknown variable, a notify header holding a literal
+credential (use a secret reference), or a target namespace taken from alert labels with
+no ``guards.allow_namespaces``. Pure: the caller reads the files.
 
 >>> text = '''
 ... apiVersion: aiops/v1
@@ -32,7 +34,8 @@ from typing import Literal
 
 from aiops.config.yamlsource import Located, PathPart, dotted, parse_yaml_documents
 from aiops.errors import ConfigError, ConfigErrors
-from aiops.runbook.schema import MUTATING, Runbook, ScaleStep, Trigger
+from aiops.runbook.schema import MUTATING, NotifyStep, Runbook, ScaleStep, Trigger
+from aiops.runbook.secrets import looks_like_credential
 from aiops.runbook.templating import referenced_names
 
 #: Labels a metric series may carry from the built-in sources.
@@ -107,6 +110,12 @@ def lint_runbook(
             add(("spec", "target"),
                 f"template reads labels.{label}, which {trig.kind} triggers do not guarantee"
                 f" (they carry: {', '.join(sorted(have))})")
+    from_labels = any(n.startswith("labels.") for n in referenced_names(spec.target.namespace))
+    if from_labels and any(t.alert is not None for t in spec.triggers) and \
+            not spec.guards.allow_namespaces:
+        add(("spec", "target", "namespace"),
+            "the namespace comes from alert labels, which whoever sends the alert chooses: "
+            "set guards.allow_namespaces")
     if spec.when is not None:
         names = {n.split(".", 1)[0] for n in referenced_names(spec.when)}
         for name in sorted(names - WHEN_NAMES):
@@ -115,6 +124,12 @@ def lint_runbook(
         if step.verify is not None and known is not None and step.verify.metric not in known:
             add(("spec", "steps", i, "verify", "metric"),
                 f"unknown metric {step.verify.metric!r}")
+        if isinstance(step, NotifyStep):
+            for name, value in step.with_.headers.items():
+                if looks_like_credential(name, value):
+                    add(("spec", "steps", i, "with", "headers", name),
+                        f"header {name} holds a literal credential: it would be copied into "
+                        "plans and the journal; use {secret_file: /abs/path} or {env: VAR}")
         if isinstance(step, ScaleStep) and step.with_.max is None and \
                 spec.guards.max_replicas is None:
             add(("spec", "steps", i, "with"), "scale has no max and guards.max_replicas is unset")

@@ -12,7 +12,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from aiops.config.yamlsource import Located, dotted, parse_yaml_documents
+from aiops.config.yamlsource import (
+    Located,
+    dotted,
+    parse_yaml_documents,
+    unknown_field,
+    value_position,
+)
 from aiops.errors import ConfigError, ConfigErrors
 from aiops.runbook.schema import ACTIONS, Runbook
 
@@ -42,7 +48,7 @@ def _errors(exc: ValidationError, doc: Located, data: Any) -> list[ConfigError]:
         loc = _user_path(err["loc"], data)
         msg = err["msg"]
         if err["type"] == "extra_forbidden":
-            msg = "unknown field"
+            msg = unknown_field(Runbook, data, loc)
         elif err["type"] == "missing":
             msg = "field required"
         elif err["type"] == "union_tag_invalid":
@@ -55,6 +61,9 @@ def _errors(exc: ValidationError, doc: Located, data: Any) -> list[ConfigError]:
         elif msg.startswith("Value error, "):
             msg = msg.removeprefix("Value error, ")
         line, column = doc.where(loc)
+        inside = value_position(doc, loc, err)
+        if inside is not None:
+            line, column = inside
         loc = [p if p != "" else "''" for p in loc]  # an empty key is still a field
         errors.append(
             ConfigError(msg, file=doc.file, line=line, column=column, field=dotted(loc) or None)

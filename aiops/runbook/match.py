@@ -21,7 +21,9 @@ from aiops.model import (
     SignalKind,
     Target,
 )
+from aiops.reasons import Reason, ReasonCode
 from aiops.runbook.schema import Runbook, Trigger
+from aiops.runbook.targets import target_problem
 from aiops.runbook.templating import TemplateError, render
 
 
@@ -35,7 +37,7 @@ class Match:
     target: Target
     labels: Mapping[str, str]
     context: Mapping[str, Any] = field(default_factory=dict)
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...] = ()
 
 
 def signal_labels(signal: Signal) -> dict[str, str]:
@@ -164,8 +166,17 @@ def _describe(trig: Trigger, signal: Signal, now: float) -> str:
     return f"matched {signal.kind} trigger: requested by {signal.requested_by}"
 
 
-def explain_match(runbook: Runbook, signal: Signal, now: float) -> Match | str:
-    """The match of ``runbook`` on ``signal`` at ``now``, or why there is none."""
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TargetFailure:
+    """A trigger fitted but the target could not be rendered: a skip worth journaling."""
+
+    runbook: Runbook
+    signal: Signal
+    reason: Reason
+
+
+def match_signal(runbook: Runbook, signal: Signal, now: float) -> Match | TargetFailure | str:
+    """The match, a :class:`TargetFailure` (trigger fits, target does not), or why not."""
     why_not: list[str] = []
     for i, trig in enumerate(runbook.spec.triggers):
         bad = _trigger_fits(trig, signal, runbook.name, now)
@@ -178,10 +189,16 @@ def explain_match(runbook: Runbook, signal: Signal, now: float) -> Match | str:
             ns = render(spec.namespace, ctx)
             name = render(spec.name, ctx)
         except TemplateError as exc:
-            return f"target: {exc}"
+            return TargetFailure(runbook=runbook, signal=signal, reason=Reason(
+                code=ReasonCode.TEMPLATE_ERROR, message=f"target: {exc}"))
         if not name:
-            return f"target: name {spec.name!r} rendered empty"
+            return TargetFailure(runbook=runbook, signal=signal, reason=Reason(
+                code=ReasonCode.INVALID_TARGET,
+                message=f"target: name {spec.name!r} rendered empty"))
         target = Target(kind=spec.kind, namespace=ns, name=name)
+        if (invalid := target_problem(target)) is not None:
+            return TargetFailure(runbook=runbook, signal=signal, reason=Reason(
+                code=ReasonCode.INVALID_TARGET, message=f"target: {invalid}"))
         return Match(
             runbook=runbook,
             signal=signal,
@@ -189,9 +206,18 @@ def explain_match(runbook: Runbook, signal: Signal, now: float) -> Match | str:
             target=target,
             labels=signal_labels(signal),
             context=ctx,
-            reasons=(_describe(trig, signal, now), f"target {target}"),
+            reasons=(Reason(code=ReasonCode.MATCHED, message=_describe(trig, signal, now)),
+                     Reason(code=ReasonCode.TARGET, message=f"target {target}")),
         )
     return "; ".join(why_not) or "no trigger"
+
+
+def explain_match(runbook: Runbook, signal: Signal, now: float) -> Match | str:
+    """The match of ``runbook`` on ``signal`` at ``now``, or why there is none."""
+    m = match_signal(runbook, signal, now)
+    if isinstance(m, TargetFailure):
+        return m.reason.message
+    return m
 
 
 def schedules(runbooks: Sequence[Runbook]) -> list[tuple[str, str, dict[str, str]]]:

@@ -13,7 +13,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiops.config.durations import format_duration
-from aiops.model import Decision, Plan, PlannedStep, TargetState
+from aiops.model import (
+    Decision,
+    OnChoice,
+    Plan,
+    PlannedStep,
+    Reason,
+    ReasonCode,
+    StepControl,
+    TargetState,
+    Verdict,
+    VerifySpec,
+)
+from aiops.runbook.argv import check_argv
 from aiops.runbook.guards import GuardFacts, check_guards
 from aiops.runbook.match import Match
 from aiops.runbook.schema import (
@@ -26,11 +38,11 @@ from aiops.runbook.schema import (
     Step,
     WaitStep,
 )
+from aiops.runbook.secrets import SecretRef
+from aiops.runbook.steps import IDEMPOTENT_BY_DEFAULT, Verify
 from aiops.runbook.templating import TemplateError, evaluate, render, render_value
 from aiops.runbook.verify import describe
 
-#: Keys of ``PlannedStep.params`` that steer the ladder rather than the actuator.
-CONTROL_KEYS = frozenset({"retry", "timeout", "on_failure", "on_inconclusive"})
 MODE_DECISION = {
     "dry-run": Decision.DRY_RUN, "approve": Decision.AWAIT_APPROVAL, "auto": Decision.RUN
 }
@@ -54,9 +66,20 @@ def resolve_replicas(params: Mapping[str, Any], current: int) -> int:
     return n
 
 
-def actuator_params(step: PlannedStep) -> dict[str, Any]:
-    """The step's parameters without the ladder-control keys."""
-    return {k: v for k, v in step.params.items() if k not in CONTROL_KEYS}
+def step_control(step: Step) -> StepControl:
+    """The ladder-control half of a runbook step (the actuator never sees it)."""
+    idempotent = step.idempotent
+    if idempotent is None:
+        idempotent = step.action in IDEMPOTENT_BY_DEFAULT
+    return StepControl(retry=step.retry, timeout=step.timeout,
+                       on_failure=OnChoice(step.on.failure),
+                       on_inconclusive=OnChoice(step.on.inconclusive), idempotent=idempotent)
+
+
+def verify_spec(v: Verify) -> VerifySpec:
+    """A runbook ``verify`` block as the value the engine judges."""
+    return VerifySpec(metric=v.metric, below=v.below, above=v.above, within=v.within,
+                      on_no_data=Verdict(v.on_no_data))
 
 
 def _step_params(step: Step, guards: Guards, ctx: Mapping[str, Any]) -> dict[str, Any]:
@@ -86,18 +109,16 @@ def _step_params(step: Step, guards: Guards, ctx: Mapping[str, Any]) -> dict[str
         params = {
             "url": render(step.with_.url, ctx),
             "body": render_value(step.with_.body, ctx),
-            "headers": dict(step.with_.headers),
+            # secret references are copied as references: the actuator resolves them
+            "headers": {k: v.as_params() if isinstance(v, SecretRef) else v
+                        for k, v in step.with_.headers.items()},
         }
     elif isinstance(step, CommandStep):
-        params = {"argv": render_value(step.with_.argv, ctx), "timeout": step.with_.timeout}
+        argv = render_value(step.with_.argv, ctx)
+        check_argv(step.with_.argv, argv, allow_leading_dash=step.with_.allow_leading_dash)
+        params = {"argv": argv, "timeout": step.with_.timeout}
     else:
         params = {}
-    params |= {
-        "retry": step.retry,
-        "timeout": step.timeout,
-        "on_failure": step.on.failure,
-        "on_inconclusive": step.on.inconclusive,
-    }
     return params
 
 
@@ -143,50 +164,51 @@ def plan(
             steps=steps, labels=dict(m.labels), signal_key=m.signal.dedup_key,
         )
 
+    def skip(code: ReasonCode, message: str) -> Plan:
+        reasons.append(Reason(code=code, message=message))
+        return done(Decision.SKIP)
+
     if rb.spec.when is not None:
         try:
             ok = evaluate(rb.spec.when, ctx)
         except TemplateError as exc:
-            reasons.append(f"skipped: when: {exc}")
-            return done(Decision.SKIP)
+            return skip(ReasonCode.WHEN_ERROR, f"when: {exc}")
         if not ok:
-            reasons.append(f"skipped: when {rb.spec.when!r} is false")
-            return done(Decision.SKIP)
-        reasons.append(f"when {rb.spec.when!r} is true")
+            return skip(ReasonCode.WHEN_FALSE, f"when {rb.spec.when!r} is false")
+        reasons.append(Reason(code=ReasonCode.WHEN_TRUE, message=f"when {rb.spec.when!r} is true"))
     blocked = check_guards(rb.spec.guards, m.target, facts, now=now,
                            kinds={s.action for s in rb.spec.steps})
     if blocked is not None:
         reasons.append(blocked)
         return done(Decision.SKIP)
-    reasons.append("guards passed")
+    reasons.append(Reason(code=ReasonCode.GUARDS_PASSED, message="guards passed"))
     if facts.running is not None:  # only reachable with concurrency: queue
-        reasons.append(f"queued: incident {facts.running} is running on {m.target}")
+        reasons.append(Reason(code=ReasonCode.QUEUED,
+                              message=f"queued: incident {facts.running} is running on {m.target}"))
     steps: list[PlannedStep] = []
     for i, step in enumerate(rb.spec.steps):
         try:
             params = _step_params(step, rb.spec.guards, ctx)
         except TemplateError as exc:
-            reasons.append(f"skipped: step {i} ({step.action}): {exc}")
-            return done(Decision.SKIP)
-        verify = step.verify.model_dump() if step.verify is not None else None
+            return skip(ReasonCode.TEMPLATE_ERROR, f"step {i} ({step.action}): {exc}")
+        verify = verify_spec(step.verify) if step.verify is not None else None
         # Only the first step's resolution is known now; later ones resolve when they run.
         state = facts.state if i == 0 else None
         desc = _describe_step(step.action, params, str(m.target), state)
         if verify is not None:
             desc += f"; verify {describe(verify)}"
-        steps.append(
-            PlannedStep(index=i, kind=step.action, params=params, verify=verify, description=desc)
-        )
+        steps.append(PlannedStep(index=i, kind=step.action, params=params,
+                                 control=step_control(step), verify=verify, description=desc))
     mode = mode_override or rb.spec.mode
     decision = MODE_DECISION[mode]
-    reasons.append(
-        {
-            Decision.RUN: "mode auto: run",
-            Decision.DRY_RUN: "mode dry-run: record what would run, change nothing",
-            Decision.AWAIT_APPROVAL: "mode approve: awaiting approval",
-        }[decision]
-        + (" (mode overridden)" if mode_override else "")
-    )
+    code, text = {
+        Decision.RUN: (ReasonCode.MODE_AUTO, "mode auto: run"),
+        Decision.DRY_RUN: (ReasonCode.MODE_DRY_RUN,
+                           "mode dry-run: record what would run, change nothing"),
+        Decision.AWAIT_APPROVAL: (ReasonCode.MODE_APPROVE, "mode approve: awaiting approval"),
+    }[decision]
+    reasons.append(Reason(code=code, message=text + (" (mode overridden)" if mode_override
+                                                       else "")))
     return done(decision, tuple(steps))
 
 

@@ -36,7 +36,8 @@ from aiops.runbook.steps import (
     Verify,
     WaitStep,
 )
-from aiops.runbook.templating import check_expression, check_template
+from aiops.runbook.template_position import locate
+from aiops.runbook.templating import TemplateError, check_expression, check_template
 
 __all__ = [
     "ACTIONS", "MUTATING", "CommandStep", "DeletePodStep", "Guards", "NotifyStep",
@@ -158,7 +159,10 @@ class TargetSpec(Strict):
     @field_validator("namespace", "name")
     @classmethod
     def _template(cls, v: str) -> str:
-        check_template(v)
+        try:
+            check_template(v)
+        except TemplateError as exc:
+            raise locate(exc, v) from None  # the error points at the character
         return v
 
 
@@ -268,7 +272,10 @@ class Spec(Strict):
     @classmethod
     def _when(cls, v: str | None) -> str | None:
         if v is not None:
-            check_expression(v)
+            try:
+                check_expression(v)
+            except TemplateError as exc:
+                raise locate(exc, v, expression=True) from None
         return v
 
 
@@ -298,9 +305,28 @@ class Runbook(Strict):
         return self.metadata.name
 
 
+# Fields whose before-validators accept more than their Python type says: the schema must
+# accept what a person may write ("+2"), not only what the model stores (2).
+_WRITTEN_FORMS: dict[tuple[str, str], dict[str, Any]] = {
+    ("ScaleWith", "delta"): {"anyOf": [
+        {"type": "integer"},
+        {"type": "string", "pattern": r"^\s*[+-]?[0-9]+\s*$"},
+        {"type": "null"},
+    ]},
+}
+
+
 def json_schema() -> dict[str, Any]:
-    """The JSON Schema editors use to validate and autocomplete runbooks."""
+    """The JSON Schema editors use to validate and autocomplete runbooks.
+
+    Every shipped runbook validates against it (durations such as ``2m`` are strings or
+    numbers, see :data:`aiops.config.durations.DURATION_JSON_SCHEMA`).
+    """
     schema = Runbook.model_json_schema(by_alias=True)
+    for (model, field), forms in _WRITTEN_FORMS.items():
+        prop = schema.get("$defs", {}).get(model, {}).get("properties", {}).get(field)
+        if prop is not None:
+            prop.update(forms)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "aiops Runbook (aiops/v1)"
     return schema

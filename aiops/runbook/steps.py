@@ -13,6 +13,7 @@ from pydantic import Field, field_validator, model_validator
 
 from aiops.config.durations import Duration
 from aiops.runbook.base import Strict
+from aiops.runbook.secrets import HeaderValue
 from aiops.runbook.templating import check_template
 
 OnChoice = Literal["next", "stop", "escalate"]
@@ -44,14 +45,28 @@ class OnOutcome(Strict):
     inconclusive: OnChoice = "escalate"
 
 
+#: Steps safe to re-run when a crash left their outcome unknown, unless the runbook says
+#: otherwise: a wait changes nothing, a notification carries an Idempotency-Key header.
+IDEMPOTENT_BY_DEFAULT = frozenset({"wait", "notify", "webhook"})
+
+
 class StepBase(Strict):
     """Fields every step has."""
 
     name: str | None = Field(None, description="Label shown in timelines.")
     verify: Verify | None = None
-    retry: int = Field(0, ge=0, le=10, description="Retries after a temporary error.")
+    retry: int = Field(
+        3, ge=0, le=20,
+        description="Retries after a temporary error (scheduled by the engine, never a sleep).",
+    )
     timeout: Duration | None = Field(None, gt=0, description="Give up after this long.")
     on: OnOutcome = Field(default_factory=OnOutcome)
+    idempotent: bool | None = Field(
+        None,
+        description="Safe to run twice: re-run when a crash left the outcome unknown and the "
+        "actuator cannot read the world back. Default: true for wait/notify/webhook, false "
+        "for command; Kubernetes, systemd and sandbox steps are reconciled by reading back.",
+    )
 
 
 def _delta(v: Any) -> Any:
@@ -146,7 +161,11 @@ class NotifyWith(Strict):
     body: dict[str, Any] = Field(
         default_factory=dict, description="JSON body; string values are templates."
     )
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: dict[str, HeaderValue] = Field(
+        default_factory=dict,
+        description="Literal strings, or secret references ({secret_file: /abs/path} or "
+        "{env: VAR}) resolved only when the step is applied.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -167,6 +186,9 @@ class CommandWith(Strict):
 
     argv: list[str] = Field(min_length=1)
     timeout: Duration = Field(30.0, gt=0)
+    allow_leading_dash: bool = Field(
+        False, description="Let templated elements render to values starting with '-'."
+    )
 
     @field_validator("argv")
     @classmethod

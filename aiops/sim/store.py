@@ -1,36 +1,25 @@
 """Keep a world on disk: atomic JSON save/load, and re-open-or-create.
 
-The one place in :mod:`aiops.sim` that writes files. A save writes a temporary file in
-the same directory and ``os.replace``-s it over the target, so a crash mid-save leaves
-the previous state intact.
+The one place in :mod:`aiops.sim` that writes files, through
+:func:`aiops.statedir.write_atomic` (temporary file, fsync, rename, fsync of the
+directory), so a crash mid-save leaves the previous state intact.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from aiops.config.sources import SandboxConfig
 from aiops.errors import PermanentError
 from aiops.sim.world import STATE_VERSION, World, settings
+from aiops.statedir import write_atomic
 
 
 def save_state(path: Path, state: dict[str, Any]) -> None:
-    """Write ``state`` as JSON to ``path`` atomically (temp file + ``os.replace``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(state, fh, separators=(",", ":"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        Path(tmp).replace(path)  # os.replace: atomic on POSIX
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``state`` as JSON to ``path`` atomically and durably."""
+    write_atomic(path, json.dumps(state, separators=(",", ":")).encode())
 
 
 def load_state(path: Path) -> dict[str, Any] | None:

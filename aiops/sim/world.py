@@ -268,6 +268,12 @@ class World:
                 },
             )
 
+    def applied(self, action_id: str) -> dict[str, Any] | None:
+        """What the world remembers of action ``action_id`` (kind, target, t), if applied."""
+        with self.lock:
+            seen = self._applied.get(action_id)
+            return dict(seen) if seen is not None else None
+
     def apply(self, action: Action, now: float) -> Outcome:
         """Apply ``action`` at ``now``: idempotent on its id, inert when ``dry_run``.
 

@@ -124,15 +124,37 @@ def _field(loc: tuple[int | str, ...]) -> str:
     return out
 
 
+#: Defaults of ``http.limits``: the longest label value, and labels + annotations of an alert.
+MAX_LABEL_VALUE_BYTES = 4096
+MAX_ALERT_BYTES = 65_536
+
+
 def parse_webhook(body: bytes, *, now: float) -> Webhook:
     """Validate ``body`` and return its alerts; ``now`` is each alert's ``t`` (receipt time).
 
-    Raises :class:`WebhookError` naming the first offending field.
+    Raises :class:`WebhookError` naming the first offending field. (The HTTP route decodes
+    the body with its own bounds and calls :func:`webhook_from_json`.)
     """
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise WebhookError(f"invalid JSON: {exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError, ValueError) as exc:
+        raise WebhookError(f"invalid JSON: {str(exc)[:200]}") from None
+    return webhook_from_json(data, now=now)
+
+
+def webhook_from_json(
+    data: object, *, now: float, max_label_value_bytes: int = MAX_LABEL_VALUE_BYTES,
+    max_alert_bytes: int = MAX_ALERT_BYTES,
+) -> Webhook:
+    """Validate decoded JSON as a v4 payload, with caps on label values and alert size.
+
+    >>> webhook_from_json({"version": "4", "alerts": [{"status": "firing", "labels":
+    ...     {"pod": "x" * 5000}, "startsAt": "2026-11-27T11:33:00Z", "fingerprint": "f"}]},
+    ...     now=0.0)
+    Traceback (most recent call last):
+    ...
+    aiops.sources.alertmanager.WebhookError: alerts[0].labels.pod: label value of 5000 bytes ...
+    """
     if not isinstance(data, dict):
         raise WebhookError("expected a JSON object")
     try:
@@ -141,6 +163,8 @@ def parse_webhook(body: bytes, *, now: float) -> Webhook:
         err = exc.errors(include_url=False)[0]
         msg = err["msg"].removeprefix("Value error, ")
         raise WebhookError(msg, field=_field(tuple(err["loc"])) or None) from None
+    for i, a in enumerate(hook.alerts):
+        _check_size(i, a, max_label_value_bytes, max_alert_bytes)
     alerts = tuple(
         Alert(
             fingerprint=a.fingerprint,
@@ -158,3 +182,23 @@ def parse_webhook(body: bytes, *, now: float) -> Webhook:
         receiver=hook.receiver, group_key=hook.groupKey, alerts=alerts,
         truncated=hook.truncatedAlerts,
     )
+
+
+def _utf8_len(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def _check_size(i: int, alert: AlertV4, max_value: int, max_alert: int) -> None:
+    total = 0
+    for name, value in alert.labels.items():
+        size = _utf8_len(value)
+        if size > max_value:
+            raise WebhookError(f"label value of {size} bytes (limit {max_value})",
+                               field=f"alerts[{i}].labels.{name[:100]}")
+        total += size + _utf8_len(name)
+    for name, value in alert.annotations.items():
+        total += _utf8_len(name) + _utf8_len(value)
+    total += len(alert.fingerprint) + len(alert.generatorURL)
+    if total > max_alert:
+        raise WebhookError(f"alert of {total} bytes of labels and annotations "
+                           f"(limit {max_alert})", field=f"alerts[{i}]")

@@ -10,8 +10,11 @@ on nothing.
 
 Gaps are explicit: a series seen before but missing from this cycle's answer yields a
 NaN sample (never its old value) until it has been missing for ``stale_after``, after
-which it is forgotten. ``backfill`` loads history with ``query_range`` so detectors are
-warm before the first live cycle.
+which it is forgotten. An answer of the wrong shape (a ``metric`` that is not a map of
+strings, a sample that is not ``[timestamp, "value"]``) is a source error for the cycle,
+never a crash; a sample whose timestamp is not finite (or lies beyond ``stale_after`` in
+the future) is rejected as a gap and counted in ``rejected``. ``backfill`` loads history
+with ``query_range`` so detectors are warm before the first live cycle.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,6 +144,8 @@ class PrometheusSource:
         #: and turning results into samples ("parse"), for benchmarks and logs.
         self.last_timing: dict[str, float] = {"query": 0.0, "parse": 0.0}
         self._keys: dict[tuple[str, tuple[str | None, ...]], SeriesKey] = {}
+        #: Samples refused by reason (``timestamp``: NaN, infinite or far in the future).
+        self.rejected: Counter[str] = Counter()
 
     # -- one request, with our retry policy and a deadline ------------------------------
 
@@ -206,7 +212,7 @@ class PrometheusSource:
             querying += time.perf_counter() - t0
             try:
                 rows = _vector(result)
-            except (ValueError, TypeError) as exc:
+            except Malformed as exc:
                 raise SourceUnavailable(
                     f"prometheus {self.config.url}: query {q.name}: malformed result: {exc}"
                 ) from exc
@@ -215,6 +221,10 @@ class PrometheusSource:
                 if key in seen:
                     continue  # labels dropped by keep_labels collapsed two series: keep first
                 seen.add(key)
+                if not math.isfinite(ts) or ts > now + self.config.stale_after:
+                    self.rejected["timestamp"] += 1  # never a fresh sample: a gap
+                    out.append(Sample(key=key, t=now, value=math.nan))
+                    continue
                 if now - ts > self.config.stale_after or not math.isfinite(value):
                     out.append(Sample(key=key, t=now, value=math.nan))
                     continue
@@ -252,13 +262,18 @@ class PrometheusSource:
                         timeout=timeout,
                     ),
                 )
-                for item in result if isinstance(result, list) else []:
-                    if not isinstance(item, dict):
-                        continue
-                    key = key_of(q, item.get("metric", {}))
-                    for point in item.get("values", []):
-                        t, value = float(point[0]), float(point[1])
-                        if start <= t < end and math.isfinite(value):
+                try:
+                    series = _matrix(result)
+                except Malformed as exc:
+                    raise SourceUnavailable(
+                        f"prometheus {self.config.url}: backfill {q.name}: malformed result: "
+                        f"{exc}") from exc
+                for metric, points in series:
+                    key = key_of(q, metric)
+                    for t, value in points:
+                        if not math.isfinite(t):
+                            self.rejected["timestamp"] += 1
+                        elif start <= t < end and math.isfinite(value):
                             out.append(Sample(key=key, t=t, value=value))
                             self._last_seen[key] = max(self._last_seen.get(key, t), t)
                 chunk_start = chunk_end
@@ -269,16 +284,62 @@ class PrometheusSource:
         self._client.close()
 
 
+class Malformed(ValueError):
+    """A Prometheus answer whose shape is not what the API documents."""
+
+
+def _labels(metric: Any) -> Mapping[str, str]:
+    if not isinstance(metric, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metric.items()):
+        raise Malformed(f"metric must be a map of strings, got {type(metric).__name__}")
+    return metric
+
+
+def _point(point: Any) -> tuple[float, float]:
+    """``(timestamp, value)`` of ``[ts, "value"]``; a non-finite timestamp is NaN."""
+    if not (isinstance(point, list) and len(point) == 2 and isinstance(point[1], str)
+            and isinstance(point[0], int | float | str) and not isinstance(point[0], bool)):
+        raise Malformed("a sample must be [timestamp, \"value\"]")
+    try:
+        return float(point[0]), float(point[1])
+    except ValueError:
+        raise Malformed(f"sample {str(point)[:60]} is not numeric") from None
+
+
 def _vector(result: Any) -> list[tuple[Mapping[str, str], float, float]]:
-    """``(labels, timestamp, value)`` of an instant query's vector or scalar answer."""
+    """``(labels, timestamp, value)`` of an instant query's vector or scalar answer.
+
+    Any other shape raises :class:`Malformed` (the source is down for the cycle).
+
+    >>> _vector([{"metric": {"pod": "a"}, "value": [5.0, "1.5"]}])
+    [({'pod': 'a'}, 5.0, 1.5)]
+    >>> _vector([{"metric": "pod", "value": [5.0, "1"]}])
+    Traceback (most recent call last):
+    ...
+    aiops.sources.prometheus.Malformed: metric must be a map of strings, got str
+    """
     if isinstance(result, list) and len(result) == 2 and not isinstance(result[0], dict):
-        return [({}, float(result[0]), float(result[1]))]  # scalar
-    rows: list[tuple[Mapping[str, str], float, float]] = []
+        ts, value = _point(result)
+        return [({}, ts, value)]  # scalar
     if not isinstance(result, list):
-        raise ValueError(f"expected a vector, got {type(result).__name__}")
+        raise Malformed(f"expected a vector, got {type(result).__name__}")
+    rows: list[tuple[Mapping[str, str], float, float]] = []
     for item in result:
         if not (isinstance(item, dict) and isinstance(item.get("value"), list)):
-            raise ValueError("expected an instant vector (is this a range query?)")
-        ts, value = item["value"]
-        rows.append((item.get("metric", {}), float(ts), float(value)))
+            raise Malformed("expected an instant vector (is this a range query?)")
+        ts, value = _point(item["value"])
+        rows.append((_labels(item.get("metric", {})), ts, value))
     return rows
+
+
+def _matrix(result: Any) -> list[tuple[Mapping[str, str], list[tuple[float, float]]]]:
+    """``(labels, [(t, value), ...])`` of a range query's matrix answer, or :class:`Malformed`."""
+    if not isinstance(result, list):
+        raise Malformed(f"expected a matrix, got {type(result).__name__}")
+    out: list[tuple[Mapping[str, str], list[tuple[float, float]]]] = []
+    for item in result:
+        if not (isinstance(item, dict) and isinstance(item.get("values", []), list)):
+            raise Malformed("expected a range vector")
+        out.append((_labels(item.get("metric", {})),
+                     [_point(p) for p in item.get("values", [])]))
+    return out

@@ -7,7 +7,32 @@ reason, source) except the per-series score gauges, which follow the monitored s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+#: Outcome labels of ``aiops_actions_total`` (OutcomeStatus values, plus reconciliation).
+OUTCOMES = ("done", "failed", "temporary", "dry-run", "already-done", "unknown", "reconciled")
+#: Decision labels of ``aiops_decisions_total`` and the reason codes primed for skips.
+SKIP_REASONS = ("when-false", "when-error", "template-error", "runbook-error", "cooldown",
+                "max-runs", "concurrency", "budget", "blocked-by-alert",
+                "maintenance-window", "namespace-denied", "namespace-not-allowed",
+                "rollout-in-progress")
+MODE_DECISIONS = {"auto": ("run", "mode-auto"), "dry-run": ("dry-run", "mode-dry-run"),
+                  "approve": ("await-approval", "mode-approve")}
+WEBHOOK_RESULTS = ("new", "duplicate", "invalid", "unauthorized", "too_large",
+                   "journal_error", "disconnected")
+JOBS = ("poll", "remediate", "elect")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunbookLabels:
+    """What a loaded runbook can put on our metrics: its name, mode and step kinds."""
+
+    name: str
+    mode: str
+    actions: tuple[str, ...]
 
 
 class Metrics:
@@ -66,6 +91,23 @@ class Metrics:
         self.incidents_open = Gauge(
             "aiops_incidents_open", "Incidents currently being remediated.", registry=r
         )
+        self.needs_attention = Gauge(
+            "aiops_incidents_needing_attention",
+            "Incidents stopped because an action's outcome is unknown: a person must decide.",
+            registry=r,
+        )
+        self.closed = Counter(
+            "aiops_incidents_closed_total", "Incidents closed, by runbook, status and reason code.",
+            ["runbook", "status", "reason"], registry=r,
+        )
+        # Labelled "loop", not "job": Prometheus' own target label would rename it.
+        self.crashed = Counter(
+            "aiops_cycles_crashed_total",
+            "Loop iterations that raised instead of finishing, by loop.", ["loop"], registry=r,
+        )
+        self.journal_errors = Counter(
+            "aiops_journal_write_errors_total", "Journal transactions that failed.", registry=r
+        )
         self.forecast = Gauge(
             "aiops_forecast_value", "Forecast demand at the provisioning horizon.",
             ["namespace", "workload", "quantity"], registry=r,
@@ -82,3 +124,30 @@ class Metrics:
         self.last_cycle = Gauge(
             "aiops_last_cycle_timestamp_seconds", "Unix time the last cycle finished.", registry=r
         )
+
+    def prime(self, *, runbooks: Sequence[RunbookLabels], source: str) -> None:
+        """Create at 0 every label set the shipped alert rules and dashboard read.
+
+        A counter that first appears at 1 is invisible to ``increase()``: without this,
+        ``AiopsActionsFailing`` would miss a new runbook's first failed action.
+        """
+        for rb in runbooks:
+            for action in rb.actions:
+                for outcome in OUTCOMES:
+                    self.actions.labels(rb.name, action, outcome)
+            decision, code = MODE_DECISIONS.get(rb.mode, ("run", "mode-auto"))
+            self.decisions.labels(rb.name, decision, code)
+            for reason in SKIP_REASONS:
+                self.decisions.labels(rb.name, "skip", reason)
+            for status, reason in (("resolved", "verified"), ("exhausted", "exhausted"),
+                                   ("resolved", "alert-resolved"),
+                                   ("stopped", "stopped-by-runbook")):
+                self.closed.labels(rb.name, status, reason)
+        self.source_up.labels(source)
+        self.source_errors.labels(source, "SourceUnavailable")
+        for result in WEBHOOK_RESULTS:
+            self.webhook_alerts.labels(result)
+        for result in ("ok", "source_error"):
+            self.cycles.labels(result)
+        for job in JOBS:
+            self.crashed.labels(job)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from aiops.actuators.command import CommandActuator
-from aiops.errors import PermanentError, TemporaryError
+from aiops.errors import PermanentError
 from aiops.model import Action, OutcomeStatus, Target
 
 T = Target(kind="SystemdUnit", name="x.service")
@@ -26,12 +26,26 @@ def test_argv_is_not_interpreted_by_a_shell(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-def test_nonzero_exit_fails_and_timeout_is_temporary() -> None:
-    """Exit 1 is a failed outcome; running past the timeout raises a temporary error."""
+def test_nonzero_exit_fails_and_timeout_is_unknown() -> None:
+    """Exit 1 is a failed outcome; a command killed by its timeout has an unknown outcome."""
     out = CommandActuator().apply(_run(["false"]), now=0.0)
     assert out.status is OutcomeStatus.FAILED and out.after["returncode"] == 1
-    with pytest.raises(TemporaryError, match="timed out"):
-        CommandActuator().apply(_run(["sleep", "5"], timeout=0.2), now=0.0)
+    late = CommandActuator().apply(_run(["sleep", "5"], timeout=0.2), now=0.0)
+    assert late.status is OutcomeStatus.UNKNOWN and "timed out" in late.message
+
+
+def test_the_command_gets_its_idempotency_key_and_not_the_daemons_secrets(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """AIOPS_ACTION_ID and friends reach the process; the daemon's other variables do not."""
+    monkeypatch.setenv("AIOPS_TEST_SECRET", "hunter2")
+    action = Action(id="inc-9:2", kind="command", target=T, incident="inc-9", runbook="rb",
+                    step=2, attempt=1, params={"argv": ["env"]})
+    out = CommandActuator().apply(action, now=0.0)
+    env = dict(line.split("=", 1) for line in out.after["stdout"].splitlines() if "=" in line)
+    assert env["AIOPS_ACTION_ID"] == "inc-9:2" and env["AIOPS_INCIDENT_ID"] == "inc-9"
+    assert env["AIOPS_RUNBOOK"] == "rb" and env["AIOPS_STEP"] == "2"
+    assert env["AIOPS_ATTEMPT"] == "1" and env["AIOPS_TARGET"] == "SystemdUnit/x.service"
+    assert "AIOPS_TEST_SECRET" not in env and "PATH" in env
 
 
 def test_allowlist_missing_binary_and_dry_run() -> None:

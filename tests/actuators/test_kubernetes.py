@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,7 @@ from aiops.actuators.kubernetes import KubernetesActuator
 from aiops.actuators.kubernetes_api import RBAC_RULES
 from aiops.config.actuators import KubernetesConfig
 from aiops.errors import PermanentError, TemporaryError
-from aiops.model import Action, OutcomeStatus, Target
+from aiops.model import Action, OutcomeStatus, Reconciled, Target
 from tests.fakekube.plugin import deployment, fakekube, hpa, roll_out, statefulset
 from tests.fakekube.server import FakeKube, Fault
 
@@ -67,10 +69,10 @@ def test_is_an_actuator(kube: KubernetesActuator) -> None:
     assert isinstance(kube, Actuator)
 
 
-def test_scale_uses_scale_subresource_and_records_action(
+def test_scale_writes_replicas_and_the_action_id_in_one_request(
     fakekube: FakeKube, kube: KubernetesActuator
 ) -> None:
-    """scale patches deployments/web/scale to the absolute count and annotates the action id."""
+    """scale sets spec.replicas and records the action id in the same (atomic) merge patch."""
     fakekube.create("deployments", deployment("web", replicas=2))
     out = kube.apply(_action("scale", replicas=5), now=NOW)
     assert out.status is OutcomeStatus.DONE
@@ -78,10 +80,10 @@ def test_scale_uses_scale_subresource_and_records_action(
     assert dep["spec"]["replicas"] == 5
     assert dep["metadata"]["annotations"]["aiops.dev/last-action-id"] == "a1"
     assert len(fakekube.list("pods", "shop")) == 5
-    scale_writes = fakekube.writes("/scale$")
-    assert [(w.method, w.content_type, w.body["spec"]) for w in scale_writes] == [
-        ("PATCH", "application/merge-patch+json", {"replicas": 5})
-    ]
+    [write] = fakekube.writes("/deployments/web$")
+    assert (write.method, write.content_type, write.body["spec"]) == (
+        "PATCH", "application/merge-patch+json", {"replicas": 5})
+    assert "a1" in write.body["metadata"]["annotations"]["aiops.dev/action-ids"]
     assert out.after["diff"]["spec.replicas"] == {"before": 2, "after": 5}
     [event] = _events(fakekube)
     assert event["reason"] == "AiopsScaled"
@@ -193,12 +195,11 @@ def test_rollback_matches_kubectl_rollout_undo(
     out = kube.apply(_action("rollback"), now=NOW)
     assert out.status is OutcomeStatus.DONE
     dep = fakekube.get("deployments", "shop", "web")
-    expected = {
-        "metadata": {"labels": {"app": "web"}},
-        "spec": {"containers": [{"name": "app", "image": "app:1"}]},
-    }
-    assert dep["spec"]["template"] == expected
     assert "pod-template-hash" in rev1_template["metadata"]["labels"]
+    expected = copy.deepcopy(rev1_template)
+    del expected["metadata"]["labels"]["pod-template-hash"]
+    assert dep["spec"]["template"] == expected
+    assert dep["spec"]["template"]["spec"]["containers"][0]["image"] == "app:1"
     notes = dep["metadata"]["annotations"]
     assert notes["deployment.kubernetes.io/revision"] == "3"
     assert (notes["aiops.dev/rolled-back-from"], notes["aiops.dev/rolled-back-to"]) == ("2", "1")
@@ -314,32 +315,46 @@ def test_dry_run_persists_nothing(
         }
 
 
-def test_conflict_is_reread_and_retried_once(fakekube: FakeKube, kube: KubernetesActuator) -> None:
-    """A 409 on the scale patch re-reads and retries, scaling exactly once."""
+def _retry(kube: KubernetesActuator, action: Action, now: float) -> Any:
+    """What the engine does after a TemporaryError: call again later, attempt + 1."""
+    return kube.apply(replace(action, attempt=action.attempt + 1), now=now)
+
+
+def test_conflict_is_temporary_and_the_retry_scales_once(
+    fakekube: FakeKube, kube: KubernetesActuator
+) -> None:
+    """A 409 is one failed attempt (TemporaryError); the engine's retry re-reads and scales."""
     fakekube.create("deployments", deployment("web"))
-    fakekube.inject(Fault(path="/scale$", method="PATCH", status=409))
-    out = kube.apply(_action("scale", replicas=4), now=NOW)
+    fakekube.inject(Fault(path="/deployments/web$", method="PATCH", status=409))
+    action = _action("scale", replicas=4)
+    with pytest.raises(TemporaryError):
+        kube.apply(action, now=NOW)
+    out = _retry(kube, action, NOW + 1)
     assert out.status is OutcomeStatus.DONE
-    assert [w.status for w in fakekube.writes("/scale$")] == [409, 200]
+    assert [w.status for w in fakekube.writes("/deployments/web$")] == [409, 200]
     assert fakekube.get("deployments", "shop", "web")["spec"]["replicas"] == 4
 
 
-def test_throttling_honours_retry_after(
+def test_throttling_reports_retry_after_and_never_sleeps(
     fakekube: FakeKube, kube: KubernetesActuator, sleeps: list[float]
 ) -> None:
-    """A 429 with Retry-After: 3 waits at least 3 s before retrying."""
+    """A 429 with Retry-After: 3 raises TemporaryError(retry_after=3); the actuator waits not."""
     fakekube.create("deployments", deployment("web"))
     fakekube.inject(Fault(path="/deployments/web$", method="PATCH", status=429, retry_after="3"))
-    kube.apply(_action("restart"), now=NOW)
-    assert sleeps == [3.0]
+    with pytest.raises(TemporaryError) as info:
+        kube.apply(_action("restart"), now=NOW)
+    assert info.value.retry_after == 3.0 and sleeps == []
+    _retry(kube, _action("restart"), NOW + 3)
     assert set(_rs_by_revision(fakekube)) == {"1", "2"}
 
 
 def test_lost_response_is_not_applied_twice(fakekube: FakeKube, kube: KubernetesActuator) -> None:
-    """A 500 after the restart was stored is detected on re-read; no second restart."""
+    """A 500 after the restart was stored is detected on the retry's re-read; no second one."""
     fakekube.create("deployments", deployment("web"))
     fakekube.inject(Fault(path="/deployments/web$", method="PATCH", status=500, after_commit=True))
-    out = kube.apply(_action("restart"), now=NOW)
+    with pytest.raises(TemporaryError):
+        kube.apply(_action("restart"), now=NOW)
+    out = _retry(kube, _action("restart"), NOW + 1)
     assert out.status is OutcomeStatus.DONE
     assert "confirmed on re-read" in out.message
     assert len(fakekube.writes("/deployments/web$")) == 1
@@ -352,7 +367,9 @@ def test_slow_write_then_retry_never_doubles(fakekube: FakeKube, kube: Kubernete
     fakekube.create("deployments", deployment("web", image="app:1"))
     roll_out(fakekube, "shop", "web", "app:2")
     fakekube.inject(Fault(path="/deployments/web$", method="PATCH", delay=1.2))
-    out = kube.apply(_action("rollback"), now=NOW)
+    with pytest.raises(TemporaryError):
+        kube.apply(_action("rollback"), now=NOW)
+    out = _retry(kube, _action("rollback"), NOW + 1)
     assert out.status is OutcomeStatus.DONE
     deadline = time.monotonic() + 5
     while len(fakekube.writes("/deployments/web$")) < 2 and time.monotonic() < deadline:
@@ -362,10 +379,10 @@ def test_slow_write_then_retry_never_doubles(fakekube: FakeKube, kube: Kubernete
     assert set(_rs_by_revision(fakekube)) == {"2", "3"}
 
 
-def test_persistent_5xx_becomes_temporary_error(
+def test_5xx_is_temporary_and_writes_nothing(
     fakekube: FakeKube, kube: KubernetesActuator
 ) -> None:
-    """After the configured retries, repeated 503s surface as TemporaryError."""
+    """A 503 on the read surfaces at once as TemporaryError, and nothing is written."""
     fakekube.create("deployments", deployment("web"))
     fakekube.inject(Fault(path="/deployments/web$", method="GET", status=503, count=10))
     with pytest.raises(TemporaryError):
@@ -373,14 +390,43 @@ def test_persistent_5xx_becomes_temporary_error(
     assert fakekube.writes("/deployments/") == []
 
 
+def test_reconcile_reads_the_action_id_back(fakekube: FakeKube, kube: KubernetesActuator) -> None:
+    """After a crash, reconcile says done iff the object records the action's id."""
+    fakekube.create("deployments", deployment("web"))
+    action = _action("restart", aid="inc-1:0")
+    assert kube.reconcile(action, before={}, now=NOW).status is Reconciled.NOT_DONE
+    fakekube.inject(Fault(path="/deployments/web$", method="PATCH", status=500, after_commit=True))
+    with pytest.raises(TemporaryError):
+        kube.apply(action, now=NOW)  # applied, but the answer was lost (then "we crashed")
+    assert kube.reconcile(action, before={}, now=NOW).status is Reconciled.DONE
+
+
+def test_reconcile_of_a_pod_deletion_uses_the_recorded_intent(
+    fakekube: FakeKube, kube: KubernetesActuator
+) -> None:
+    """Intent recorded and pod gone: done; intent recorded and pod still there: not done."""
+    fakekube.create("deployments", deployment("web", replicas=2))
+    pod = fakekube.list("pods", "shop")[0]["metadata"]["name"]
+    action = _action("delete_pod", aid="inc-2:0", pod=pod)
+    fakekube.inject(Fault(path="/pods/", method="DELETE", status=503))
+    with pytest.raises(TemporaryError):
+        kube.apply(action, now=NOW)  # intent written, delete failed
+    assert kube.reconcile(action, before={}, now=NOW).status is Reconciled.NOT_DONE
+    fakekube.inject(Fault(path="/deployments/web$", method="PATCH", status=503))
+    with pytest.raises(TemporaryError):
+        _retry(kube, action, NOW + 1)  # the pod is deleted, the closing annotation is not
+    assert pod not in {p["metadata"]["name"] for p in fakekube.list("pods", "shop")}
+    assert kube.reconcile(action, before={}, now=NOW).status is Reconciled.DONE
+
+
 def test_forbidden_names_the_missing_rbac_verb(
     fakekube: FakeKube, kube: KubernetesActuator
 ) -> None:
     """A 403 is permanent and names the verb and resource the Role lacks."""
     fakekube.create("deployments", deployment("web"))
-    fakekube.deny("patch", "deployments/scale")
+    fakekube.deny("patch", "deployments")
     with pytest.raises(
-        PermanentError, match=r"verb 'patch' on 'deployments/scale' \(apiGroup 'apps'\)"
+        PermanentError, match=r"verb 'patch' on 'deployments' \(apiGroup 'apps'\)"
     ):
         kube.apply(_action("scale", replicas=3), now=NOW)
 

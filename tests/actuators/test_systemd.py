@@ -13,7 +13,7 @@ from aiops.actuators.base import Actuator
 from aiops.actuators.systemd import SystemdActuator
 from aiops.config.actuators import SystemdConfig
 from aiops.errors import PermanentError, TemporaryError
-from aiops.model import Action, OutcomeStatus, Target
+from aiops.model import Action, OutcomeStatus, Reconciled, Target
 
 # A stand-in for systemctl: records argv, keeps unit state in a JSON file, and behaves
 # like systemctl for the verbs the actuator uses (exit 5 for an unknown unit).
@@ -181,3 +181,26 @@ def test_observe_reads_unit_state(fake: Path) -> None:
     assert state.changed_at == 1795780800.0
     assert state.details["SubState"] == "running"
     assert _calls(fake)[-1][:3] == ["--no-ask-password", "show", "--no-pager"]
+
+
+def test_reconcile_reads_the_invocation_back(fake: Path) -> None:
+    """After a crash, a restart is done iff the unit runs a new invocation since before."""
+    act = _act(fake)
+    unit = Target(kind="SystemdUnit", name="app-web")
+    before = {"details": dict(act.observe(unit, now=0.0).details)}
+    fresh = _act(fake)  # a new process: nothing remembered in memory
+    assert fresh.reconcile(_action("restart"), before=before, now=1.0).status is \
+        Reconciled.NOT_DONE
+    act.apply(_action("restart"), now=1.0)
+    assert fresh.reconcile(_action("restart"), before=before, now=2.0).status is \
+        Reconciled.DONE
+    assert fresh.reconcile(_action("restart"), before={}, now=2.0).status is Reconciled.UNKNOWN
+    assert fresh.reconcile(_action("reload"), before=before, now=2.0).status is \
+        Reconciled.UNKNOWN
+
+
+def test_unit_names_with_a_trailing_newline_are_refused(fake: Path) -> None:
+    """'app-web\\n' is not a unit name (fullmatch, not a $ that accepts a newline)."""
+    with pytest.raises(PermanentError, match="invalid systemd unit name"):
+        _act(fake).apply(_action("restart", unit="app-web\n"), now=0.0)
+    assert _calls(fake) == []

@@ -36,7 +36,7 @@ def test_unknown_field_points_at_its_key(tmp_path: Path) -> None:
     p = write(tmp_path, "loop:\n  intervall: 5s\n")
     with pytest.raises(ConfigError) as info:
         load_config(p)
-    assert str(info.value) == f"{p}:2:3: loop.intervall: unknown field"
+    assert str(info.value) == f"{p}:2:3: loop.intervall: unknown field; did you mean 'interval'?"
 
 
 def test_bad_value_points_at_the_value(tmp_path: Path) -> None:

@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from starlette.applications import Starlette
 
 from aiops.bench import realservers
 from aiops.config.sources import PrometheusConfig
-from aiops.engines.http import HttpServer
-from aiops.engines.webhook import webhook_routes
+from aiops.http import HttpServer, Principal, Principals, alert_endpoints, build_app
 from aiops.journal import Journal
 from aiops.model import Alert, SeriesKey
 from tests.realservers.pipeline import Pipeline, build
@@ -77,10 +75,10 @@ def stack(prom_stack: PromStack, tmp_path: Path) -> Iterator[Stack]:
     (tmp_path / "token").write_text(TOKEN)
     pipe = build(tmp_path, PrometheusConfig(url=prom_stack.url, queries=[]), tmp_path / "rb")
     flaky = FlakyJournal(pipe.journal, failures=1)
-    http = HttpServer(
-        Starlette(routes=webhook_routes(journal=flaky, on_alerts=pipe.on_alerts, token=TOKEN)),
-        host="127.0.0.1", port=0,
-    )
+    principals = Principals([Principal(name="alertmanager", roles=frozenset({"alerts"}))], [TOKEN])
+    app = build_app(endpoints=alert_endpoints(journal=flaky, on_alerts=pipe.on_alerts),
+                    principals=principals)
+    http = HttpServer(app, host="127.0.0.1", port=0)
     http.start()
     am = realservers.alertmanager(
         tmp_path / "am", webhook_url=f"http://127.0.0.1:{http.port}/v1/alerts",

@@ -13,6 +13,7 @@ import pytest
 from aiops.bench import realservers
 from aiops.config.detect import DetectConfig
 from aiops.config.sources import PrometheusConfig
+from tests.realservers import daemons
 from tests.realservers.pipeline import build
 
 SPEED = 120
@@ -42,10 +43,10 @@ def sandbox_prom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[realserve
     port = realservers.free_port()
     log = (tmp / "exporter.log").open("wb")
     started = time.time()
-    exporter = subprocess.Popen(
+    exporter = daemons.spawn(
         [sys.executable, "-m", "aiops", "sandbox-exporter",
          "--port", str(port), "--speed", str(SPEED)],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log, stderr=subprocess.STDOUT, own_session=False,
     )
     prom = realservers.prometheus(tmp, targets=[f"127.0.0.1:{port}"])
     prom.extra["leak_starts"] = started + LEAK_AT / SPEED

@@ -12,18 +12,17 @@ from pathlib import Path
 
 from aiops.config import load_config
 from aiops.daemon import Daemon, RunOptions
-from aiops.model import Anomaly, Decision, Score, SeriesKey
+from aiops.model import Anomaly, Decision, ReasonCode, Score, SeriesKey
 from tests.e2e.sandbox_config import query, sandbox_config, world_state
+from tests.realservers import daemons
 
 SPEED = 240.0
 
 
 def start(cfg: Path, log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
+    return daemons.spawn(
         [sys.executable, "-m", "aiops", "run", "--config", str(cfg), "--speed", str(SPEED),
-         "--log-format", "json"],
-        stdout=subprocess.DEVNULL, stderr=log.open("ab"), start_new_session=True,
-    )
+         "--log-format", "json"], log=log)
 
 
 def wait_for(tmp_path: Path, sql: str, timeout: float, proc: subprocess.Popen[bytes]) -> list[
@@ -91,4 +90,4 @@ def test_sigkill_mid_runbook_repeats_nothing_and_honours_cooldown(tmp_path: Path
     finally:
         daemon.close()
     assert [p.decision for p in plans] == [Decision.SKIP]
-    assert "cooldown" in plans[0].reasons[-1], plans[0].reasons
+    assert plans[0].reason.code is ReasonCode.COOLDOWN, plans[0].reasons

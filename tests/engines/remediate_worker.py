@@ -80,18 +80,18 @@ def main(state: Path, phase: str) -> None:
         rem.tick(200.0, latest)  # checkout fails verification -> restart; frontend resolved
         rem.tick(210.0, sample("latency_p99", "checkout", t=210.0, value=0.1))  # resolved
         p = rem.handle(anomaly("latency_p99", "checkout", t=300.0), 300.0)[0]
-        print(json.dumps({"cooldown": p.reasons[-1]}), flush=True)
+        print(json.dumps({"cooldown": p.reason.to_dict()}), flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
     elif phase == "c":
         p = rem.handle(anomaly("latency_p99", "checkout", t=600.0), 600.0)[0]
-        out["cooldown"] = p.reasons[-1]
+        out["cooldown"] = p.reason.to_dict()
         p = rem.handle(anomaly("latency_p99", "frontend", t=900.0), 900.0)[0]
-        out["rated"] = p.reasons[-1]
+        out["rated"] = p.reason.to_dict()
         pending = rem.journal.incidents(status="awaiting-approval")
         out["pending"] = [i.runbook for i in pending]
         rem.approve(pending[0].id, "alice", 950.0)
         rem.tick(951.0, {})
-        out["statuses"] = sorted((i.runbook, i.status) for i in rem.journal.incidents())
+        out["statuses"] = sorted((i.runbook, i.status.value) for i in rem.journal.incidents())
     print(json.dumps(out))
 
 

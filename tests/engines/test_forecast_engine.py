@@ -45,6 +45,8 @@ def test_forecasts_only_selected_workloads_once_per_interval() -> None:
     """Warm from a week of history, then one signal per interval for catalog alone."""
     eng, src, metrics = engine()
     assert eng.warm(src.backfill(T0 - 7 * 86400, T0)) == 7 * 24 * 60
+    assert eng.workloads.evidence(SeriesKey.of(
+        "request_rate", namespace="shop", workload="catalog")) == 7 * 24 * 60 - 1
     latest = {s.key: s for s in src.pull(T0 + 15)}
     [sig] = eng.cycle(T0 + 15, latest)
     assert sig.key.label("workload") == "catalog" and sig.current_replicas == 4
@@ -58,13 +60,14 @@ def test_forecasts_only_selected_workloads_once_per_interval() -> None:
 
 
 def test_a_cold_forecaster_has_no_band_and_adds_nothing() -> None:
-    """Without history the band collapses to the last value and the reactive rule decides."""
-    eng, src, _ = engine()
+    """Without history the band collapses, the gate is warming up and the reactive rule decides."""
+    eng, src, metrics = engine()
     latest = {s.key: s for s in src.pull(T0 + 15)}
     [sig] = eng.cycle(T0 + 15, latest)
     assert sig.lower == sig.predicted == sig.upper
     assert sig.desired_replicas == sig.current_replicas == 4
-    assert "forecast adds nothing" in sig.why
+    assert "gate shadow (warming-up): reactive in control" in sig.why
+    assert metrics.forecast.labels("shop", "catalog", "predictive_in_control")._value.get() == 0
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ import pytest
 
 from aiops.actuators.record import RecordingActuator
 from aiops.engines.remediate import Remediator
-from aiops.errors import PermanentError
+from aiops.errors import Conflict, Forbidden
 from aiops.journal import Journal
-from aiops.model import Decision, Target, TargetState
+from aiops.model import Decision, Reason, ReasonCode, Target, TargetState
 from aiops.telemetry.logging import get_logger
 from aiops.telemetry.metrics import Metrics
 from tests.runbook.factories import LADDER, alert, anomaly, runbook, sample
@@ -49,8 +49,11 @@ def test_ladder_scales_then_restarts_after_failed_verify(tmp_path: Path) -> None
     inc = r.journal.incidents()[0]
     assert inc.status == "resolved" and inc.closed_at == 200.0
     kinds = [e.kind for e in r.journal.timeline(inc.id)]
-    assert kinds == ["matched", "planned", "action", "verify", "next", "action", "verify", "closed"]
-    assert "verified latency_p99 < 0.5" in r.journal.timeline(inc.id)[-1].reason
+    assert kinds == ["matched", "planned", "action", "applied", "verify", "next", "action",
+                     "applied", "verify", "resolved"]
+    last = r.journal.timeline(inc.id)[-1]
+    assert last.code == "verified" and "verified latency_p99 < 0.5" in last.reason
+    assert inc.close_code == "verified"
     assert counter(r, "aiops_actions_total", runbook="ladder", action="scale",
                    outcome="done") == 1.0
     assert r.metrics.registry.get_sample_value("aiops_incidents_open") == 0.0
@@ -97,7 +100,7 @@ def test_second_signal_while_running_is_skipped_once(tmp_path: Path) -> None:
     for t in (15.0, 30.0, 45.0):
         plans = r.handle(anomaly("latency_p99", "checkout", t=t, since=0.0), t)
         assert plans[0].decision is Decision.SKIP
-        assert "concurrency" in plans[0].reasons[-1]
+        assert plans[0].reason.code is ReasonCode.CONCURRENCY
     assert len(r.journal.incidents()) == 1
     skips = [e for e in r.journal.events() if e.kind == "skipped"]
     assert len(skips) == 1
@@ -113,7 +116,8 @@ def test_cooldown_after_resolved_incident(tmp_path: Path) -> None:
     r.tick(10.0, sample("latency_p99", "checkout", t=10.0, value=0.1))
     assert r.journal.incidents()[0].status == "resolved"
     p = r.handle(anomaly("latency_p99", "checkout", t=250.0), 250.0)[0]
-    assert p.reasons[-1] == "skipped: cooldown 6m left on SandboxWorkload/shop/checkout"
+    assert p.reason == Reason(code=ReasonCode.COOLDOWN,
+                              message="cooldown 6m left on SandboxWorkload/shop/checkout")
     p = r.handle(anomaly("latency_p99", "checkout", t=611.0), 611.0)[0]
     assert p.decision is Decision.RUN
     assert len(r.journal.incidents()) == 2 and len(rec.applied) == 1
@@ -144,7 +148,7 @@ def test_guard_rechecked_before_mutating_step(tmp_path: Path) -> None:
     r.tick(5.0, {})  # still blocked: journaled once, not every tick
     assert [e.kind for e in r.journal.timeline(inc.id)].count("blocked") == 1
     assert counter(r, "aiops_decisions_total", runbook="ladder", decision="blocked",
-                   reason="rollout") == 1.0
+                   reason="rollout-in-progress") == 1.0
     rec.set_state(TargetState(target=CHECKOUT, replicas=3))
     r.tick(20.0, {})
     assert [a.kind for a in rec.applied] == ["scale"]
@@ -162,8 +166,9 @@ def test_alert_duplicates_and_resolution(tmp_path: Path) -> None:
     resolved = alert("CheckoutSlow", status="resolved", namespace="shop", workload="checkout")
     assert r.handle(resolved, 10.0) == []
     inc = r.journal.incidents()[0]
-    assert inc.status == "resolved" and "alert CheckoutSlow resolved" in (
-        r.journal.timeline(inc.id)[-1].reason)
+    last = r.journal.timeline(inc.id)[-1]
+    assert inc.status == "resolved" and inc.close_code == "alert-resolved"
+    assert last.code == "alert-resolved" and "alert CheckoutSlow resolved" in last.reason
     r.tick(11.0, {})
     assert rec.applied == []
 
@@ -178,20 +183,22 @@ def test_approval_flow(tmp_path: Path) -> None:
     inc = r.journal.incidents()[0]
     r.tick(5.0, {})
     assert rec.applied == []
-    with pytest.raises(PermanentError, match="may not approve"):
+    with pytest.raises(Forbidden, match="may not approve"):
         r.approve(inc.id, "mallory", 6.0)
+    assert r.journal.timeline(inc.id)[-1].code == "approval-denied"
     assert r.approve(inc.id, "alice", 7.0).status == "running"
     assert counter(r, "aiops_decisions_total", runbook="ladder", decision="approve",
                    reason="refused") == 1.0
     r.tick(8.0, {})
     assert [a.kind for a in rec.applied] == ["scale"]
     # a second request that nobody approves expires
-    r.journal.update_incident(inc.id, status="resolved", closed_at=9.0)
+    r.tick(10.0, sample("latency_p99", "checkout", t=10.0, value=0.1))  # verified
+    assert r.journal.incident(inc.id).status == "resolved"  # type: ignore[union-attr]
     r.handle(anomaly("latency_p99", "checkout", t=700.0), 700.0)
     second = r.journal.incidents()[0]
     r.tick(700.0 + 601.0, {})
     assert r.journal.incident(second.id).status == "expired"  # type: ignore[union-attr]
-    with pytest.raises(PermanentError, match="expired"):
+    with pytest.raises(Conflict, match="expired"):
         r.approve(second.id, "alice", 1400.0)
 
 
@@ -208,9 +215,10 @@ def test_concurrency_queue_runs_after_the_current_incident(tmp_path: Path) -> No
     r.handle(anomaly("latency_p99", "checkout", t=0.0), 0.0)
     r.tick(1.0, {})
     p = r.handle(anomaly("memory_usage", "checkout", t=2.0), 2.0)[0]
-    assert p.decision is Decision.RUN and p.reasons[-2].startswith("queued: incident")
+    assert p.decision is Decision.RUN and p.reasons[-2].code is ReasonCode.QUEUED
     again = r.handle(anomaly("memory_usage", "checkout", t=3.0), 3.0)[0]
-    assert again.decision is Decision.SKIP and "already queued" in again.reasons[-1]
+    assert again.decision is Decision.SKIP and again.reason.code is ReasonCode.CONCURRENCY
+    assert "already queued" in again.reason.message
     assert [i.status for i in r.journal.incidents()] == ["queued", "running"]
     r.tick(10.0, sample("latency_p99", "checkout", t=10.0, value=0.1))  # ladder resolved
     assert [a.kind for a in rec.applied] == ["scale"]
@@ -249,7 +257,8 @@ def test_global_budget_counts_real_changes_from_the_journal(tmp_path: Path) -> N
     r.tick(1.0, {})
     assert len(rec.applied) == 1
     p = r.handle(anomaly("latency_p99", "cart", t=10.0), 10.0)[0]
-    assert p.reasons[-1] == "skipped: global budget of 1 changes per hour used up"
+    assert p.reason == Reason(code=ReasonCode.BUDGET,
+                              message="global budget of 1 changes per hour used up")
     later = r.handle(anomaly("latency_p99", "cart", t=3700.0), 3700.0)[0]
     assert later.decision is Decision.RUN
 
@@ -260,4 +269,20 @@ def test_allow_namespaces(tmp_path: Path) -> None:
     r, _ = make(tmp_path, text)
     assert r.handle(anomaly("latency_p99", "a", t=0.0), 0.0)[0].decision is Decision.RUN
     other = r.handle(anomaly("latency_p99", "a", t=0.0, namespace="payments"), 0.0)[0]
-    assert other.reasons[-1] == "skipped: namespace payments is not in allow_namespaces"
+    assert other.reason == Reason(code=ReasonCode.NAMESPACE_NOT_ALLOWED,
+                                  message="namespace payments is not in allow_namespaces")
+
+
+def test_daemon_allow_namespaces_bounds_every_trigger(tmp_path: Path) -> None:
+    """The daemon-wide allowlist holds whatever namespace an alert's labels name."""
+    text = LADDER.replace("- anomaly: {metric: latency_p99, score_above: 0.9}",
+                          "- alert: {alertname: CheckoutSlow}")
+    r, rec = make(tmp_path, text, allow_namespaces=["shop"])
+    evil = alert("CheckoutSlow", namespace="payments", workload="checkout")
+    [p] = r.handle(evil, 0.0)
+    assert p.decision is Decision.SKIP and p.reason.code is ReasonCode.NAMESPACE_NOT_ALLOWED
+    [ok] = r.handle(alert("CheckoutSlow", fingerprint="fp2", namespace="shop",
+                          workload="checkout"), 1.0)
+    assert ok.decision is Decision.RUN
+    r.tick(2.0, {})
+    assert [a.target.namespace for a in rec.applied] == ["shop"]

@@ -24,8 +24,8 @@ def test_sigkill_mid_incident_then_restart(tmp_path: Path) -> None:
     assert a.returncode == -signal.SIGKILL, a.stderr
     b = _phase(tmp_path, "b")
     assert b.returncode == -signal.SIGKILL, b.stderr
-    assert json.loads(b.stdout.strip().splitlines()[-1])["cooldown"].startswith(
-        "skipped: cooldown 8m30s left")
+    cooldown = json.loads(b.stdout.strip().splitlines()[-1])["cooldown"]
+    assert cooldown["code"] == "cooldown" and cooldown["message"].startswith("cooldown 8m30s left")
     applied = [json.loads(x) for x in (tmp_path / "applied.jsonl").read_text().splitlines()]
     assert [(x["id"].split(":")[1], x["kind"]) for x in applied] == [
         ("0", "scale"), ("0", "scale"), ("1", "restart")]  # checkout, frontend, checkout
@@ -33,8 +33,10 @@ def test_sigkill_mid_incident_then_restart(tmp_path: Path) -> None:
     c = _phase(tmp_path, "c")
     assert c.returncode == 0, c.stderr
     out = json.loads(c.stdout.strip().splitlines()[-1])
-    assert out["cooldown"] == "skipped: cooldown 3m30s left on SandboxWorkload/shop/checkout"
-    assert out["rated"].startswith("skipped: max_runs 1 per 1h reached")
+    assert out["cooldown"] == {"code": "cooldown",
+                               "message": "cooldown 3m30s left on SandboxWorkload/shop/checkout"}
+    assert out["rated"]["code"] == "max-runs"
+    assert out["rated"]["message"].startswith("max_runs 1 per 1h reached")
     assert out["pending"] == ["gated"]
     assert out["statuses"] == [["gated", "running"], ["ladder", "resolved"],
                                ["rated", "resolved"]]

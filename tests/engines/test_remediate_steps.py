@@ -11,6 +11,7 @@ from typing import ClassVar
 
 import pytest
 
+from aiops.actuators.base import Executors
 from aiops.actuators.command import CommandActuator
 from aiops.actuators.record import RecordingActuator
 from aiops.actuators.webhook import WebhookActuator
@@ -51,11 +52,11 @@ def hook_url() -> Iterator[str]:
 
 def _rem(tmp_path: Path, steps: str, actuator: object | None = None) -> Remediator:
     webhook = WebhookActuator(timeout=5.0)
-    return Remediator(
-        [runbook(HEAD + "  steps:\n" + steps)], Journal(tmp_path / "j.sqlite"),
-        actuator or RecordingActuator(), Metrics(), get_logger("test"),  # type: ignore[arg-type]
-        executors={"notify": webhook, "webhook": webhook, "command": CommandActuator()},
-    )
+    executors = Executors(
+        workloads=actuator or RecordingActuator(),  # type: ignore[arg-type]
+        by_kind={"notify": webhook, "webhook": webhook, "command": CommandActuator()})
+    return Remediator([runbook(HEAD + "  steps:\n" + steps)], Journal(tmp_path / "j.sqlite"),
+                      executors, Metrics(), get_logger("test"))
 
 
 def test_wait_then_notify_posts_the_rendered_body(tmp_path: Path, hook_url: str) -> None:
@@ -107,16 +108,19 @@ class Flaky(RecordingActuator):
 
 
 def test_retry_honours_retry_after_then_gives_up(tmp_path: Path) -> None:
-    """Temporary errors are retried after retry_after up to `retry` times, then fail over."""
+    """Temporary errors are retried after retry_after (doubling) up to `retry` times."""
     ok = Flaky(fails=2)
     r = _rem(tmp_path, "    - action: restart\n      retry: 2\n", ok)
     r.handle(anomaly("latency_p99", "checkout", t=0.0), 0.0)
-    for t in (1.0, 10.0, 31.0, 50.0, 61.0):
+    for t in (1.0, 10.0, 31.0, 50.0, 61.0, 90.0):
         r.tick(t, {})
+    assert ok.applied == [] and r.journal.incidents()[0].status == "running"
+    r.tick(91.0, {})
     assert [a.kind for a in ok.applied] == ["restart"]
     assert r.journal.incidents()[0].status == "completed"
-    retries = [e for e in r.journal.events() if e.kind == "retry"]
-    assert len(retries) == 2 and "in 30s" in retries[0].reason
+    retries = [e for e in reversed(r.journal.events()) if e.kind == "retry"]
+    assert len(retries) == 2 and "in 30s" in retries[0].reason and "in 1m" in retries[1].reason
+    assert all(e.code == "action-retry" for e in retries)
     bad = Flaky(fails=5)
     r2 = _rem(tmp_path / "b", "    - action: restart\n      retry: 1\n", bad)
     r2.handle(anomaly("latency_p99", "checkout", t=0.0), 0.0)

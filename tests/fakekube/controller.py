@@ -1,11 +1,15 @@
 """The fake cluster's controllers: what kube-controller-manager would do after a write.
 
 Deployments get a ReplicaSet per distinct pod template, named ``<deploy>-<hash>`` with the
-``pod-template-hash`` label and a ``deployment.kubernetes.io/revision`` annotation; going
-back to an old template revives its ReplicaSet with the next revision, as the real
-deployment controller does. ReplicaSets and StatefulSets keep their pods at the desired
-count. Status (``observedGeneration``, ``updatedReplicas``, ``availableReplicas``) converges
-at once, or ``rollout_seconds`` after the change.
+``pod-template-hash`` label and a ``deployment.kubernetes.io/revision`` annotation. The
+template is matched and hashed in its canonical form (defaulted by the server, without
+nulls or empty members: what Go's semantic equality compares), so going back to an old
+template, e.g. by ``kubectl rollout undo``, revives its ReplicaSet with the next revision
+(the old one joins ``deployment.kubernetes.io/revision-history``), as the real deployment
+controller does; ReplicaSets scaled to zero beyond ``revisionHistoryLimit`` are deleted.
+ReplicaSets and StatefulSets keep their pods at the desired count. Status
+(``observedGeneration``, ``updatedReplicas``, ``availableReplicas``) converges at once, or
+``rollout_seconds`` after the change (:meth:`Controller.finish_rollouts` ends the wait).
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ import secrets
 import time
 from typing import Any, Protocol
 
+from tests.fakekube.defaults import canonical
+
 REVISION = "deployment.kubernetes.io/revision"
+REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
 HASH_LABEL = "pod-template-hash"
 # Annotations the deployment controller does not copy to ReplicaSets.
 SKIP_COPY = {
@@ -42,16 +49,27 @@ class ObjectStore(Protocol):
     def remove(self, resource: str, namespace: str, name: str) -> None: ...
 
 
+def _without_hash(template: dict[str, Any]) -> Any:
+    t = copy.deepcopy(template)
+    (t.get("metadata") or {}).get("labels", {}).pop(HASH_LABEL, None)
+    return canonical(t)
+
+
 def template_hash(template: dict[str, Any]) -> str:
-    """Stable short hash of a pod template, ignoring its own hash label.
+    """Stable short hash of a pod template's canonical form, ignoring its own hash label.
 
     >>> template_hash({"metadata": {"labels": {"app": "a"}}}) == template_hash(
-    ...     {"metadata": {"labels": {"app": "a", "pod-template-hash": "x"}}})
+    ...     {"metadata": {"labels": {"app": "a", "pod-template-hash": "x"},
+    ...                   "creationTimestamp": None}, "spec": {"volumes": []}})
     True
     """
-    t = copy.deepcopy(template)
-    t.get("metadata", {}).get("labels", {}).pop(HASH_LABEL, None)
-    return hashlib.sha256(json.dumps(t, sort_keys=True).encode()).hexdigest()[:10]
+    blob = json.dumps(_without_hash(template), sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:10]
+
+
+def equal_ignore_hash(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """The deployment controller's ``EqualIgnoreHash``: same template apart from the label."""
+    return bool(_without_hash(a) == _without_hash(b))
 
 
 def _owned_by(obj: dict[str, Any], owner: dict[str, Any]) -> bool:
@@ -98,6 +116,11 @@ class Controller:
         elif resource == "replicasets":
             self._pods_for(obj, "ReplicaSet", "apps/v1", obj["spec"]["template"], None)
 
+    def finish_rollouts(self) -> None:
+        """Make every pending rollout due now (the next tick completes them)."""
+        for key in self._due:
+            self._due[key] = 0.0
+
     def tick(self) -> None:
         """Finish rollouts whose delay has passed."""
         now = time.monotonic()
@@ -140,14 +163,15 @@ class Controller:
         if spec.get("paused"):
             self._converge("deployments", dep, changed=False)
             return
-        h = template_hash(spec["template"])
         current = next(
-            (rs for rs in owned if rs["metadata"].get("labels", {}).get(HASH_LABEL) == h), None
+            (rs for rs in owned if equal_ignore_hash(rs["spec"]["template"], spec["template"])),
+            None,
         )
         max_rev = max((revision_of(rs) for rs in owned), default=0)
         changed = False
         if current is None:
             changed = True
+            h = template_hash(spec["template"])
             template = copy.deepcopy(spec["template"])
             template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = h
             selector = copy.deepcopy(spec.get("selector", {"matchLabels": {}}))
@@ -166,20 +190,30 @@ class Controller:
             }
         elif revision_of(current) != max_rev:
             changed = True
+        old_rev = revision_of(current)
+        history = current["metadata"].get("annotations", {}).get(REVISION_HISTORY)
         annotations = {
             k: v for k, v in dep["metadata"].get("annotations", {}).items() if k not in SKIP_COPY
         }
-        revision = revision_of(current) if not changed else max_rev + 1
+        revision = old_rev if not changed else max_rev + 1
         annotations[REVISION] = str(revision)
+        if changed and old_rev:  # a revived ReplicaSet remembers its earlier revisions
+            history = f"{history},{old_rev}" if history else str(old_rev)
+        if history:
+            annotations[REVISION_HISTORY] = history
         current["metadata"]["annotations"] = annotations
         current["spec"]["replicas"] = int(spec.get("replicas", 1))
         current = self.store.save("replicasets", current)
         self._pods_for(current, "ReplicaSet", "apps/v1", current["spec"]["template"], None)
-        for rs in owned:
-            if rs["metadata"]["name"] != current["metadata"]["name"] and rs["spec"].get("replicas"):
+        old = [rs for rs in owned if rs["metadata"]["name"] != current["metadata"]["name"]]
+        for rs in old:
+            if rs["spec"].get("replicas"):
                 rs["spec"]["replicas"] = 0
                 self.store.save("replicasets", rs)
                 self._pods_for(rs, "ReplicaSet", "apps/v1", rs["spec"]["template"], None)
+        limit = int(spec.get("revisionHistoryLimit", 10))
+        for rs in sorted(old, key=revision_of)[: max(0, len(old) - limit)]:
+            self.store.remove("replicasets", ns, rs["metadata"]["name"])
         dep["metadata"].setdefault("annotations", {})[REVISION] = str(revision)
         self.store.save("deployments", dep)
         self._converge("deployments", dep, changed)
@@ -240,3 +274,15 @@ class Controller:
                 },
             }
             self.store.save("pods", pod)
+        if kind == "ReplicaSet":
+            self._replicaset_status(ns, owner["metadata"]["name"], desired)
+
+    def _replicaset_status(self, namespace: str, name: str, replicas: int) -> None:
+        rs = self.store.get("replicasets", namespace, name)
+        if rs is None:
+            return
+        counts = {k: replicas for k in ("fullyLabeledReplicas", "readyReplicas",
+                                        "availableReplicas") if replicas}
+        rs["status"] = {"replicas": replicas, **counts,
+                        "observedGeneration": rs["metadata"].get("generation", 1)}
+        self.store.save("replicasets", rs)

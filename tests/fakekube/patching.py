@@ -1,22 +1,28 @@
 """The three Kubernetes patch flavours, applied to plain JSON documents.
 
-JSON patch (RFC 6902), JSON merge patch (RFC 7386) and the subset of strategic merge
-patch the actuators use: maps merge, ``null`` deletes, and lists of objects that carry
-a ``name`` (containers, env, volumes, ports with names) merge by that key; other lists
-are replaced, as the API server does for lists without a patch merge key.
+JSON patch (RFC 6902), JSON merge patch (RFC 7386) and strategic merge patch, whose list
+merge keys and strategies come from the Kubernetes OpenAPI schemas
+(:mod:`tests.fakekube.strategic`).
 
 >>> json_patch({"a": {"b": 1}}, [{"op": "replace", "path": "/a/b", "value": 2}])
 {'a': {'b': 2}}
 >>> merge_patch({"a": {"b": 1, "c": 2}}, {"a": {"c": None, "d": 3}})
 {'a': {'b': 1, 'd': 3}}
->>> strategic_merge_patch({"c": [{"name": "x", "v": 1}]}, {"c": [{"name": "x", "v": 2}]})
-{'c': [{'name': 'x', 'v': 2}]}
+>>> pod = {"apiVersion": "v1", "kind": "Pod", "spec": {"containers": [
+...     {"name": "a", "volumeMounts": [{"name": "v", "mountPath": "/a"}]}]}}
+>>> patch = {"spec": {"containers": [
+...     {"name": "a", "volumeMounts": [{"name": "v", "mountPath": "/b"}]}]}}
+>>> strategic_merge_patch(pod, patch)["spec"]["containers"][0]["volumeMounts"]
+[{'name': 'v', 'mountPath': '/a'}, {'name': 'v', 'mountPath': '/b'}]
 """
 
 from __future__ import annotations
 
 import copy
 from typing import Any
+
+from tests.fakekube.schemas import Node, schemas
+from tests.fakekube.strategic import strategic_merge
 
 
 class PatchError(ValueError):
@@ -107,40 +113,15 @@ def merge_patch(doc: Any, patch: Any) -> Any:
     return out
 
 
-def _named(items: list[Any]) -> bool:
-    return bool(items) and all(isinstance(i, dict) and "name" in i for i in items)
-
-
 def strategic_merge_patch(doc: Any, patch: Any) -> Any:
-    """Strategic merge: like merge patch, but named-object lists merge by ``name``."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    out = copy.deepcopy(doc) if isinstance(doc, dict) else {}
-    for key, value in patch.items():
-        if key.startswith("$"):
-            continue
-        current = out.get(key)
-        if value is None:
-            out.pop(key, None)
-        elif (
-            isinstance(value, list)
-            and isinstance(current, list)
-            and _named(value)
-            and (_named(current) or not current)
-        ):
-            merged = [copy.deepcopy(i) for i in current]
-            index = {i["name"]: n for n, i in enumerate(merged)}
-            for item in value:
-                if item.get("$patch") == "delete":
-                    merged = [m for m in merged if m["name"] != item["name"]]
-                    index = {i["name"]: n for n, i in enumerate(merged)}
-                elif item["name"] in index:
-                    pos = index[item["name"]]
-                    merged[pos] = strategic_merge_patch(merged[pos], item)
-                else:
-                    merged.append(copy.deepcopy(item))
-                    index[item["name"]] = len(merged) - 1
-            out[key] = merged
-        else:
-            out[key] = strategic_merge_patch(current, value)
-    return out
+    """Strategic merge patch of a whole object, with the schema of its ``apiVersion``/``kind``.
+
+    Merge keys and strategies come from the Kubernetes OpenAPI schemas (see
+    :mod:`tests.fakekube.strategic`); a document of a kind they do not describe gets JSON
+    merge semantics.
+    """
+    try:
+        schema: Node | None = schemas().kind(str(doc.get("apiVersion")), str(doc.get("kind")))
+    except (KeyError, AttributeError):
+        schema = None
+    return strategic_merge(doc, patch, schema)

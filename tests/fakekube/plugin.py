@@ -1,16 +1,19 @@
 """Pytest fixtures and object builders for tests that talk to the fake API server.
 
 Import the fixtures into a test module (``from tests.fakekube.plugin import fakekube``)
-or a conftest; ``fakekube`` is a fresh, empty server per test.
+or a conftest; ``fakekube`` is a fresh, empty server per test and ``kubectl`` the real
+kubectl pointed at it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.fakekube.kubectl import Kubectl
 from tests.fakekube.server import FakeKube, running
 
 
@@ -18,6 +21,12 @@ from tests.fakekube.server import FakeKube, running
 def fakekube() -> Iterator[FakeKube]:
     """A fresh fake Kubernetes API server on 127.0.0.1, stopped after the test."""
     yield from running()
+
+
+@pytest.fixture
+def kubectl(fakekube: FakeKube, tmp_path: Path) -> Kubectl:
+    """The real kubectl, configured (kubeconfig, namespace ``shop``) for ``fakekube``."""
+    return Kubectl(fakekube.url, tmp_path / "kubectl-home")
 
 
 def deployment(

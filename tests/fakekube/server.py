@@ -1,14 +1,16 @@
-"""A stateful fake Kubernetes API server over real HTTP, for the real ``kubernetes`` client.
+"""A stateful fake Kubernetes API server over real HTTP, for the real client and real kubectl.
 
 It keeps objects with ``resourceVersion``, ``uid`` and ``generation``; answers 409 on a
-stale ``resourceVersion`` or an existing name; serves the ``scale`` subresource of
-Deployments and StatefulSets; applies JSON, merge and strategic-merge patches; honours
-``dryRun=All`` (validate, answer, persist nothing); runs :class:`Controller` after every
-write; can inject faults (the next N matching requests answer 409/429/500, are slow, or
-fail *after* committing, like a lost response); and logs every request for assertions.
-
-Resources: apps/v1 deployments, statefulsets, replicasets; autoscaling/v2
-horizontalpodautoscalers; v1 pods, events; coordination.k8s.io/v1 leases.
+stale ``resourceVersion`` or an existing name; serves discovery (:mod:`discovery`), the
+``scale`` and ``status`` subresources, ``Table`` output for ``kubectl get``
+(:mod:`tables`), label and field selectors, and ``watch`` streams; applies JSON, merge
+and strategic-merge patches (merge keys from the OpenAPI schemas, :mod:`strategic`);
+validates every write against the schemas (422 with a ``Status`` naming each field;
+unknown fields rejected, dropped with a warning, or dropped, per ``fieldValidation``),
+then defaults it (:mod:`defaults`) as the API server does before storing; honours
+``dryRun=All``; runs :class:`Controller` after every write; can inject faults (the next
+N matching requests answer 409/429/500, are slow, or fail *after* committing, like a lost
+response); and logs every request for assertions.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,27 +31,25 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.fakekube import discovery, tables
 from tests.fakekube.controller import Controller
-from tests.fakekube.patching import PatchError, json_patch, merge_patch, strategic_merge_patch
+from tests.fakekube.defaults import default, prune_nulls
+from tests.fakekube.patching import PatchError, json_patch, merge_patch
+from tests.fakekube.schemas import Cause, schemas
+from tests.fakekube.selectors import SelectorError, matches_fields, matches_labels
+from tests.fakekube.strategic import StrategicPatchError, strategic_merge
 
-KINDS: dict[str, tuple[str, str]] = {
-    "deployments": ("apps/v1", "Deployment"),
-    "statefulsets": ("apps/v1", "StatefulSet"),
-    "replicasets": ("apps/v1", "ReplicaSet"),
-    "horizontalpodautoscalers": ("autoscaling/v2", "HorizontalPodAutoscaler"),
-    "pods": ("v1", "Pod"),
-    "events": ("v1", "Event"),
-    "leases": ("coordination.k8s.io/v1", "Lease"),
-}
-GENERATIONAL = {"deployments", "statefulsets", "replicasets", "horizontalpodautoscalers"}
+KINDS: dict[str, tuple[str, str]] = {s.plural: (s.api_version, s.kind) for s in discovery.SERVED}
+GENERATIONAL = {s.plural for s in discovery.SERVED if s.status}
 WITH_STATUS = GENERATIONAL
 _PATH = re.compile(
-    r"^/(?:api/v1|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
-    r"/namespaces/(?P<ns>[^/]+)/(?P<res>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>[^/]+))?$"
+    r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
+    r"(?:/namespaces/(?P<ns>[^/]+))?/(?P<res>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<sub>[^/]+))?$"
 )
+WATCH_POLL = 0.05
 
 
 @dataclass(kw_only=True)
@@ -87,13 +87,17 @@ class LoggedRequest:
 class ApiError(Exception):
     """An API failure rendered as a ``Status`` object."""
 
-    def __init__(self, code: int, reason: str, message: str) -> None:
+    def __init__(
+        self, code: int, reason: str, message: str, details: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
-        self.code, self.reason, self.message = code, reason, message
+        self.code, self.reason, self.message, self.details = code, reason, message, details
 
 
-def _status(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {
+def _status(
+    code: int, reason: str, message: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    out: dict[str, Any] = {
         "kind": "Status",
         "apiVersion": "v1",
         "metadata": {},
@@ -102,21 +106,46 @@ def _status(code: int, reason: str, message: str) -> dict[str, Any]:
         "reason": reason,
         "code": code,
     }
+    if details is not None:
+        out["details"] = details
+    return out
 
 
-def _match_selector(labels: dict[str, str], selector: str) -> bool:
-    for part in filter(None, selector.split(",")):
-        if "!=" in part:
-            k, v = part.split("!=", 1)
-            if labels.get(k) == v:
-                return False
-        elif "=" in part:
-            k, v = part.replace("==", "=").split("=", 1)
-            if labels.get(k) != v:
-                return False
-        elif part not in labels:
-            return False
-    return True
+def _invalid(res: str, name: str, causes: list[Cause]) -> ApiError:
+    """422 Invalid, worded like the API server: ``Deployment.apps "web" is invalid: ...``."""
+    served = discovery.BY_PLURAL[res]
+    qualified = f"{served.kind}.{served.group}" if served.group else served.kind
+    parts = [f"{c.field}: {c.message}" for c in causes]
+    listed = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
+    details = {
+        "name": name,
+        "group": served.group,
+        "kind": served.kind,
+        "causes": [{"reason": c.reason, "message": c.message, "field": c.field} for c in causes],
+    }
+    return ApiError(422, "Invalid", f'{qualified} "{name}" is invalid: {listed}', details)
+
+
+def _warning(text: str) -> str:
+    """One ``Warning`` header value (RFC 7234 code 299, the text as a quoted string)."""
+    quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'299 - "{quoted}"'
+
+
+def _drop(obj: dict[str, Any], path: tuple[str | int, ...]) -> None:
+    node: Any = obj
+    for part in path[:-1]:
+        node = node[part]
+    node.pop(path[-1], None)
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Equal apart from the resourceVersion (a write that changes nothing)."""
+    def strip(o: dict[str, Any]) -> dict[str, Any]:
+        meta = {k: v for k, v in o.get("metadata", {}).items() if k != "resourceVersion"}
+        return {**o, "metadata": meta}
+
+    return strip(a) == strip(b)
 
 
 @dataclass
@@ -132,11 +161,12 @@ class Store:
         obj = self.objects.get((resource, namespace, name))
         return copy.deepcopy(obj) if obj is not None else None
 
-    def list(self, resource: str, namespace: str) -> list[dict[str, Any]]:
+    def list(self, resource: str, namespace: str | None) -> list[dict[str, Any]]:
+        """Objects of ``resource`` in ``namespace`` (every namespace when None)."""
         return [
             copy.deepcopy(o)
             for (r, ns, _), o in sorted(self.objects.items())
-            if r == resource and ns == namespace
+            if r == resource and (namespace is None or ns == namespace)
         ]
 
     def save(self, resource: str, obj: dict[str, Any]) -> dict[str, Any]:
@@ -149,9 +179,13 @@ class Store:
         meta.setdefault("creationTimestamp", stamp)
         if resource in GENERATIONAL:
             meta.setdefault("generation", 1)
+        key = (resource, meta["namespace"], meta["name"])
+        stored = self.objects.get(key)
+        if stored is not None and _same(stored, obj):
+            return copy.deepcopy(stored)  # nothing changed: no new resourceVersion
         self.version += 1
         meta["resourceVersion"] = str(self.version)
-        self.objects[(resource, meta["namespace"], meta["name"])] = copy.deepcopy(obj)
+        self.objects[key] = copy.deepcopy(obj)
         return copy.deepcopy(obj)
 
     def remove(self, resource: str, namespace: str, name: str) -> None:
@@ -176,6 +210,8 @@ class FakeKube:
         ] = []
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._closing = False
+        self._warnings: list[str] = []
         self.url = ""
         routes = [
             Route("/{path:path}", self._handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
@@ -187,6 +223,9 @@ class FakeKube:
         """Serve in a background thread; returns once the port accepts connections."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit it: uvicorn serving a socket it was handed does not
+        # set TCP_NODELAY, and every keep-alive answer waited ~40 ms for a delayed ACK.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off")
@@ -204,6 +243,7 @@ class FakeKube:
         return self
 
     def stop(self) -> None:
+        self._closing = True  # ends open watch streams
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join(timeout=10)
@@ -220,8 +260,8 @@ class FakeKube:
     def create(self, resource: str, obj: dict[str, Any]) -> dict[str, Any]:
         """Create an object directly (no HTTP), running controllers, as a fixture would."""
         with self.store.lock:
-            saved = self._create(resource, obj["metadata"].get("namespace", "default"), obj, False)
-            return saved
+            ns = obj["metadata"].get("namespace", "default")
+            return self._create(resource, ns, obj, dry=False, validation="Strict")
 
     def get(self, resource: str, namespace: str, name: str) -> dict[str, Any]:
         with self.store.lock:
@@ -239,7 +279,7 @@ class FakeKube:
         """Replace an object directly, as a human ``kubectl apply`` would (bumps generation)."""
         with self.store.lock:
             meta = obj["metadata"]
-            return self._write(resource, meta["namespace"], meta["name"], obj, False)
+            return self._write(resource, meta["namespace"], meta["name"], obj, dry=False)
 
     def writes(self, pattern: str = "") -> list[LoggedRequest]:
         """Logged requests that could change state, whose path matches ``pattern``."""
@@ -253,11 +293,18 @@ class FakeKube:
     async def _handle(self, request: Request) -> Response:
         path, method = request.url.path, request.method
         raw = await request.body()
-        body: Any = json.loads(raw) if raw else None
         query = dict(request.query_params)
         ctype = request.headers.get("content-type", "").split(";")[0]
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError as e:
+            self._log(method, path, query, ctype, None, 400)
+            return JSONResponse(_status(400, "BadRequest", f"invalid JSON: {e}"), 400)
         for hook in self.before_request:
             hook()
+        if method == "GET" and query.get("watch") in ("1", "true"):
+            self._log(method, path, query, ctype, body, 200)
+            return self._watch(path, query)
         fault = next((f for f in self.faults if f.matches(method, path)), None)
         if fault is not None:
             fault.count -= 1
@@ -268,24 +315,33 @@ class FakeKube:
         else:
             try:
                 with self.store.lock:
+                    self._warnings = []
                     self.controller.tick()
-                    code, payload = self._dispatch(method, path, query, ctype, body)
-                response = JSONResponse(payload, status_code=code)
+                    code, payload = self._route(method, path, query, ctype, body)
+                    if code == 200 and tables.wants_table(request.headers.get("accept", "")):
+                        payload = self._table(payload)
+                    warnings = list(self._warnings)
+                headers = {"Warning": ", ".join(_warning(w) for w in warnings)}
+                response = JSONResponse(payload, status_code=code,
+                                        headers=headers if warnings else None)
             except ApiError as e:
-                response = JSONResponse(_status(e.code, e.reason, e.message), status_code=e.code)
+                response = JSONResponse(
+                    _status(e.code, e.reason, e.message, e.details), status_code=e.code
+                )
             if fault is not None and fault.status:
                 response = self._fault_response(fault)
+        self._log(method, path, query, ctype, body, response.status_code)
+        return response
+
+    def _log(
+        self, method: str, path: str, query: dict[str, str], ctype: str, body: Any, status: int
+    ) -> None:
         self.log.append(
             LoggedRequest(
-                method=method,
-                path=path,
-                query=query,
-                content_type=ctype,
-                body=body,
-                status=response.status_code,
+                method=method, path=path, query=query, content_type=ctype, body=body,
+                status=status,
             )
         )
-        return response
 
     @staticmethod
     def _fault_response(fault: Fault) -> Response:
@@ -299,16 +355,76 @@ class FakeKube:
         payload = _status(fault.status, reasons.get(fault.status, "Unknown"), "injected fault")
         return JSONResponse(payload, status_code=fault.status, headers=headers)
 
-    def _dispatch(
+    def _route(
         self, method: str, path: str, query: dict[str, str], ctype: str, body: Any
     ) -> tuple[int, Any]:
+        found = self._discovery(path) if method == "GET" else None
+        if found is not None:
+            return 200, found
+        return self._dispatch(method, path, query, ctype, body)
+
+    @staticmethod
+    def _discovery(path: str) -> dict[str, Any] | None:
+        path = path.rstrip("/")
+        if path == "/version":
+            return discovery.version()
+        if path == "/api":
+            return discovery.core_versions()
+        if path == "/apis":
+            return discovery.group_list()
+        if path == "/api/v1":
+            return discovery.resource_list("v1")
+        if path == "/openapi/v3":
+            return discovery.openapi_v3_root()
+        if path.startswith("/openapi/v3/"):
+            return discovery.openapi_v3(path[len("/openapi/v3/"):])
+        parts = path.split("/")
+        if len(parts) == 3 and parts[1] == "apis":
+            return discovery.group(parts[2])
+        if len(parts) == 4 and parts[1] == "apis":
+            return discovery.resource_list(f"{parts[2]}/{parts[3]}")
+        return None
+
+    def _table(self, payload: Any) -> Any:
+        kind = str(payload.get("kind", ""))
+        if kind.endswith("List") and "items" in payload:
+            objs, kind = list(payload["items"]), kind[: -len("List")]
+        elif kind in {s.kind for s in discovery.SERVED}:
+            objs = [payload]
+        else:
+            return payload
+        rv = str(payload.get("metadata", {}).get("resourceVersion", self.store.version))
+        return tables.table(kind, objs, now=self.store.clock(), resource_version=rv)
+
+    def _parse(self, path: str) -> tuple[str, str | None, str | None, str | None]:
         m = _PATH.match(path)
-        if m is None or m["res"] not in KINDS:
+        api_version = (m["core"] or f"{m['group']}/{m['version']}") if m else ""
+        if m is None or m["res"] not in KINDS or KINDS[m["res"]][0] != api_version:
             raise ApiError(
                 404, "NotFound", f"the server could not find the requested resource ({path})"
             )
-        ns, res, name, sub = m["ns"], m["res"], m["name"], m["sub"]
+        if m["ns"] is None and m["name"] is not None:
+            raise ApiError(404, "NotFound", f"{m['res']} are namespaced ({path})")
+        return m["res"], m["ns"], m["name"], m["sub"]
+
+    def _matching(self, res: str, ns: str | None, query: dict[str, str]) -> list[dict[str, Any]]:
+        try:
+            return [
+                o
+                for o in self.store.list(res, ns)
+                if matches_labels(o["metadata"].get("labels") or {},
+                                  query.get("labelSelector", ""))
+                and matches_fields(o, query.get("fieldSelector", ""))
+            ]
+        except SelectorError as e:
+            raise ApiError(400, "BadRequest", str(e)) from None
+
+    def _dispatch(
+        self, method: str, path: str, query: dict[str, str], ctype: str, body: Any
+    ) -> tuple[int, Any]:
+        res, ns, name, sub = self._parse(path)
         dry = query.get("dryRun") == "All"
+        validation = query.get("fieldValidation", "Warn")
         verb = {
             "GET": "get" if name else "list",
             "POST": "create",
@@ -325,30 +441,26 @@ class FakeKube:
             )
         if name is None:
             if method == "GET":
-                items = [
-                    o
-                    for o in self.store.list(res, ns)
-                    if _match_selector(
-                        o["metadata"].get("labels", {}), query.get("labelSelector", "")
-                    )
-                ]
                 api_version, kind = KINDS[res]
                 return 200, {
                     "apiVersion": api_version,
                     "kind": f"{kind}List",
                     "metadata": {"resourceVersion": str(self.store.version)},
-                    "items": items,
+                    "items": self._matching(res, ns, query),
                 }
-            if method == "POST":
-                return 201, self._create(res, ns, body, dry)
-            raise ApiError(405, "MethodNotAllowed", method)
+            if method == "POST" and ns is not None:
+                if not isinstance(body, dict):
+                    raise ApiError(400, "BadRequest", "the body must be a JSON object")
+                return 201, self._create(res, ns, body, dry=dry, validation=validation)
+            raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed on {path}")
+        assert ns is not None
         current = self.store.get(res, ns, name)
         if current is None:
             raise ApiError(404, "NotFound", f'{res} "{name}" not found')
-        if sub == "scale":
+        if sub == "scale" and discovery.BY_PLURAL[res].scale:
             return self._scale(method, res, ns, name, current, ctype, body, dry)
-        if sub not in (None, "status"):
-            raise ApiError(404, "NotFound", f"no subresource {sub}")
+        if sub not in (None, "status") or (sub == "status" and res not in WITH_STATUS):
+            raise ApiError(404, "NotFound", f"no subresource {sub} on {res}")
         if method == "GET":
             return 200, current
         if method == "DELETE":
@@ -361,45 +473,91 @@ class FakeKube:
         if sub == "status":
             merged = copy.deepcopy(current)
             merged["status"] = new.get("status", {})
-            merged["metadata"]["resourceVersion"] = new["metadata"].get("resourceVersion")
+            merged["metadata"]["resourceVersion"] = new.get("metadata", {}).get("resourceVersion")
             new = merged
-        return 200, self._write(res, ns, name, new, dry, status_write=sub == "status")
+        return 200, self._write(
+            res, ns, name, new, dry=dry, status_write=sub == "status", validation=validation
+        )
 
     def _patched(
         self, current: dict[str, Any], method: str, ctype: str, body: Any
     ) -> dict[str, Any]:
         if method == "PUT":
+            if not isinstance(body, dict):
+                raise ApiError(400, "BadRequest", "the body must be a JSON object")
             return dict(body)
         try:
             if ctype == "application/json-patch+json":
-                return dict(json_patch(current, body))
-            if ctype == "application/merge-patch+json":
-                return dict(merge_patch(current, body))
-            if ctype == "application/strategic-merge-patch+json":
-                return dict(strategic_merge_patch(current, body))
-        except (PatchError, KeyError, IndexError, ValueError) as e:
+                if not isinstance(body, list):
+                    raise ApiError(400, "BadRequest", "a JSON patch must be a list of operations")
+                out = json_patch(current, body)
+            elif ctype == "application/merge-patch+json":
+                out = merge_patch(current, body)
+            elif ctype == "application/strategic-merge-patch+json":
+                kind_schema = schemas().kind(current["apiVersion"], current["kind"])
+                out = strategic_merge(current, body, kind_schema)
+            else:
+                raise ApiError(415, "UnsupportedMediaType", f"unsupported patch type {ctype}")
+        except (PatchError, StrategicPatchError, KeyError, IndexError, ValueError, TypeError) as e:
             raise ApiError(422, "Invalid", f"patch failed: {e}") from e
-        raise ApiError(415, "UnsupportedMediaType", f"unsupported patch type {ctype}")
+        if not isinstance(out, dict):
+            raise ApiError(422, "Invalid", "the patched object is not a JSON object")
+        return out
 
-    def _create(self, res: str, ns: str, body: dict[str, Any], dry: bool) -> dict[str, Any]:
+    def _admit(
+        self, res: str, obj: dict[str, Any], validation: str, *, status_write: bool = False
+    ) -> dict[str, Any]:
+        """Validate against the schema, then default: what the API server stores.
+
+        The status of a resource with a status subresource is the server's own copy except
+        in a status write, so only then is it validated.
+        """
+        obj = prune_nulls(obj)
+        obj["apiVersion"], obj["kind"] = KINDS[res]
+        name = str(obj.get("metadata", {}).get("name", ""))
+        checked = obj
+        if res in WITH_STATUS and not status_write:
+            checked = {k: v for k, v in obj.items() if k != "status"}
+        causes = schemas().validate(checked)
+        unknown = [c for c in causes if c.unknown is not None]
+        if unknown and validation == "Strict":
+            raise ApiError(400, "BadRequest", "strict decoding error: "
+                           + ", ".join(c.message for c in unknown))
+        for c in unknown:
+            assert c.unknown is not None
+            _drop(obj, c.unknown)
+            if validation != "Ignore":
+                self._warnings.append(c.message)
+        invalid = [c for c in causes if c.unknown is None] + _semantic(obj)
+        if invalid:
+            raise _invalid(res, name, invalid)
+        return default(obj)
+
+    def _create(
+        self, res: str, ns: str, body: dict[str, Any], *, dry: bool, validation: str = "Warn"
+    ) -> dict[str, Any]:
         obj = copy.deepcopy(body)
         meta = obj.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise ApiError(400, "BadRequest", "metadata must be an object")
         meta["namespace"] = ns
         if not meta.get("name"):
             if not meta.get("generateName"):
-                raise ApiError(422, "Invalid", "metadata.name: Required value")
+                raise _invalid(res, "", [Cause(reason="FieldValueRequired",
+                                               field="metadata.name", message="Required value")])
             meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
         if self.store.get(res, ns, meta["name"]) is not None:
             raise ApiError(409, "AlreadyExists", f'{res} "{meta["name"]}" already exists')
         meta.pop("resourceVersion", None)
         if res in GENERATIONAL:
             meta["generation"] = 1
+        obj = self._admit(res, obj, validation)
         if dry:
-            meta.setdefault("uid", str(uuid.uuid4()))
+            obj["metadata"].setdefault("uid", str(uuid.uuid4()))
             return obj
         saved = self.store.save(res, obj)
-        self.controller.reconcile(res, ns, meta["name"])
-        final = self.store.get(res, ns, meta["name"]) or saved
+        self.controller.reconcile(res, ns, saved["metadata"]["name"])
+        final = self.store.get(res, ns, saved["metadata"]["name"]) or saved
         self._written(res, None, final)
         return final
 
@@ -409,12 +567,16 @@ class FakeKube:
         ns: str,
         name: str,
         new: dict[str, Any],
+        *,
         dry: bool,
         status_write: bool = False,
+        validation: str = "Warn",
     ) -> dict[str, Any]:
         current = self.store.get(res, ns, name)
         assert current is not None
         meta = new.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise ApiError(400, "BadRequest", "metadata must be an object")
         sent_rv = meta.get("resourceVersion")
         if sent_rv and sent_rv != current["metadata"]["resourceVersion"]:
             raise ApiError(
@@ -428,11 +590,11 @@ class FakeKube:
                 meta[key] = current["metadata"][key]
         if res in WITH_STATUS and not status_write:
             new["status"] = current.get("status", {})
-            if new.get("spec") != current.get("spec"):
-                meta["generation"] = int(current["metadata"].get("generation", 1)) + 1
+        new = self._admit(res, new, validation, status_write=status_write)
+        if res in WITH_STATUS and not status_write and new.get("spec") != current.get("spec"):
+            new["metadata"]["generation"] = int(current["metadata"].get("generation", 1)) + 1
         if dry:
-            meta["resourceVersion"] = current["metadata"]["resourceVersion"]
-            new["apiVersion"], new["kind"] = KINDS[res]
+            new["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
             return new
         self.store.save(res, new)
         self.controller.reconcile(res, ns, name)
@@ -473,14 +635,22 @@ class FakeKube:
         }
         if method == "GET":
             return 200, scale
-        new_scale = self._patched(scale, method, ctype, body)
-        replicas = new_scale.get("spec", {}).get("replicas")
-        if not isinstance(replicas, int) or replicas < 0:
-            raise ApiError(422, "Invalid", "spec.replicas: must be a non-negative integer")
+        if method not in ("PUT", "PATCH"):
+            raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed on scale")
+        new_scale = prune_nulls(self._patched(scale, method, ctype, body))
+        new_scale["apiVersion"], new_scale["kind"] = "autoscaling/v1", "Scale"
+        causes = [c for c in schemas().validate(new_scale) if c.unknown is None]
+        replicas = new_scale.get("spec", {}).get("replicas", 0)
+        if not causes and replicas < 0:
+            causes = [Cause(reason="FieldValueInvalid", field="spec.replicas",
+                            message=f"Invalid value: {replicas}: must be greater than or "
+                            "equal to 0")]
+        if causes:
+            raise _invalid(res, name, causes)
         workload = copy.deepcopy(current)
         workload["spec"]["replicas"] = replicas
         workload["metadata"]["resourceVersion"] = new_scale["metadata"].get("resourceVersion")
-        written = self._write(res, ns, name, workload, dry)
+        written = self._write(res, ns, name, workload, dry=dry)
         scale["spec"]["replicas"] = replicas
         scale["metadata"]["resourceVersion"] = written["metadata"]["resourceVersion"]
         return 200, scale
@@ -491,6 +661,74 @@ class FakeKube:
             res = {"ReplicaSet": "replicasets", "StatefulSet": "statefulsets"}.get(ref["kind"])
             if res:
                 self.controller.reconcile(res, ns, ref["name"])
+
+    # ---- watch -----------------------------------------------------------------
+    def _watch(self, path: str, query: dict[str, str]) -> Response:
+        try:
+            with self.store.lock:
+                res, ns, name, _sub = self._parse(path)
+                if name is not None:
+                    raise ApiError(405, "MethodNotAllowed", "watch a collection with a selector")
+                self._matching(res, ns, query)  # reject a bad selector before streaming
+        except ApiError as e:
+            return JSONResponse(_status(e.code, e.reason, e.message), status_code=e.code)
+        limit = min(float(query.get("timeoutSeconds") or 1800), 1800.0)
+        return StreamingResponse(self._events(res, ns, query, limit),
+                                 media_type="application/json")
+
+    async def _events(
+        self, res: str, ns: str | None, query: dict[str, str], limit: float
+    ) -> AsyncIterator[bytes]:
+        """Watch events (one JSON object per line) until the timeout or server stop."""
+        deadline = time.monotonic() + limit
+        since = int(query["resourceVersion"]) if query.get("resourceVersion", "0") != "0" else 0
+        seen: dict[tuple[str, str], dict[str, Any]] = {}
+        if since:
+            with self.store.lock:
+                for o in self._matching(res, ns, query):
+                    if int(o["metadata"]["resourceVersion"]) <= since:
+                        seen[(o["metadata"]["namespace"], o["metadata"]["name"])] = o
+        while not self._closing:
+            with self.store.lock:
+                self.controller.tick()
+                now = {(o["metadata"]["namespace"], o["metadata"]["name"]): o
+                       for o in self._matching(res, ns, query)}
+            lines = []
+            for key, obj in now.items():
+                old = seen.get(key)
+                if old is None or old["metadata"]["resourceVersion"] != obj["metadata"][
+                    "resourceVersion"
+                ]:
+                    lines.append({"type": "ADDED" if old is None else "MODIFIED", "object": obj})
+            lines += [{"type": "DELETED", "object": o} for k, o in seen.items() if k not in now]
+            seen = now
+            for line in lines:
+                yield (json.dumps(line) + "\n").encode()
+            if time.monotonic() >= deadline:
+                return
+            await asyncio.sleep(WATCH_POLL)
+
+
+def _semantic(obj: dict[str, Any]) -> list[Cause]:
+    """The API server's own checks beyond the schema, for the fields tests exercise."""
+    causes: list[Cause] = []
+    spec = obj.get("spec")
+    if not isinstance(spec, dict):
+        return causes
+    replicas = spec.get("replicas")
+    if isinstance(replicas, int) and replicas < 0 and obj.get("kind") != "HorizontalPodAutoscaler":
+        causes.append(Cause(reason="FieldValueInvalid", field="spec.replicas",
+                            message=f"Invalid value: {replicas}: must be greater than or "
+                            "equal to 0"))
+    selector = (spec.get("selector") or {}).get("matchLabels")
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    if isinstance(selector, dict) and "template" in spec and any(
+        labels.get(k) != v for k, v in selector.items()
+    ):
+        causes.append(Cause(reason="FieldValueInvalid", field="spec.template.metadata.labels",
+                            message=f"Invalid value: {json.dumps(labels)}: `selector` does not "
+                            "match template `labels`"))
+    return causes
 
 
 def running() -> Iterator[FakeKube]:

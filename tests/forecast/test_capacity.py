@@ -8,11 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aiops.forecast.capacity import (
+    ForecastPath,
     HpaSpec,
     Observation,
     PolicyState,
+    _limit,
     decide,
     learn_capacity,
+    path_raw,
+    predictive_raw,
+    reachable_from,
 )
 
 SPEC = HpaSpec(min_replicas=2, max_replicas=30, target_utilization=0.7)
@@ -114,3 +119,60 @@ def test_policy_properties(
         assert d.desired >= floor, "scaled down below a recommendation inside the window"
         current = d.desired
         now += dt
+
+
+@given(target=st.integers(1, 500), steps=st.integers(0, 4))
+def test_reachable_from_is_the_least_start_that_climbs_in_time(target: int, steps: int) -> None:
+    """From reachable_from(n, k) the rate limit climbs to n in k steps; from one less it cannot."""
+    spec = HpaSpec(max_replicas=10_000)
+
+    def climb(start: int) -> int:
+        cur = start
+        for _ in range(steps):
+            cur, _ = _limit(10_000, cur, spec)
+        return cur
+
+    start = reachable_from(target, steps, spec)
+    assert climb(start) >= target
+    if start > 1:
+        assert climb(start - 1) < target
+
+
+def test_ramp_aware_path_starts_a_steep_ramp_early() -> None:
+    """A spike two steps past the lead is started now, at what the rate limit needs."""
+    spec = HpaSpec(max_replicas=200, forecast_utilization=0.85)
+    flat = ForecastPath(uppers=(100.0, 100.0, 100.0), lead=3)
+    spike = ForecastPath(uppers=(100.0, 100.0, 100.0, 100.0, 2000.0), lead=3)
+    need = predictive_raw(spec, 100.0, 2000.0)
+    assert path_raw(spec, 100.0, flat) == predictive_raw(spec, 100.0, 100.0)
+    assert path_raw(spec, 100.0, spike) == reachable_from(need, 2, spec) > 2
+    d, _ = decide(spec, PolicyState(), obs(100.0, 2), now=0.0, forecast_upper=spike)
+    assert d.desired == path_raw(spec, 100.0, spike) and d.source == "forecast"
+
+
+def test_path_holds_steps_before_the_lead() -> None:
+    """Capacity needed before the lead is kept: a pod removed now could not be back in time."""
+    spec = HpaSpec(max_replicas=200, forecast_utilization=0.85)
+    falling = ForecastPath(uppers=(1000.0, 500.0, 100.0), lead=3)
+    assert path_raw(spec, 100.0, falling) == predictive_raw(spec, 100.0, 1000.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    demand=st.floats(0, 5000),
+    current=st.integers(1, 60),
+    uppers=st.lists(st.floats(0, 8000), min_size=3, max_size=6),
+)
+def test_a_path_never_goes_below_reactive(demand: float, current: int, uppers: list[float]) -> None:
+    """With a whole forecast path, desired is still never below the reactive decision."""
+    path = ForecastPath(uppers=tuple(uppers), lead=3)
+    d, _ = decide(SPEC, PolicyState(), obs(demand, current), now=0.0, forecast_upper=path)
+    assert d.desired >= d.reactive
+    assert SPEC.min_replicas <= d.desired <= SPEC.max_replicas
+
+
+def test_policy_state_arrays_round_trip() -> None:
+    """Stabilization histories survive the array round trip used by snapshots."""
+    _, st_ = decide(SPEC, PolicyState(), obs(1400.0, 20), now=0.0, forecast_upper=2000.0)
+    _, st_ = decide(SPEC, st_, obs(300.0, 20), now=60.0, forecast_upper=900.0)
+    assert PolicyState.from_arrays(st_.arrays()) == st_

@@ -1,7 +1,8 @@
-"""Contract tests every forecaster must pass: pickle, determinism, memory, gaps."""
+"""Contract tests every forecaster must pass: snapshots, determinism, memory, gaps, bands."""
 
 from __future__ import annotations
 
+import io
 import pickle
 
 import numpy as np
@@ -34,14 +35,18 @@ def test_satisfies_protocol(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_pickle_round_trip_continues_identically(name: str) -> None:
-    """A snapshot restored into a fresh instance forecasts exactly like the original."""
+def test_snapshot_round_trip_continues_identically(name: str) -> None:
+    """An npz snapshot (no pickle) restored into a fresh instance continues bit for bit."""
     y = series(200)
     a = fresh(name)
     for v in y[:150]:
         a.learn_one(float(v))
     b = fresh(name)
-    b.restore(a.snapshot())
+    snap = a.snapshot()
+    with np.load(io.BytesIO(snap), allow_pickle=False) as z:
+        assert "__meta__" in z.files and "steps" in z.files
+    b.restore(snap)
+    assert b.snapshot() == snap
     c = pickle.loads(pickle.dumps(a))
     for v in y[150:]:
         a.learn_one(float(v))
@@ -146,3 +151,68 @@ def test_interval_brackets_forecast_and_widens_with_quantile(name: str) -> None:
     assert (lo80 <= point).all() and (point <= hi80).all()
     assert (hi95 >= hi80).all() and (lo95 <= lo80).all()
     assert (hi95 > point).any()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_garbage_is_not_a_snapshot(name: str) -> None:
+    """Bytes that are not a forecaster snapshot are refused with SnapshotMismatch."""
+    with pytest.raises(SnapshotMismatch):
+        fresh(name).restore(b"not an npz")
+    with pytest.raises(SnapshotMismatch):
+        fresh(name).restore(pickle.dumps({"config_hash": "x", "state": {}}))
+
+
+def night_and_day(n: int, seed: int = 5) -> np.ndarray:
+    """Commuter-like: near-zero nights (noisy in relative terms), busy regular days."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) % 8
+    day = np.where(t >= 4, 1000.0 * (1.0 + 0.03 * rng.standard_normal(n)), 0.0)
+    night = rng.uniform(0.0, 5.0, n)
+    return day + night
+
+
+def test_scale_floor_keeps_quiet_nights_out_of_the_busy_band() -> None:
+    """Relative residuals over |forecast| + a floor: nights do not widen the daytime band."""
+    y = night_and_day(600)
+    bands = []
+    for floor in (0.0, 0.1):
+        f = make_forecaster("seasonal_naive_daily", step=STEP, max_horizon=8,
+                            residual_window=256, scale_floor=floor)
+        for v in y[:-4]:  # stop where the next step is a busy one
+            f.learn_one(float(v))
+        point = f.forecast(1)[0]
+        assert point > 500.0
+        bands.append(f.interval(1, 0.9)[1][0] / point)
+    assert bands[1] < bands[0]
+    assert bands[1] < 1.15
+
+
+def test_adaptive_band_recovers_coverage_after_a_shift() -> None:
+    """After demand jumps 30%, the adaptive band covers more than the static one."""
+    y = series(700, seed=7)
+    y[400:] *= 1.3
+    cover = []
+    for rate in (0.0, 0.02):
+        f = fresh("seasonal_naive_weekly", adapt_rate=rate)
+        hits = []
+        for i, v in enumerate(y):
+            if i >= 420:
+                hits.append(v <= f.interval(1, 0.9)[1][0])
+            f.learn_one(float(v))
+        cover.append(float(np.mean(hits[:60])))
+    assert cover[1] > cover[0]
+
+
+def test_multi_seasonal_offset_tames_near_zero_nights() -> None:
+    """The log offset keeps night noise from wrecking the busy hours' forecast."""
+    y = night_and_day(56 * 8, seed=2)
+    err = []
+    for offset in (0.0, 0.1):
+        f = make_forecaster("multi_seasonal", step=STEP, max_horizon=8, offset=offset)
+        e = []
+        for i, v in enumerate(y):
+            if i > 56 * 4 and i % 8 >= 4:
+                e.append(abs(f.forecast(3)[-1] - y[min(i + 2, len(y) - 1)]))
+            f.learn_one(float(v))
+        err.append(float(np.mean(e)))
+    assert err[1] < err[0]

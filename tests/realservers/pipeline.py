@@ -76,7 +76,7 @@ def build(
         signal_floor=(detect or DetectConfig()).signal_floor, log=get_logger("scrape"),
     )
     remediator = Remediator(
-        runbooks=load_runbooks([runbooks]), journal=journal, actuator=actuator,
+        runbooks=load_runbooks([runbooks]), journal=journal, executors=actuator,
         metrics=metrics, log=get_logger("remediate"),
     )
     return Pipeline(source=source, scrape=scrape, remediator=remediator, journal=journal,

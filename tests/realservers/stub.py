@@ -32,6 +32,9 @@ class StubServer:
     body: Any = field(default_factory=lambda: EMPTY_VECTOR)
     delay: float = 0.0
     requests: list[Seen] = field(default_factory=list)
+    #: Requests whose answer was started (after ``delay``): a client that gave up at its
+    #: timeout left before this counted it.
+    answered: int = 0
 
     def __post_init__(self) -> None:
         stub = self
@@ -45,6 +48,7 @@ class StubServer:
                 stub.requests.append(Seen(self.command, self.path, dict(self.headers), data))
                 if stub.delay:
                     time.sleep(stub.delay)
+                stub.answered += 1
                 body = stub.body
                 payload = body if isinstance(body, bytes) else json.dumps(body).encode()
                 try:

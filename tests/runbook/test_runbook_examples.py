@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiops.model import Decision, ForecastSignal, SeriesKey, Target
+from aiops.model import Decision, ForecastSignal, ReasonCode, SeriesKey, Target
 from aiops.runbook import GuardFacts, load_runbooks, match, plan
 from aiops.runbook.lint import lint_text
 from aiops.runbook.loader import runbook_files
@@ -37,7 +37,7 @@ def test_latency_ladder_plans_scale_restart_rollback() -> None:
         value=3.0, score=0.99, expected=1.0, lower=0.5, upper=1.5), since=0.0)
     ms = match(rb, staging_sig, 500.0)
     assert ms is not None
-    assert plan(ms, GuardFacts(), 500.0).reasons[-1].startswith("skipped: when")
+    assert plan(ms, GuardFacts(), 500.0).reason.code is ReasonCode.WHEN_FALSE
 
 
 def test_systemd_runbook_awaits_approval() -> None:

@@ -77,7 +77,7 @@ def test_unknown_field_is_located(tmp_path: Path) -> None:
     """A misspelt field is rejected at its own line and column."""
     err = _error(tmp_path, GOOD.replace("- action: restart", "- action: restart\n      retries: 3"))
     assert err.field == "spec.steps[0].retries"
-    assert err.message == "unknown field"
+    assert err.message == "unknown field; did you mean 'retry'?"
     assert (err.line, err.column) == (10, 7)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiops.model import Decision, ManualSignal, Target, TargetState
+from aiops.model import Decision, ManualSignal, Reason, ReasonCode, Target, TargetState
 from aiops.runbook import GuardFacts, explain_match, load_runbooks, match, plan
 from tests.runbook.factories import LADDER, SANDBOX_RUNBOOKS, alert, anomaly, runbook
 
@@ -14,7 +14,8 @@ def test_match_renders_target_from_labels() -> None:
     m = match(runbook(LADDER), anomaly("latency_p99", "checkout", t=100.0), 100.0)
     assert m is not None
     assert m.target == CHECKOUT
-    assert "matched anomaly trigger" in m.reasons[0] and "0.97" in m.reasons[0]
+    assert m.reasons[0].code is ReasonCode.MATCHED
+    assert "matched anomaly trigger" in m.reasons[0].message and "0.97" in m.reasons[0].message
 
 
 def test_match_explains_a_miss() -> None:
@@ -46,7 +47,7 @@ def test_plan_runs_in_auto_mode_with_steps() -> None:
     assert p.decision is Decision.RUN
     assert [s.kind for s in p.steps] == ["scale", "restart", "rollback"]
     assert "(7 -> 8)" in p.steps[0].description  # clamped to max 8
-    assert p.reasons[-1] == "mode auto: run"
+    assert p.reason.code is ReasonCode.MODE_AUTO and p.reason.message == "mode auto: run"
 
 
 def test_plan_skips_on_cooldown_with_time_left() -> None:
@@ -55,7 +56,8 @@ def test_plan_skips_on_cooldown_with_time_left() -> None:
     assert m is not None
     p = plan(m, GuardFacts(last_closed_at=760.0), 1000.0)
     assert p.decision is Decision.SKIP
-    assert p.reasons[-1] == "skipped: cooldown 6m left on SandboxWorkload/shop/checkout"
+    assert p.reason == Reason(code=ReasonCode.COOLDOWN,
+                             message="cooldown 6m left on SandboxWorkload/shop/checkout")
     assert plan(m, GuardFacts(last_closed_at=300.0), 1000.0).decision is Decision.RUN
 
 
@@ -64,7 +66,8 @@ def test_plan_skips_while_an_incident_runs() -> None:
     m = match(runbook(LADDER), anomaly("latency_p99", "checkout", t=1.0), 1.0)
     assert m is not None
     p = plan(m, GuardFacts(running="inc-1"), 1.0)
-    assert p.decision is Decision.SKIP and "inc-1" in p.reasons[-1]
+    assert p.decision is Decision.SKIP and p.reason.code is ReasonCode.CONCURRENCY
+    assert "inc-1" in p.reason.message
 
 
 def test_guards_max_runs_budget_alerts_rollout_namespace() -> None:
@@ -78,19 +81,22 @@ def test_guards_max_runs_budget_alerts_rollout_namespace() -> None:
     m = match(rb, anomaly("latency_p99", "checkout", t=5000.0), 5000.0)
     assert m is not None
 
-    def last(facts: GuardFacts) -> str:
-        return plan(m, facts, 5000.0).reasons[-1]
+    def last(facts: GuardFacts) -> Reason:
+        return plan(m, facts, 5000.0).reason
 
-    assert last(GuardFacts(run_starts=(2000.0, 4000.0))).startswith("skipped: max_runs 2 per 1h")
-    assert last(GuardFacts(run_starts=(1000.0, 4000.0))) == "mode auto: run"
-    assert "global budget of 5" in last(GuardFacts(changes_last_hour=5, changes_per_hour=5))
-    assert last(GuardFacts(firing_alerts=frozenset({"Maintenance"}))) == (
-        "skipped: alert Maintenance is firing")
+    r = last(GuardFacts(run_starts=(2000.0, 4000.0)))
+    assert r.code is ReasonCode.MAX_RUNS and r.message.startswith("max_runs 2 per 1h")
+    assert last(GuardFacts(run_starts=(1000.0, 4000.0))).code is ReasonCode.MODE_AUTO
+    budget = last(GuardFacts(changes_last_hour=5, changes_per_hour=5))
+    assert budget.code is ReasonCode.BUDGET and "global budget of 5" in budget.message
+    assert last(GuardFacts(firing_alerts=frozenset({"Maintenance"}))) == Reason(
+        code=ReasonCode.BLOCKED_BY_ALERT, message="alert Maintenance is firing")
     rolling = TargetState(target=CHECKOUT, rollout_in_progress=True)
-    assert last(GuardFacts(state=rolling)).startswith("skipped: rollout in progress")
+    assert last(GuardFacts(state=rolling)).code is ReasonCode.ROLLOUT_IN_PROGRESS
     ks = match(rb, anomaly("latency_p99", "dns", t=5000.0, namespace="kube-system"), 5000.0)
     assert ks is not None
-    assert plan(ks, GuardFacts(), 5000.0).reasons[-1] == "skipped: namespace kube-system is denied"
+    assert plan(ks, GuardFacts(), 5000.0).reason == Reason(
+        code=ReasonCode.NAMESPACE_DENIED, message="namespace kube-system is denied")
 
 
 def test_when_expression_sees_labels_and_state() -> None:
@@ -102,7 +108,7 @@ def test_when_expression_sees_labels_and_state() -> None:
     small = GuardFacts(state=TargetState(target=CHECKOUT, replicas=3))
     big = GuardFacts(state=TargetState(target=CHECKOUT, replicas=9))
     assert plan(m, small, 1.0).decision is Decision.RUN
-    assert plan(m, big, 1.0).reasons[-1].startswith("skipped: when")
+    assert plan(m, big, 1.0).reason.code is ReasonCode.WHEN_FALSE
 
 
 def test_mode_override_and_approve_mode() -> None:
@@ -190,8 +196,8 @@ def test_maintenance_window_and_schedule_trigger() -> None:
     saturday_23h = 2 * 86400 + 23 * 3600.0  # 1970-01-03 was a Saturday
     m = match(rb, anomaly("latency_p99", "checkout", t=saturday_23h), saturday_23h)
     assert m is not None
-    assert plan(m, GuardFacts(), saturday_23h).reasons[-1] == (
-        "skipped: maintenance window 22:00-02:00 UTC")
+    assert plan(m, GuardFacts(), saturday_23h).reason == Reason(
+        code=ReasonCode.MAINTENANCE_WINDOW, message="maintenance window 22:00-02:00 UTC")
     sunday_1h = saturday_23h + 2 * 3600  # still Saturday's window
     assert plan(m, GuardFacts(), sunday_1h).decision is Decision.SKIP
     assert plan(m, GuardFacts(), sunday_1h + 3600).decision is Decision.RUN

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aiops.errors import ConfigError, ConfigErrors
-from aiops.model import Decision, Target, TargetState
+from aiops.model import Decision, Reason, ReasonCode, Target, TargetState
 from aiops.runbook import GuardFacts, load_runbooks, match, parse_runbooks, plan
 from tests.runbook.factories import LADDER, SANDBOX_RUNBOOKS, anomaly, runbook
 
@@ -106,7 +106,7 @@ BOOKS = [*load_runbooks([SANDBOX_RUNBOOKS]), runbook(LADDER)]
 @settings(max_examples=200, deadline=None)
 @given(stream=st.lists(signal_st, min_size=1, max_size=10), facts=facts_st)
 def test_random_signal_streams_plan_with_reasons(stream: list[Any], facts: GuardFacts) -> None:
-    """Every match plans without crashing; skips end with 'skipped:', runs carry steps."""
+    """Every match plans without crashing; skips end with a skip code, runs carry steps."""
     for sig, expected in stream:
         sig = type(sig)(score=type(sig.score)(
             key=sig.score.key, t=sig.score.t, value=sig.score.value, score=sig.score.score,
@@ -116,14 +116,14 @@ def test_random_signal_streams_plan_with_reasons(stream: list[Any], facts: Guard
             if m is None:
                 continue
             p = plan(m, facts, 1000.0)
-            assert p.reasons and p.reasons[0].startswith("matched")
+            assert p.reasons and p.reasons[0].code is ReasonCode.MATCHED
             if p.decision is Decision.SKIP:
-                assert p.reasons[-1].startswith("skipped: ")
+                assert p.reason.skip
                 assert p.steps == ()
             else:
                 assert len(p.steps) == len(rb.spec.steps)
                 for s in p.steps:
                     if s.kind == "scale" and s.params.get("max") is not None:
                         assert s.params["max"] >= s.params["min"]
-            assert all(isinstance(r, str) and r for r in p.reasons)
+            assert all(isinstance(r, Reason) and r.message for r in p.reasons)
             assert math.isfinite(m.signal.t)

@@ -1,4 +1,4 @@
-"""The Alertmanager webhook receiver over a real socket (uvicorn) with the real journal."""
+"""The Alertmanager webhook endpoint over a real socket (uvicorn) with the real journal."""
 
 from __future__ import annotations
 
@@ -14,10 +14,8 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from starlette.applications import Starlette
 
-from aiops.engines.http import HttpServer
-from aiops.engines.webhook import webhook_routes
+from aiops.http import HttpServer, Principal, Principals, alert_endpoints, build_app
 from aiops.journal import Journal
 from aiops.model import Alert
 from aiops.telemetry.metrics import Metrics
@@ -56,9 +54,12 @@ def start_receiver(tmp: Path, *, token: str | None = TOKEN) -> tuple[Receiver, H
     def on_alerts(alerts: Sequence[Alert], now: float) -> None:
         rx.handed.extend(alerts)
 
-    app = Starlette(routes=webhook_routes(
-        journal=journal, on_alerts=on_alerts, token=token, max_body_bytes=LIMIT,
-        clock=lambda: 1000.0, metrics=rx.metrics))
+    principals = None
+    if token is not None:
+        principals = Principals([Principal(name="am", roles=frozenset({"alerts"}))], [token])
+    app = build_app(endpoints=alert_endpoints(
+        journal=journal, on_alerts=on_alerts, max_body_bytes=LIMIT,
+        clock=lambda: 1000.0, metrics=rx.metrics), principals=principals)
     server = HttpServer(app, host="127.0.0.1", port=0)
     server.start()
     rx.url = f"http://127.0.0.1:{server.port}/v1/alerts"
@@ -166,8 +167,8 @@ def test_chunked_oversized_body_is_cut_off_at_the_limit(rx: Receiver) -> None:
             yield b" " * 8192
         yield b"]}"
     try:
-        r = httpx.post(
-            rx.url, content=chunks(), headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+        r = httpx.post(rx.url, content=chunks(), timeout=10, headers={
+            "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
         assert r.status_code == 413
     except httpx.WriteError:
         pass  # the server closed the connection after answering 413 mid-upload
@@ -187,7 +188,8 @@ def test_wrong_or_missing_token_is_401(rx: Receiver, auth: str | None) -> None:
 
 def test_basic_auth_with_the_token_as_password_is_accepted(rx: Receiver) -> None:
     """Alertmanager's basic_auth (any user, password = token) is accepted."""
-    r = httpx.post(rx.url, content=FIRING, auth=("alertmanager", TOKEN), timeout=10)
+    r = httpx.post(rx.url, content=FIRING, auth=("alertmanager", TOKEN), timeout=10,
+                   headers={"Content-Type": "application/json"})
     assert r.status_code == 200 and len(rx.rows()) == 1
 
 
@@ -235,7 +237,7 @@ def test_fuzzed_bodies_never_5xx_and_refusals_write_nothing(tmp_path: Path) -> N
     @given(body=bodies)
     def check(body: bytes) -> None:
         before = len(receiver.rows())
-        r = client.post(receiver.url, content=body)
+        r = client.post(receiver.url, content=body, headers={"Content-Type": "application/json"})
         assert r.status_code in (200, 400), r.text
         if r.status_code == 400:
             assert r.json()["error"] and len(receiver.rows()) == before

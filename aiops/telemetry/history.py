@@ -1,0 +1,223 @@
+"""Bounded recent history of scores and forecasts, for the web page to draw.
+
+The daemon records each cycle's :class:`~aiops.model.Score` values (value, expected
+band, score, warm) and each :class:`~aiops.model.ForecastSignal`; the page's JSON routes
+read windows of them back. It is bounded by construction, whatever the source serves:
+
+- at most ``points`` points per series, in a fixed-size ring of floats (8 bytes a field);
+- at most ``max_series`` series; when full, a new series is admitted only while it is
+  anomalous (score at or above ``admit_score``), in place of the series that has been
+  quiet longest, so the series behind an incident have history even among 10k series;
+- at most ``max_workloads`` forecast rings of ``points`` points.
+
+At the defaults (1440 points, 128 series) it holds at most ~10 MB. Thread-safe: the poll
+loop writes, HTTP threads read. It reads no clock: every point carries its own ``t``.
+
+>>> from aiops.model import Score, SeriesKey
+>>> h = SeriesHistory(points=3, max_series=2)
+>>> k = SeriesKey.of("cpu", workload="web")
+>>> for t in range(5):
+...     _ = h.record([Score(key=k, t=float(t), value=t, score=0.1, expected=1, lower=0, upper=2)])
+>>> [p.t for p in h.window(k)]
+[2.0, 3.0, 4.0]
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from aiops.model import ForecastSignal, Score, SeriesKey
+
+DEFAULT_POINTS = 1440  # six hours at the default 15 s interval
+DEFAULT_SERIES = 128
+DEFAULT_WORKLOADS = 32
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ScorePoint:
+    """One scored sample as the page draws it."""
+
+    t: float
+    value: float
+    expected: float
+    lower: float
+    upper: float
+    score: float
+    warm: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Counts:
+    """What the last :meth:`SeriesHistory.record` saw: scores, warm ones, anomalous ones."""
+
+    t: float = math.nan
+    scored: int = 0
+    warm: int = 0
+    anomalous: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ForecastPoint:
+    """One forecast: demand predicted at ``t + horizon`` against capacity at ``t``."""
+
+    t: float
+    horizon: float
+    predicted: float
+    lower: float
+    upper: float
+    capacity: float
+    desired_replicas: int
+    current_replicas: int
+
+
+class _Ring:
+    """``size`` rows of ``width`` floats, overwritten oldest first."""
+
+    __slots__ = ("count", "head", "last_t", "size", "values", "width")
+
+    def __init__(self, size: int, width: int) -> None:
+        self.size, self.width = size, width
+        self.values = array("d", bytes(8 * size * width))
+        self.head = 0  # next row to write
+        self.count = 0
+        self.last_t = -math.inf
+
+    def append(self, row: Sequence[float]) -> None:
+        base = self.head * self.width
+        self.values[base:base + self.width] = array("d", row)
+        self.head = (self.head + 1) % self.size
+        self.count = min(self.count + 1, self.size)
+        self.last_t = row[0]
+
+    def rows(self, start: float, end: float) -> list[tuple[float, ...]]:
+        out = []
+        first = (self.head - self.count) % self.size
+        for i in range(self.count):
+            base = ((first + i) % self.size) * self.width
+            if start <= self.values[base] <= end:
+                out.append(tuple(self.values[base:base + self.width]))
+        return out
+
+    @property
+    def nbytes(self) -> int:
+        return self.values.itemsize * len(self.values)
+
+
+class SeriesHistory:
+    """Recent scores per series and forecasts per workload, within fixed bounds."""
+
+    def __init__(self, *, points: int = DEFAULT_POINTS, max_series: int = DEFAULT_SERIES,
+                 max_workloads: int = DEFAULT_WORKLOADS, admit_score: float = 0.5) -> None:
+        if points < 1 or max_series < 1 or max_workloads < 1:
+            raise ValueError("history bounds must be positive")
+        self.points = points
+        self.max_series = max_series
+        self.max_workloads = max_workloads
+        self.admit_score = admit_score
+        self._series: dict[SeriesKey, _Ring] = {}
+        self._loud: dict[SeriesKey, float] = {}  # last time a series was anomalous (or admitted)
+        self._forecasts: dict[SeriesKey, _Ring] = {}
+        self._lock = threading.Lock()
+        #: Series refused for want of room (a count, for the status panel).
+        self.refused = 0
+        #: The counts of the last :meth:`record` (for the status panel).
+        self.last = Counts()
+
+    # -- writing (the poll loop) ----------------------------------------------------------
+
+    def record(self, scores: Iterable[Score]) -> int:
+        """Keep every score newer than its series' last point; returns how many were kept.
+
+        Pass one cycle's scores: a score not newer than its series' last point is skipped.
+        :attr:`last` counts the new scores, kept or not (a series refused for want of room
+        still counts).
+        """
+        kept = fresh = warm = loud = 0
+        t = math.nan
+        with self._lock:
+            for sc in scores:
+                ring = self._series.get(sc.key)
+                if ring is not None and sc.t <= ring.last_t:
+                    continue
+                fresh += 1
+                t = sc.t if math.isnan(t) else max(t, sc.t)
+                anomalous = sc.warm and sc.score >= self.admit_score
+                warm += sc.warm
+                loud += anomalous
+                if ring is None:
+                    ring = self._admit(sc, anomalous)
+                    if ring is None:
+                        continue
+                ring.append((sc.t, sc.value, sc.expected, sc.lower, sc.upper, sc.score,
+                             1.0 if sc.warm else 0.0))
+                if anomalous:
+                    self._loud[sc.key] = sc.t
+                kept += 1
+            if fresh:
+                self.last = Counts(t=t, scored=fresh, warm=warm, anomalous=loud)
+        return kept
+
+    def _admit(self, sc: Score, anomalous: bool) -> _Ring | None:
+        if len(self._series) >= self.max_series:
+            if not anomalous:
+                self.refused += 1
+                return None
+            quietest = min(self._loud, key=self._loud.__getitem__)
+            del self._series[quietest], self._loud[quietest]
+        ring = self._series[sc.key] = _Ring(self.points, 7)
+        self._loud[sc.key] = sc.t
+        return ring
+
+    def record_forecasts(self, signals: Iterable[ForecastSignal]) -> None:
+        """Keep each forecast (a workload beyond ``max_workloads`` is not kept)."""
+        with self._lock:
+            for f in signals:
+                ring = self._forecasts.get(f.key)
+                if ring is None:
+                    if len(self._forecasts) >= self.max_workloads:
+                        continue
+                    ring = self._forecasts[f.key] = _Ring(self.points, 8)
+                elif f.t <= ring.last_t:
+                    continue
+                ring.append((f.t, f.horizon, f.predicted, f.lower, f.upper, f.capacity,
+                             float(f.desired_replicas), float(f.current_replicas)))
+
+    # -- reading (HTTP threads) -------------------------------------------------------------
+
+    def series_keys(self) -> list[SeriesKey]:
+        """Series with history, in the order they were first kept."""
+        with self._lock:
+            return list(self._series)
+
+    def window(self, key: SeriesKey, start: float = -math.inf,
+               end: float = math.inf) -> list[ScorePoint]:
+        """Points of ``key`` with ``start <= t <= end``, oldest first."""
+        with self._lock:
+            ring = self._series.get(key)
+            rows = ring.rows(start, end) if ring is not None else []
+        return [ScorePoint(t=r[0], value=r[1], expected=r[2], lower=r[3], upper=r[4],
+                           score=r[5], warm=r[6] > 0) for r in rows]
+
+    def forecast_keys(self) -> list[SeriesKey]:
+        with self._lock:
+            return list(self._forecasts)
+
+    def forecasts(self, key: SeriesKey, start: float = -math.inf,
+                  end: float = math.inf) -> list[ForecastPoint]:
+        """Forecasts made for ``key`` with ``start <= t <= end``, oldest first."""
+        with self._lock:
+            ring = self._forecasts.get(key)
+            rows = ring.rows(start, end) if ring is not None else []
+        return [ForecastPoint(t=r[0], horizon=r[1], predicted=r[2], lower=r[3], upper=r[4],
+                              capacity=r[5], desired_replicas=int(r[6]),
+                              current_replicas=int(r[7])) for r in rows]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the rings."""
+        with self._lock:
+            return sum(r.nbytes for r in (*self._series.values(), *self._forecasts.values()))
