@@ -237,12 +237,14 @@ class Daemon:
 
     def poll(self) -> CycleReport:
         """Pull, score, and queue anomaly signals."""
+        now = self.clock.now()
+        if not self.clock.stepped:
+            # Poll on the interval grid: replicas (and restarts) see the same instants.
+            now -= now % self.config.loop.interval
+        # The fetch runs outside the lock: a slow source never stalls healing.
+        pulled = self.scrape.pull(now)
         with self._lock:
-            now = self.clock.now()
-            if not self.clock.stepped:
-                # Poll on the interval grid: replicas (and restarts) see the same instants.
-                now -= now % self.config.loop.interval
-            report = self.scrape.cycle(now)
+            report = self.scrape.score(pulled)
             if report.ok:
                 self.history.record(sc for sc in self.scrape.scores.values() if sc.t >= now)
             for anomaly in report.anomalies:

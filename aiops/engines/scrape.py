@@ -54,6 +54,17 @@ class CycleReport:
     stages: Mapping[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Pulled:
+    """One fetch from the source: its column batch, or the error that stopped it."""
+
+    now: float
+    batch: SampleBatch | None
+    error: AiopsError | None
+    t0: float
+    t1: float
+
+
 class ScrapeEngine:
     """Pulls from one source and scores every series with one detector bank."""
 
@@ -95,12 +106,23 @@ class ScrapeEngine:
 
     def cycle(self, now: float) -> CycleReport:
         """Run one poll + detect cycle at time ``now``."""
+        return self.score(self.pull(now))
+
+    def pull(self, now: float) -> Pulled:
+        """Fetch the samples at ``now`` (the slow, lock-free half of a cycle)."""
         t0 = time.perf_counter()
         try:
             batch = self.reader.read(now)
         except AiopsError as exc:
-            return self._failed(now, exc, t0)
-        t1 = time.perf_counter()
+            return Pulled(now=now, batch=None, error=exc, t0=t0, t1=time.perf_counter())
+        return Pulled(now=now, batch=batch, error=None, t0=t0, t1=time.perf_counter())
+
+    def score(self, pulled: Pulled) -> CycleReport:
+        """Score what :meth:`pull` fetched and raise its signals."""
+        now, batch, t0, t1 = pulled.now, pulled.batch, pulled.t0, pulled.t1
+        if pulled.error is not None:
+            return self._failed(now, pulled.error, t0)
+        assert batch is not None  # a pull without an error carries its batch
         joint: list[Score] = []
         with collector_held():
             sb = self.bank.update_batch(batch)
