@@ -443,7 +443,7 @@ def bench_throughput(
     for col in ("detector", "series", "points", "points/s", "x river"):
         table.add_column(col, justify="left" if col == "detector" else "right")
     river = report.river.per_second
-    for r in (*report.bank, *report.batches, *report.samples, report.river):
+    for r in (*report.bank, *report.batches, *report.storms, *report.samples, report.river):
         table.add_row(r.name, f"{r.series:,}", f"{r.points:,}", f"{r.per_second:,.0f}",
                       f"{r.per_second / river:,.1f}")
     console = Console()

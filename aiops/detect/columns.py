@@ -172,20 +172,43 @@ def workload_shares(
 ) -> dict[int, tuple[tuple[str, float], ...]]:
     """Per workload id, each metric's share of the workload's raw evidence (top 3).
 
-    Only workloads with more than one warm sample and some evidence get shares.
+    Only workloads with more than one warm sample and some evidence get shares. Column
+    by column: each workload's total is summed in batch order (one vectorised pass per
+    member rank, so it equals a running sum), shares ranked largest first (ties in batch
+    order); Python tuples are built for the top three of each workload only.
     """
-    member = np.isin(sb.group, groups) & sb.warm
-    out: dict[int, tuple[tuple[str, float], ...]] = {}
-    at = np.flatnonzero(member)
+    member = np.flatnonzero(np.isin(sb.group, groups) & sb.warm)
+    if member.shape[0] == 0:
+        return {}
+    order = np.argsort(sb.group[member], kind="stable")
+    member = member[order]
+    g = sb.group[member]
+    raw = sb.raw[member]
+    first = np.r_[True, g[1:] != g[:-1]]
+    starts = np.flatnonzero(first)
+    seg = np.cumsum(first) - 1
+    rank = np.arange(g.shape[0]) - starts[seg]
+    counts = np.diff(np.r_[starts, g.shape[0]])
+    total = np.zeros(starts.shape[0])
+    for k in range(int(counts.max())):
+        at = rank == k
+        total[seg[at]] += raw[at]
+    keep = np.flatnonzero((counts[seg] > 1) & (total[seg] > 0) & (raw > 0))
+    if keep.shape[0] == 0:
+        return {}
+    share = raw[keep] / total[seg[keep]]
+    ranked = keep[np.lexsort((rank[keep], -share, seg[keep]))]
+    share = raw[ranked] / total[seg[ranked]]
+    lead = np.r_[True, seg[ranked][1:] != seg[ranked][:-1]]
+    place = np.arange(ranked.shape[0]) - np.maximum.accumulate(
+        np.where(lead, np.arange(ranked.shape[0]), 0))
+    top = np.flatnonzero(place < 3)
     by: dict[int, list[tuple[str, float]]] = {}
-    for i, g, r in zip(at.tolist(), sb.group[at].tolist(), sb.raw[at].tolist(), strict=True):
-        by.setdefault(g, []).append((sb.keys[int(sb.index[i])].metric, r))
-    for g, items in by.items():
-        total = sum(v for _, v in items)
-        if len(items) > 1 and total > 0:
-            ranked = sorted(((m, v / total) for m, v in items if v > 0), key=lambda kv: -kv[1])
-            out[g] = tuple(ranked[:3])
-    return out
+    keys, index = sb.keys, sb.index
+    for i, gid, v in zip(member[ranked[top]].tolist(), g[ranked[top]].tolist(),
+                         share[top].tolist(), strict=True):
+        by.setdefault(gid, []).append((keys[int(index[i])].metric, v))
+    return {gid: tuple(items) for gid, items in by.items()}
 
 
 def _why(

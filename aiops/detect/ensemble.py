@@ -158,7 +158,8 @@ class Ensemble:
                 v = xb
                 seen = None
                 if prof is not None:
-                    level, seen = prof.expected(tb, rows)
+                    pb = prof.bin_of(tb)
+                    level, seen = prof.expected(tb, rows, pb)
                     v = np.where(seen, xb - level, np.where(usable(xb), 0.0, np.nan))
                     shifts.append(level)
                 e = core.score(v, rows)
@@ -176,7 +177,7 @@ class Ensemble:
                     # A phase seen before learns by its own view's verdict; an unseen one
                     # (no opinion yet) by the raw view's, so a spike cannot become its level.
                     normal = np.where(seen, e.raw, evs[0].raw) < p.threshold
-                    prof.learn(xb, tb, e.valid & normal, rows)
+                    prof.learn(xb, tb, e.valid & normal, rows, pb)
                 evs.append(e)
             if spread0 is not None:
                 spread0[rows] = (evs[0].upper - evs[0].lower) / 6.0
@@ -203,15 +204,17 @@ class Ensemble:
         assert self.envelope is not None
         p = self.params
         center = self.envelope.center[rows].copy() if self.repeats is not None else None
-        seen = self.envelope.inside(x, t, rows) & ev.valid
-        self.envelope.learn(x, t, ev.valid, rows)
+        b = self.envelope.bin_of(t)  # the repeats envelope has the same period and bins
+        seen = self.envelope.inside(x, t, rows, b=b) & ev.valid
+        self.envelope.learn(x, t, ev.valid, rows, b=b)
         factor = np.where(seen, p.recurring_discount, 1.0)
         ev = replace(ev, score=ev.score * factor, raw=ev.raw * factor)
         if self.repeats is None or center is None:
             return ev
         # An anomaly within reach of one seen at this phase before is a repeat.
-        again = self.repeats.inside(x, t, rows, center=center) & ev.valid
-        self.repeats.learn(x, t, ev.valid & (ev.raw >= p.repeat_level), rows, center=center)
+        again = self.repeats.inside(x, t, rows, center=center, b=b) & ev.valid
+        self.repeats.learn(x, t, ev.valid & (ev.raw >= p.repeat_level), rows, center=center,
+                           b=b)
         factor = np.where(again, p.repeat_discount, 1.0)
         return replace(ev, score=ev.score * factor, raw=ev.raw * factor)
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from aiops.detect.rows import with_room
+from aiops.detect.rows import gather_bins, phase_bins, with_room
 
 F64 = npt.NDArray[np.float64]
 Bool = npt.NDArray[np.bool_]
@@ -80,70 +80,65 @@ class PhaseEnvelope:
         self.visit[:, self.size : size] = np.array([[-1.0], [0.0], [0.0], [-np.inf], [np.inf]])
         self.size = size
 
-    def _bin(self, t: F64) -> npt.NDArray[np.intp]:
-        phase = np.mod(np.nan_to_num(t), self.period) / self.period
-        out: npt.NDArray[np.intp] = (phase * self.bins).astype(np.intp) % self.bins
-        return out
-
-    @staticmethod
-    def _idx(rows: slice | None, size: int) -> npt.NDArray[np.intp]:
-        r = slice(0, size) if rows is None else rows
-        return np.arange(r.start, r.stop)
+    def bin_of(self, t: F64) -> npt.NDArray[np.intp]:
+        """The phase bin of each time (pass it back to skip recomputing it)."""
+        return phase_bins(t, self.period, self.bins)
 
     def inside(
-        self, values: F64, t: F64, rows: slice | None = None, center: F64 | None = None
+        self, values: F64, t: F64, rows: slice | None = None, center: F64 | None = None,
+        b: npt.NDArray[np.intp] | None = None,
     ) -> Bool:
         """Rows whose value lies within the envelope of its phase bin or a neighbour's.
 
         The envelope always contains the long-run level: a value between the level and
         the most extreme value seen on its side at this phase (stretched by ``margin``
         of that distance) counts as seen. ``center`` replaces the envelope's own level
-        (an envelope of anomalies borrows the level of all points).
+        (an envelope of anomalies borrows the level of all points). ``b`` is
+        :meth:`bin_of` of ``t`` when the caller has it.
         """
-        idx = self._idx(rows, self.size)
-        b = self._bin(t)
-        c = self.center[idx] if center is None else center
+        r = slice(0, self.size) if rows is None else rows
+        b = self.bin_of(t) if b is None else b
+        c = self.center[r] if center is None else center
         hi = c.copy()
         lo = c.copy()
         for j in range(-self.neighbours, self.neighbours + 1):
             bj = (b + j) % self.bins
-            np.maximum(hi, self.hi[bj, idx], out=hi)  # -inf in unseen bins: no effect
-            np.minimum(lo, self.lo[bj, idx], out=lo)
+            np.maximum(hi, gather_bins(self.hi, bj, r), out=hi)  # -inf unseen: no effect
+            np.minimum(lo, gather_bins(self.lo, bj, r), out=lo)
         if self.margin > 0:
             hi = c + (hi - c) * (1.0 + self.margin)
             lo = c - (c - lo) * (1.0 + self.margin)
         with np.errstate(invalid="ignore"):
-            out: Bool = (values >= lo) & (values <= hi) & (self.count[idx] > 0)
+            out: Bool = (values >= lo) & (values <= hi) & (self.count[r] > 0)
         return out
 
     def learn(
         self, values: F64, t: F64, mask: Bool, rows: slice | None = None,
-        center: F64 | None = None,
+        center: F64 | None = None, b: npt.NDArray[np.intp] | None = None,
     ) -> None:
         """Add each masked row's value to its visit; a finished visit widens its bin.
 
         The bin's extremes first relax towards the level (one half-life per
         ``halflife`` samples of the visit). With ``center`` given, extremes relax
-        towards it and the envelope's own level is left alone.
+        towards it and the envelope's own level is left alone (``b`` as in :meth:`inside`).
         """
-        idx = self._idx(rows, self.size)
-        b = self._bin(t)
+        r = slice(0, self.size) if rows is None else rows
+        b = self.bin_of(t) if b is None else b
         x = np.where(mask, values, 0.0)
         if center is None:
-            c = self.center[idx]
-            first = mask & (self.count[idx] == 0)
-            c = np.where(first, x, c)
-            self.center[idx] = np.where(mask & ~first, c + _CENTER_ALPHA * (x - c), c)
+            first = mask & (self.count[r] == 0)
+            c = np.where(first, x, self.center[r])
+            self.center[r] = np.where(mask & ~first, c + _CENTER_ALPHA * (x - c), c)
         else:
             c = center
-        v = self.visit[:, idx]
+        v = self.visit[:, r].copy()
         vbin, vstart, vcount, vhi, vlo = v
-        tt = np.nan_to_num(t)
+        tt = np.where(np.isfinite(t), t, 0.0)
         # A visit is over once time moves past it, whether or not this sample is learnt.
         done = np.isfinite(t) & (vbin >= 0) & ((vbin != b) | (tt - vstart >= 0.5 * self.period))
         ended = np.flatnonzero(done)
         if ended.size:
-            self._close(ended, idx, c)
+            self._close(ended, ended + r.start, c)
             vbin = np.where(done, -1.0, vbin)
             vhi = np.where(done, -np.inf, vhi)
             vlo = np.where(done, np.inf, vlo)
@@ -153,12 +148,11 @@ class PhaseEnvelope:
         vcount = np.where(begin, 0.0, vcount) + mask
         vhi = np.where(mask, np.maximum(vhi, x), vhi)
         vlo = np.where(mask, np.minimum(vlo, x), vlo)
-        self.visit[:, idx] = np.stack([vbin, vstart, vcount, vhi, vlo])
-        self.count[idx] += mask
+        self.visit[:, r] = np.stack([vbin, vstart, vcount, vhi, vlo])
+        self.count[r] += mask
 
-    def _close(self, which: npt.NDArray[np.intp], idx: npt.NDArray[np.intp], c: F64) -> None:
-        """Merge the finished visits of rows ``idx[which]`` into their bins."""
-        rows = idx[which]
+    def _close(self, which: npt.NDArray[np.intp], rows: npt.NDArray[np.intp], c: F64) -> None:
+        """Merge the finished visits of rows ``rows`` (block positions ``which``) into bins."""
         vbin, _, vcount, vhi, vlo = self.visit[:, rows]
         b = vbin.astype(np.intp)
         cc = c[which]

@@ -209,9 +209,12 @@ class RobustCore:
         self._work = w
         f = self._f[:, rows]
         mu = f[0]
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             z = w.e / w.spread
-        z = np.nan_to_num(z, nan=0.0, posinf=_Z_MAX, neginf=-_Z_MAX)
+        bad = ~np.isfinite(z)
+        if bad.any():  # 0/0 means no evidence; x/0 the largest
+            zb = z[bad]
+            z[bad] = np.where(np.isnan(zb), 0.0, np.copysign(_Z_MAX, zb))
         az = np.abs(z)
         logp = tail_logp(az, f[14:17], f[17:20], f[20:23])
         raw = evidence_score(logp, p.decades)
