@@ -189,12 +189,13 @@ class DetectConfig(Section):
     recurring_neighbours: int = Field(
         1, ge=0, description="Neighbouring bins on each side also consulted (jobs drift)."
     )
-    recurring_halflife: float = Field(
-        300.0,
+    recurring_halflife_periods: float = Field(
+        25.0,
         gt=0,
         description=(
-            "Half-life of the envelope's extremes, in samples of their bin: old peaks relax "
-            "towards the series' long-run level."
+            "Half-life of the envelope's extremes, in periods (finished visits to their bin, "
+            "whatever the sampling interval): old peaks relax towards the series' long-run "
+            "level."
         ),
     )
     recurring_discount: float = Field(

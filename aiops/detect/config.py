@@ -43,7 +43,7 @@ class Params:
     recurring_period: float = 0.0
     recurring_bins: int = 24
     recurring_neighbours: int = 1
-    recurring_halflife: float = 300.0
+    recurring_halflife_periods: float = 25.0
     recurring_discount: float = 1.0
     repeat_discount: float = 1.0
     repeat_level: float = 0.8
@@ -76,7 +76,7 @@ class Params:
             recurring_period=config.recurring_period,
             recurring_bins=config.recurring_bins,
             recurring_neighbours=config.recurring_neighbours,
-            recurring_halflife=config.recurring_halflife,
+            recurring_halflife_periods=config.recurring_halflife_periods,
             recurring_discount=config.recurring_discount,
             repeat_discount=config.repeat_discount,
             repeat_level=config.repeat_level,

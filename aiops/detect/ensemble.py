@@ -58,7 +58,7 @@ class Ensemble:
         self.envelope = (
             PhaseEnvelope(
                 period=params.recurring_period, bins=params.recurring_bins,
-                halflife=params.recurring_halflife, neighbours=params.recurring_neighbours,
+                halflife=params.recurring_halflife_periods, neighbours=params.recurring_neighbours,
             )
             if params.recurring_period > 0
             else None
@@ -67,7 +67,7 @@ class Ensemble:
         self.repeats = (
             PhaseEnvelope(
                 period=params.recurring_period, bins=params.recurring_bins,
-                halflife=params.recurring_halflife, neighbours=params.recurring_neighbours,
+                halflife=params.recurring_halflife_periods, neighbours=params.recurring_neighbours,
                 margin=params.repeat_margin,
             )
             if params.recurring_period > 0 and params.repeat_discount < 1.0

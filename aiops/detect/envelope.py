@@ -5,8 +5,10 @@ every day, a batch upload bursts the network every night. The robust detector fl
 each repeat again, because an anomaly never teaches its spread. The envelope
 remembers, per series and per phase bin of a period (a day in 24 bins), the highest and
 lowest value seen there recently, every point included, anomalous or not. The extremes
-relax towards the series' long-run level with a half-life counted in samples of that
-bin, so an old peak is forgotten after some periods. Only finished visits to a bin count
+relax towards the series' long-run level with a half-life counted in periods (one
+step per finished visit to the bin, however many samples the visit held, so the memory
+is the same at a 15 s and at a 5 min sampling interval): an old peak is forgotten after
+some periods. Only finished visits to a bin count
 (a day's values at 02:00 join the 02:00 bin when the series moves on to 03:00), so a
 sustained anomaly does not make itself "seen before". A value inside the envelope of its
 own bin or a neighbouring bin (jobs drift by a few minutes), that is between the
@@ -15,7 +17,7 @@ of day before: the ensemble multiplies its score by ``discount``. A value beyond
 extreme seen there keeps its full score.
 
 >>> import numpy as np
->>> env = PhaseEnvelope(period=86400.0, bins=24, halflife=300.0, neighbours=1)
+>>> env = PhaseEnvelope(period=86400.0, bins=24, halflife=25.0, neighbours=1)
 >>> env.grow(1)
 >>> for day in range(3):  # a nightly spike to 9 at 02:00, 1.0 otherwise
 ...     for h in range(24):
@@ -119,7 +121,7 @@ class PhaseEnvelope:
         """Add each masked row's value to its visit; a finished visit widens its bin.
 
         The bin's extremes first relax towards the level (one half-life per
-        ``halflife`` samples of the visit). With ``center`` given, extremes relax
+        ``halflife`` visits, i.e. periods). With ``center`` given, extremes relax
         towards it and the envelope's own level is left alone (``b`` as in :meth:`inside`).
         """
         r = slice(0, self.size) if rows is None else rows
@@ -153,10 +155,10 @@ class PhaseEnvelope:
 
     def _close(self, which: npt.NDArray[np.intp], rows: npt.NDArray[np.intp], c: F64) -> None:
         """Merge the finished visits of rows ``rows`` (block positions ``which``) into bins."""
-        vbin, _, vcount, vhi, vlo = self.visit[:, rows]
+        vbin, _, _, vhi, vlo = self.visit[:, rows]
         b = vbin.astype(np.intp)
         cc = c[which]
-        d = self.decay ** vcount
+        d = self.decay  # one visit: one period of memory
         hi, lo = self.hi[b, rows], self.lo[b, rows]
         with np.errstate(invalid="ignore"):
             self.hi[b, rows] = np.maximum(vhi, cc + d * (hi - cc))

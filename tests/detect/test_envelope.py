@@ -76,6 +76,29 @@ def test_extremes_relax_towards_the_level_when_the_peak_stops() -> None:
     assert env.inside(np.array([8.0]), np.array([203.0 * DAY])).tolist() == [False]
 
 
+def test_memory_counts_periods_not_samples() -> None:
+    """A peak is remembered for as many days at 15 s sampling as at 5 min sampling.
+
+    Two series see the same day (a peak of 9 in the 02:00 bin, 1 elsewhere) and then
+    the same calm days, one sampled every 15 s, one every 5 min: after each calm day
+    both envelopes hold the same extreme at 02:00 (up to the long-run level they relax
+    towards, which the peak's samples move a little differently).
+    """
+    envs = [PhaseEnvelope(period=DAY, bins=24, halflife=3.0, neighbours=0) for _ in range(2)]
+    for env in envs:
+        env.grow(1)
+    ok = np.array([True])
+    highs: list[list[float]] = [[], []]
+    for k, step in enumerate((15.0, 300.0)):
+        for t in np.arange(0.0, 8 * DAY, step):
+            peak = t < DAY and 2 * 3600.0 <= t < 3 * 3600.0
+            envs[k].learn(np.array([9.0 if peak else 1.0]), np.array([t]), ok)
+            if t % DAY == 0.0:
+                highs[k].append(float(envs[k].hi[2, 0]))
+    np.testing.assert_allclose(highs[0], highs[1], rtol=0.01)
+    assert highs[0][-1] < highs[0][2] < 9.0  # it does relax, one step per day
+
+
 def test_masked_rows_and_nan_do_not_touch_the_envelope() -> None:
     """Rows outside the mask (NaN samples) leave their envelope empty."""
     env = PhaseEnvelope(period=DAY, bins=4, halflife=50.0, neighbours=0)
