@@ -412,6 +412,7 @@ class Daemon:
             *dashboard_endpoints(
                 status=self.page_status, incidents=self.journal, history=self.history,
                 clock=self.clock.now, floor=self.config.detect.signal_floor,
+                open_level=self.config.detect.episode_open,
             ),
             *alert_endpoints(
                 journal=self.journal, on_alerts=self._on_alerts, max_body_bytes=cfg.max_body_bytes,
