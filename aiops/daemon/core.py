@@ -246,7 +246,9 @@ class Daemon:
         with self._lock:
             report = self.scrape.score(pulled)
             if report.ok:
-                self.history.record(sc for sc in self.scrape.scores.values() if sc.t >= now)
+                if self.scrape.last_batch is not None:
+                    self.history.record_batch(self.scrape.last_batch)
+                self.history.record(self.scrape.last_joint)
             for anomaly in report.anomalies:
                 self.signals.put(anomaly)
             if self.forecaster is not None and report.ok:

@@ -94,6 +94,9 @@ class ScrapeEngine:
         self.last_ok: float | None = None
         self._since: dict[SeriesKey, float] = {}
         self._gauges: dict[int, list[list[Any]]] = {}
+        #: The last good cycle's scores as columns, and its joint Scores (for history).
+        self.last_batch: ScoreBatch | None = None
+        self.last_joint: list[Score] = []
 
     def latest_samples(self) -> Mapping[SeriesKey, Sample]:
         """The latest sample of every series, or nothing while the source is down."""
@@ -130,6 +133,7 @@ class ScrapeEngine:
                 joint = self._joint(batch.samples(), now)
         t2 = time.perf_counter()
         self.latest.update(batch)
+        self.last_batch, self.last_joint = sb, joint
         skipped = len(sb) - int(np.count_nonzero(sb.valid))
         if skipped:
             # A gap is scored by nobody, so it neither raises nor ends an episode.
