@@ -140,12 +140,31 @@ class SignalKind(StrEnum):
     MODEL_DRIFT = "model-drift"
 
 
+class Episode(StrEnum):
+    """Where an anomaly signal stands in its series' episode (one start, one end)."""
+
+    START = "start"
+    ONGOING = "ongoing"
+    END = "end"
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Anomaly:
-    """A series scored anomalous; ``since`` is when its score first crossed."""
+    """A series scored anomalous, as part of an anomaly episode.
+
+    ``since`` is when the current run of anomalous samples began (consecutive samples
+    at the episode's open level, which may lie below the signal floor), so a runbook's
+    ``for:`` reads the episode rather than one line crossed without a dip.
+    ``episode`` says whether this signal starts the series' episode, continues it or
+    ends it; ``episode_start`` is when the episode began (its one report, possibly
+    below the floor) and ``peak`` its highest score so far.
+    """
 
     score: Score
     since: float
+    episode: Episode = Episode.ONGOING
+    episode_start: float | None = None
+    peak: float = 0.0
 
     kind: Literal[SignalKind.ANOMALY] = SignalKind.ANOMALY
 
@@ -159,7 +178,8 @@ class Anomaly:
 
     @property
     def dedup_key(self) -> str:
-        return f"anomaly:{self.score.key}:{self.since}"
+        end = ":end" if self.episode is Episode.END else ""
+        return f"anomaly:{self.score.key}:{self.since}{end}"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

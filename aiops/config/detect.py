@@ -116,7 +116,7 @@ class DetectConfig(Section):
         0.01, gt=0, lt=1, description="EWMA weight of the long-term level used to spot trends."
     )
     scale_alpha: float = Field(
-        0.02, gt=0, lt=1, description="EWMA weight of each statistic's learnt spread."
+        0.005, gt=0, lt=1, description="EWMA weight of each statistic's learnt spread."
     )
     trend_scale_alpha: float = Field(
         0.001,
@@ -156,22 +156,34 @@ class DetectConfig(Section):
             "normal (a persistent shift stops being anomalous)."
         ),
     )
-    suppress: int = Field(
-        0,
-        ge=0,
+    episode_open: float = Field(
+        0.32,
+        gt=0,
+        le=1,
         description=(
-            "After a score crosses threshold, report scores below it for this many samples "
-            "(one detection per burst; useful for benchmarks, 0 keeps every score)."
+            "Score at which a series' anomaly episode starts (when none is open). The "
+            "episode's start is the one report per burst (`aiops detect` and NAB score it); "
+            "runbooks still decide on each sample's score (score_above)."
         ),
     )
-    suppress_above: float = Field(
-        0.0,
+    episode_min: int = Field(
+        300,
         ge=0,
-        le=1,
-        description="Score that starts a quiet period (0 = the threshold).",
+        description=(
+            "Samples an episode lasts at least: a disturbance is reported once, not once "
+            "per burst within it (a range record still starts a new episode)."
+        ),
+    )
+    episode_calm: int = Field(
+        30,
+        ge=1,
+        description=(
+            "Consecutive samples below episode_open that end an episode (once it has lasted "
+            "episode_min)."
+        ),
     )
     floor_share: float = Field(
-        0.0,
+        0.5,
         ge=0,
         description=(
             "Floor on each statistic's spread as a share of the series' long-run spread "
@@ -182,7 +194,7 @@ class DetectConfig(Section):
         0.002, gt=0, lt=1, description="EWMA weight of the long-run spread behind the floor."
     )
     recurring_period: Duration = Field(
-        0.0,
+        86400.0,
         ge=0,
         description=(
             "Period of the recurring-pattern envelope (e.g. 1d; 0 = off): per phase bin, the "
@@ -197,22 +209,23 @@ class DetectConfig(Section):
     recurring_neighbours: int = Field(
         1, ge=0, description="Neighbouring bins on each side also consulted (jobs drift)."
     )
-    recurring_halflife: float = Field(
-        300.0,
+    recurring_halflife_periods: float = Field(
+        25.0,
         gt=0,
         description=(
-            "Half-life of the envelope's extremes, in samples of their bin: old peaks relax "
-            "towards the series' long-run level."
+            "Half-life of the envelope's extremes, in periods (finished visits to their bin, "
+            "whatever the sampling interval): old peaks relax towards the series' long-run "
+            "level."
         ),
     )
     recurring_discount: float = Field(
-        1.0,
+        0.75,
         ge=0,
         le=1,
         description="Score multiplier for a value inside the envelope (1 = no effect).",
     )
     repeat_discount: float = Field(
-        1.0,
+        0.2,
         ge=0,
         le=1,
         description=(
@@ -234,18 +247,21 @@ class DetectConfig(Section):
         ),
     )
     records: bool = Field(
-        False,
+        True,
         description=(
             "Score a warm value beyond the series' whole observed range (a new maximum or "
-            "minimum by more than record_tolerance of the range) at least record_score. Off by "
-            "default: a metric that only grows (a disk filling) sets records all day."
+            "minimum by more than record_tolerance of the range) by how rare such a record "
+            "is: log10(samples seen) + margin / (record_tolerance ln 10) decades. A record "
+            "strong enough to open an episode starts a new one even inside an episode."
         ),
     )
     record_tolerance: float = Field(
-        0.02, ge=0, description="Share of the observed range a record must exceed it by."
-    )
-    record_score: float = Field(
-        0.99, ge=0, le=1, description="Score given to a range record."
+        0.02,
+        gt=0,
+        description=(
+            "Share of the observed range a record must exceed it by, and the tail scale "
+            "(as a share of the range) that turns the margin into evidence."
+        ),
     )
     drift_threshold: float = Field(
         0.0,
@@ -258,7 +274,10 @@ class DetectConfig(Section):
         ),
     )
     seasons: list[Season] = Field(
-        default_factory=list,
+        default_factory=lambda: [
+            Season(period=86400.0, bins=24, alpha=0.1),
+            Season(period=7 * 86400.0, bins=336, alpha=0.3),
+        ],
         description=(
             "Seasonal baselines scored alongside the raw value (each costs bins x 16 bytes "
             "per series); e.g. [{period: 1d, bins: 24}, {period: 7d, bins: 336, alpha: 0.3}]."
@@ -289,25 +308,22 @@ class DetectConfig(Section):
         return {c.name: variant(self, c.set, exclude={"candidates"}) for c in self.candidates}
 
 
-# Named settings for the CLI (``--preset``). "default" is what the daemon runs: a score
-# of 0.9 is rare evidence and bursts are reported whole. "nab" is the benchmark's
-# setting, the same for every series: daily and weekly seasonal views, a spread floor
-# for bursty series, and one report per burst (NAB rewards the first detection).
+# Named settings for the CLI (``--preset``). "default" is what the daemon runs and what
+# `aiops bench nab` scores: raw, daily and weekly views, the recurring-pattern envelope
+# and the recurring-anomaly memory, range records, one episode report per burst.
+# "lean" drops the seasonal views (a tenth of the memory, twice the speed); "classic"
+# is the earlier daemon default (no seasons, floors, envelopes or records).
 PRESETS: dict[str, dict[str, object]] = {
     "default": {},
-    "nab": {
-        "floor_share": 0.5,
-        "scale_alpha": 0.005,
-        "suppress": 300,
-        "suppress_above": 0.32,
-        "recurring_period": "1d",
-        "recurring_discount": 0.75,
-        "repeat_discount": 0.2,
-        "records": True,
-        "seasons": [
-            {"period": "1d", "bins": 24, "alpha": 0.1},
-            {"period": "7d", "bins": 336, "alpha": 0.3},
-        ],
+    "lean": {"seasons": []},
+    "classic": {
+        "scale_alpha": 0.02,
+        "floor_share": 0.0,
+        "recurring_period": 0.0,
+        "recurring_discount": 1.0,
+        "repeat_discount": 1.0,
+        "records": False,
+        "seasons": [],
     },
 }
 
@@ -315,8 +331,8 @@ PRESETS: dict[str, dict[str, object]] = {
 def preset(name: str) -> DetectConfig:
     """The detector settings of a named preset (KeyError if unknown).
 
-    >>> preset("nab").suppress
-    300
+    >>> preset("lean").seasons
+    []
     >>> preset("default") == DetectConfig()
     True
     """

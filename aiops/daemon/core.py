@@ -259,7 +259,9 @@ class Daemon:
         with self._lock:
             report = self._score(pulled)
             if report.ok:
-                self.history.record(self.scrape.last_scores)
+                if self.scrape.last_batch is not None:
+                    self.history.record_batch(self.scrape.last_batch)
+                self.history.record(self.scrape.last_joint)
             tick = now - now % interval
             if self.push is not None and tick == self._last_tick:
                 self.last_report = report

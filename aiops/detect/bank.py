@@ -32,22 +32,16 @@ import numpy as np
 import numpy.typing as npt
 
 from aiops.config.detect import DetectConfig
+from aiops.detect.columns import ColumnBatch, KeyTable, ScoreBatch, explain, gather
 from aiops.detect.config import Params
 from aiops.detect.ensemble import Ensemble
-from aiops.detect.explain import (
-    CONTRIB_FLOOR,
-    KIND_NAMES,
-    build_scores,
-    contributions,
-    fired,
-    take,
-    why_warm,
-)
 from aiops.detect.robust import MAX_ABS, Evidence, usable
+from aiops.detect.rows import with_room
 from aiops.errors import PermanentError
 from aiops.model import Labels, Sample, Score, SeriesKey
 
-_SNAPSHOT_VERSION = 1
+_SNAPSHOT_VERSION = 2
+_MAX_TABLES = 8  # key tables whose row mapping is cached (a source keeps one)
 _IDENTITY = attrgetter("metric", "labels")
 
 
@@ -67,6 +61,9 @@ class DetectorBank:
         # generated __hash__/__eq__ (the daemon's keys are new objects every cycle).
         self._index: dict[tuple[str, Labels], int] = {}
         self._keys: list[SeriesKey | None] = []
+        self._groups: dict[Labels, int] = {}
+        self._group = np.zeros(0, dtype=np.intp)
+        self._tables: dict[int, npt.NDArray[np.intp]] = {}
         self.skipped = 0
 
     # -- bookkeeping ------------------------------------------------------------
@@ -96,9 +93,7 @@ class DetectorBank:
         x = np.asarray(values, dtype=np.float64)
         if x.ndim != 1:
             raise ValueError("update_arrays takes a 1-D array, one value per series")
-        if x.shape[0] > self._core.size:
-            self._keys.extend([None] * (x.shape[0] - self._core.size))
-            self._core.grow(x.shape[0])
+        self._anonymous(x.shape[0])
         n = x.shape[0]
         bad = int(n - np.count_nonzero(usable(x)))
         if n < self._core.size:
@@ -106,6 +101,15 @@ class DetectorBank:
         scores = self._core.step_scores(x, None if t is None else _times(t, self._core.size))
         self.skipped += bad
         return scores[:n]
+
+    def _anonymous(self, size: int) -> None:
+        """Rows up to ``size`` exist (new ones anonymous, each its own workload)."""
+        if size > self._core.size:
+            start = len(self._keys)
+            self._keys.extend([None] * (size - start))
+            self._group = with_room(self._group, size)
+            self._group[start:size] = np.arange(start, size) + (1 << 40)
+            self._core.grow(size)
 
     def evidence(self, values: npt.ArrayLike, t: npt.ArrayLike | None = None) -> Evidence:
         """Like :meth:`update_arrays` but returns the full evidence (bands, z, kinds)."""
@@ -126,21 +130,54 @@ class DetectorBank:
         self.skipped += len(samples) - len(ok)
         if not ok:
             return []
-        rows = self._rows([s.key for s in ok])
-        if len(set(rows)) == len(rows):
-            return self._score_batch(ok, rows)
-        rounds: list[list[int]] = []
-        seen: dict[int, int] = {}
-        for i, row in enumerate(rows):
-            k = seen.get(row, 0)
-            seen[row] = k + 1
-            if k == len(rounds):
-                rounds.append([])
-            rounds[k].append(i)
+        keys = [s.key for s in ok]
+        rows = np.array(self._rows(keys), dtype=np.intp)
+        t = np.array([s.t for s in ok], dtype=np.float64)
+        x = np.array([s.value for s in ok], dtype=np.float64)
         out: list[Score] = []
-        for members in rounds:
-            out.extend(self._score_batch([ok[i] for i in members], [rows[i] for i in members]))
+        for members in _rounds(rows):
+            sb = self._score_rows(keys, members, rows[members], t[members], x[members])
+            out.extend(self.explain(sb, np.arange(len(sb))))
         return out
+
+    # -- columnar API -----------------------------------------------------------
+    def update_batch(self, batch: ColumnBatch) -> ScoreBatch:
+        """Score a column batch (see :mod:`aiops.detect.columns`); arrays out, no objects.
+
+        Invalid values are skipped and counted (score NaN, phase NONE). Two samples of one
+        series are scored in turn, in batch order.
+        """
+        index = np.asarray(batch.index, dtype=np.intp)
+        rows = self._table_rows(batch.table)[index]
+        t = np.asarray(batch.t, dtype=np.float64)
+        x = np.asarray(batch.value, dtype=np.float64)
+        good = usable(x)
+        self.skipped += int(x.shape[0] - np.count_nonzero(good))
+        n = self._core.size
+        if rows.shape[0] <= n and _distinct(rows, n):
+            return self._score_rows(batch.table.keys, index, rows, t, x)
+        parts = [(m, self._score_rows(batch.table.keys, index[m], rows[m], t[m], x[m]))
+                 for m in _rounds(rows)]
+        return _merge(parts, len(index))
+
+    def explain(self, sb: ScoreBatch, positions: npt.ArrayLike) -> list[Score]:
+        """Scores with reasons for the chosen positions of a batch (e.g. those that signal)."""
+        return explain(sb, np.asarray(positions, dtype=np.intp), learned=self._core.learned,
+                       warmup=self.params.warmup)
+
+    def _score_rows(
+        self, keys: Sequence[SeriesKey], index: npt.NDArray[np.intp],
+        rows: npt.NDArray[np.intp], t: npt.NDArray[np.float64], x: npt.NDArray[np.float64],
+    ) -> ScoreBatch:
+        """One step with one sample per row (``rows`` distinct); the batch's columns."""
+        size = self._core.size
+        xs = np.full(size, np.nan)
+        ts = np.zeros(size)
+        xs[rows] = x
+        ts[rows] = t
+        ev = self._core.step(xs, ts)
+        return ScoreBatch(keys=keys, index=index, rows=rows, group=self._group[rows], t=t,
+                          value=x, **gather(ev, rows))  # type: ignore[arg-type]
 
     def _rows(self, keys: list[SeriesKey]) -> list[int]:
         """Row of each key, new keys getting new rows in order of first appearance."""
@@ -149,82 +186,42 @@ class DetectorBank:
             return cast("list[int]", found)
         rows: list[int] = []
         for key, row in zip(keys, found, strict=True):
-            if row is None:
-                ident = (key.metric, key.labels)
-                row = self._index.get(ident)
-                if row is None:
-                    row = len(self._keys)
-                    self._index[ident] = row
-                    self._keys.append(key)
-            rows.append(row)
+            rows.append(self._row_of(key, grow=False) if row is None else row)
         self._core.grow(len(self._keys))
         return rows
 
-    def _score_batch(self, batch: list[Sample], rows: list[int]) -> list[Score]:
-        """One step over the batch (one sample per row), then a Score per sample.
+    def _row_of(self, key: SeriesKey, *, grow: bool = True) -> int:
+        """The row of ``key``, created (with its workload group) if new.
 
-        Everything is computed column-wise from the evidence arrays; only rows that
-        are warming up, carry a score >= 0.5 or have a kind get per-row Python work.
+        ``grow=False`` defers growing the detector state (the caller grows it once).
         """
-        idx = np.array(rows, dtype=np.intp)
-        values = [s.value for s in batch]
-        times = [s.t for s in batch]
-        x = np.full(self._core.size, np.nan)
-        t = np.zeros(self._core.size)
-        x[idx] = values
-        t[idx] = times
-        ev = self._core.step(x, t)
-        keys = [s.key for s in batch]
-        metrics = [k.metric for k in keys]
-        warm = ev.warm[idx]
-        score = np.where(warm, ev.score[idx], 0.0)
-        raw = ev.raw[idx]
-        code = np.where(warm, ev.kind[idx], 0)
-        expected, lower = ev.expected[idx].tolist(), ev.lower[idx].tolist()
-        upper = ev.upper[idx].tolist()
-        kinds: list[str] = KIND_NAMES[code].tolist()
-        detectors: list[tuple[str, ...]] = [()] * len(batch)
-        shares_of: list[tuple[tuple[str, float], ...]] = [()] * len(batch)
-        why = self._why(rows, warm, metrics, values, expected, lower, upper, x[idx])
-        carried = np.flatnonzero(warm & ~(raw < 0.5))  # a score worth naming detectors for
-        if carried.size:
-            for i, names in zip(carried.tolist(), fired(ev.z[:, idx[carried]]), strict=True):
-                detectors[i] = names
-        hot = np.flatnonzero(warm & (score >= CONTRIB_FLOOR)).tolist()
-        if hot:
-            shares = contributions(keys, raw.tolist(), warm, {keys[i].labels for i in hot})
-            for i in hot:
-                shares_of[i] = shares.get(keys[i].labels, ())
-        scores = score.tolist()
-        for i in np.flatnonzero(code != 0).tolist():
-            why[i] += f": {kinds[i]}, score {scores[i]:.2f}"
-        for i in np.flatnonzero(~warm).tolist():
-            expected[i] = lower[i] = upper[i] = values[i]
-        return build_scores(
-            len(batch), key=keys, t=times, value=values, score=scores, expected=expected,
-            lower=lower, upper=upper, warm=warm.tolist(), kind=kinds, detectors=detectors,
-            contributions=shares_of, why=why,
-        )
+        ident = (key.metric, key.labels)
+        row = self._index.get(ident)
+        if row is None:
+            row = len(self._keys)
+            self._index[ident] = row
+            self._keys.append(key)
+            group = self._groups.setdefault(key.labels, len(self._groups))
+            self._group = with_room(self._group, row + 1)
+            self._group[row] = group
+            if grow:
+                self._core.grow(len(self._keys))
+        return row
 
-    def _why(
-        self, rows: list[int], warm: npt.NDArray[np.bool_], metrics: list[str],
-        values: list[float], expected: list[float], lower: list[float], upper: list[float],
-        x: npt.NDArray[np.float64],
-    ) -> list[str]:
-        """Each row's sentence: value against the band when warm, warm-up progress if not."""
-        cold = np.flatnonzero(~warm).tolist()
-        if not cold:
-            return why_warm(metrics, values, expected, lower, upper, x)
-        why = [""] * len(rows)
-        for i in cold:
-            n = int(self._core.learned(rows[i]))
-            why[i] = f"{metrics[i]} warming up ({n}/{self.params.warmup} samples)"
-        at = np.flatnonzero(warm)
-        texts = why_warm(take(metrics, at), take(values, at), take(expected, at),
-                          take(lower, at), take(upper, at), x[at])
-        for i, text in zip(at.tolist(), texts, strict=True):
-            why[i] = text
-        return why
+    def _table_rows(self, table: KeyTable) -> npt.NDArray[np.intp]:
+        """Bank row of every row of ``table`` (cached per table; new keys mapped once)."""
+        known = self._tables.get(table.token)
+        keys = table.keys
+        if known is not None and known.shape[0] == len(keys):
+            return known
+        start = 0 if known is None else known.shape[0]
+        more = np.array([self._row_of(k, grow=False) for k in keys[start:]], dtype=np.intp)
+        self._core.grow(len(self._keys))
+        mapped = more if known is None else np.concatenate([known, more])
+        if len(self._tables) >= _MAX_TABLES and table.token not in self._tables:
+            self._tables.pop(next(iter(self._tables)))
+        self._tables[table.token] = mapped
+        return mapped
 
     # -- state ------------------------------------------------------------------
     def snapshot(self) -> bytes:
@@ -264,6 +261,12 @@ class DetectorBank:
         self._core.load(state)
         self._keys = keys
         self._index = {(k.metric, k.labels): i for i, k in enumerate(keys) if k is not None}
+        self._groups = {}
+        self._group = np.zeros(len(keys), dtype=np.intp)
+        for i, k in enumerate(keys):
+            labels = () if k is None else k.labels
+            self._group[i] = self._groups.setdefault(labels, len(self._groups))
+        self._tables = {}
         self.skipped = int(meta["skipped"])
 
     def restore_or_fresh(self, blob: bytes | None) -> str:
@@ -283,7 +286,46 @@ class DetectorBank:
         self._core = Ensemble(self.params)
         self._index = {}
         self._keys = []
+        self._groups = {}
+        self._group = np.zeros(0, dtype=np.intp)
+        self._tables = {}
         self.skipped = 0
+
+
+def _rounds(rows: npt.NDArray[np.intp]) -> list[npt.NDArray[np.intp]]:
+    """Positions split into rounds so no round holds a row twice (k-th repeat, k-th round)."""
+    if rows.shape[0] == 0:
+        return []
+    order = np.argsort(rows, kind="stable")
+    sorted_rows = rows[order]
+    first = np.r_[True, sorted_rows[1:] != sorted_rows[:-1]]
+    starts = np.flatnonzero(first)
+    rank = np.arange(rows.shape[0]) - np.repeat(starts, np.diff(np.r_[starts, rows.shape[0]]))
+    occurrence = np.empty_like(rank)
+    occurrence[order] = rank
+    return [np.flatnonzero(occurrence == k) for k in range(int(occurrence.max()) + 1)]
+
+
+def _distinct(rows: npt.NDArray[np.intp], size: int) -> bool:
+    """Whether no row appears twice (a bincount, cheaper than sorting)."""
+    return bool(np.bincount(rows, minlength=size).max(initial=0) <= 1)
+
+
+def _merge(parts: list[tuple[npt.NDArray[np.intp], ScoreBatch]], n: int) -> ScoreBatch:
+    """One ScoreBatch in batch order from the rounds' batches."""
+    first = parts[0][1]
+    fields: dict[str, npt.NDArray[np.generic]] = {}
+    for name in ("index", "rows", "group", "t", "value", "valid", "score", "raw", "expected",
+                 "lower", "upper", "warm", "kind", "phase", "start", "since", "peak"):
+        col = getattr(first, name)
+        out = np.empty(n, dtype=col.dtype)
+        for members, sb in parts:
+            out[members] = getattr(sb, name)
+        fields[name] = out
+    z = np.empty((first.z.shape[0], n))
+    for members, sb in parts:
+        z[:, members] = sb.z
+    return ScoreBatch(keys=first.keys, z=z, **fields)  # type: ignore[arg-type]
 
 
 def _times(t: npt.ArrayLike, size: int) -> npt.NDArray[np.float64]:

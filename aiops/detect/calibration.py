@@ -106,3 +106,17 @@ def to_score(decades: F64, scale: float) -> F64:
     if high.any():
         out[high] = 0.9 + 0.1 * (1.0 - np.exp(0.9 - out[high]))
     return out
+
+
+def to_decades(score: F64, scale: float) -> F64:
+    """The inverse of :func:`to_score` (scores of 1 map to a large finite evidence).
+
+    >>> [round(float(v), 3) for v in to_decades(to_score(np.array([0.0, 4.0, 8.0]), 8.0), 8.0)]
+    [0.0, 4.0, 8.0]
+    """
+    s = np.clip(np.asarray(score, dtype=np.float64), 0.0, 1.0)
+    high = s > 0.9
+    out: F64 = s * scale
+    if high.any():
+        out[high] = scale * (0.9 - np.log(np.maximum(1.0 - (s[high] - 0.9) / 0.1, 1e-300)))
+    return out

@@ -34,22 +34,22 @@ class Params:
     clip: float = 4.0
     min_rel_scale: float = 0.001
     adopt_after: int = 40
-    suppress: int = 0
-    suppress_above: float = 0.0
+    episode_open: float = 0.32
+    episode_min: int = 300
+    episode_calm: int = 30
     floor_share: float = 0.0
     floor_alpha: float = 0.002
     seasons: tuple[tuple[float, int, float], ...] = ()
     recurring_period: float = 0.0
     recurring_bins: int = 24
     recurring_neighbours: int = 1
-    recurring_halflife: float = 300.0
+    recurring_halflife_periods: float = 25.0
     recurring_discount: float = 1.0
     repeat_discount: float = 1.0
     repeat_level: float = 0.8
     repeat_margin: float = 0.5
     records: bool = False
     record_tolerance: float = 0.02
-    record_score: float = 0.99
     drift_threshold: float = 0.0
 
     @classmethod
@@ -67,22 +67,22 @@ class Params:
             clip=config.clip,
             min_rel_scale=config.min_rel_scale,
             adopt_after=config.adopt_after,
-            suppress=config.suppress,
-            suppress_above=config.suppress_above,
+            episode_open=config.episode_open,
+            episode_min=config.episode_min,
+            episode_calm=config.episode_calm,
             floor_share=config.floor_share,
             floor_alpha=config.floor_alpha,
             seasons=tuple((s.period, s.bins, s.alpha) for s in config.seasons),
             recurring_period=config.recurring_period,
             recurring_bins=config.recurring_bins,
             recurring_neighbours=config.recurring_neighbours,
-            recurring_halflife=config.recurring_halflife,
+            recurring_halflife_periods=config.recurring_halflife_periods,
             recurring_discount=config.recurring_discount,
             repeat_discount=config.repeat_discount,
             repeat_level=config.repeat_level,
             repeat_margin=config.repeat_margin,
             records=config.records,
             record_tolerance=config.record_tolerance,
-            record_score=config.record_score,
             drift_threshold=config.drift_threshold,
         )
 

@@ -8,8 +8,9 @@ a view finds anomalous is not learnt by that view (nor by its seasonal profile),
 views that find it normal keep adapting. Optional stages, each off by default: the
 recurring-pattern envelope and the recurring-anomaly memory discount what was seen at
 this phase before; range records raise a value beyond anything the series has shown;
-a quiet period of ``suppress`` samples after a report (one report per burst, which a
-record breaks through); Page-Hinkley adoption of a confirmed new level.
+Page-Hinkley adoption of a confirmed new level. Last, every row's anomaly episode
+advances (:mod:`aiops.detect.episodes`): one start per burst, which a record breaks
+through.
 
 >>> import numpy as np
 >>> ens = Ensemble(Params(warmup=5, seasons=((86400.0, 24, 0.2),)))
@@ -31,9 +32,11 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
+from aiops.detect.calibration import to_decades, to_score
 from aiops.detect.config import Params
 from aiops.detect.drift import DriftParams, PageHinkleyBank
 from aiops.detect.envelope import PhaseEnvelope
+from aiops.detect.episodes import EpisodeTracker
 from aiops.detect.records import RangeRecords
 from aiops.detect.robust import KINDS, Evidence, RobustCore, blocks, concat, usable
 from aiops.detect.seasonal import SeasonalProfile
@@ -55,7 +58,7 @@ class Ensemble:
         self.envelope = (
             PhaseEnvelope(
                 period=params.recurring_period, bins=params.recurring_bins,
-                halflife=params.recurring_halflife, neighbours=params.recurring_neighbours,
+                halflife=params.recurring_halflife_periods, neighbours=params.recurring_neighbours,
             )
             if params.recurring_period > 0
             else None
@@ -64,7 +67,7 @@ class Ensemble:
         self.repeats = (
             PhaseEnvelope(
                 period=params.recurring_period, bins=params.recurring_bins,
-                halflife=params.recurring_halflife, neighbours=params.recurring_neighbours,
+                halflife=params.recurring_halflife_periods, neighbours=params.recurring_neighbours,
                 margin=params.repeat_margin,
             )
             if params.recurring_period > 0 and params.repeat_discount < 1.0
@@ -78,7 +81,10 @@ class Ensemble:
             if params.drift_threshold > 0
             else None
         )
-        self.quiet = np.zeros(0, dtype=np.int64)
+        self.episodes = EpisodeTracker(
+            open_level=params.episode_open, min_length=params.episode_min,
+            calm=params.episode_calm,
+        )
         self.size = 0
 
     def grow(self, size: int) -> None:
@@ -92,7 +98,7 @@ class Ensemble:
         for extra in (self.envelope, self.repeats, self.records, self.drift):
             if extra is not None:
                 extra.grow(size)
-        self.quiet = np.concatenate([self.quiet, np.zeros(size - self.size, dtype=np.int64)])
+        self.episodes.grow(size)
         self.size = size
 
     def learned(self, row: int) -> int:
@@ -107,7 +113,7 @@ class Ensemble:
             + sum(p.nbytes for p in self.profiles)
             + sum(e.nbytes for e in (self.envelope, self.repeats, self.records, self.drift)
                   if e is not None)
-            + int(self.quiet.nbytes)
+            + self.episodes.nbytes
         )
 
     def step(self, values: F64, t: F64 | None = None) -> Evidence:
@@ -145,31 +151,43 @@ class Ensemble:
         # included), while views that find it normal keep adapting.
         for rows in blocks(self.size):
             xb, tb = x[rows], tt[rows]
-            evs = []
+            evs: list[Evidence] = []
             shifts = [np.zeros(len(xb))]
             for k, core in enumerate(self.cores):
                 prof = self.profiles[k - 1] if k else None
                 v = xb
+                seen = None
                 if prof is not None:
-                    level, seen = prof.expected(tb, rows)
+                    pb = prof.bin_of(tb)
+                    level, seen = prof.expected(tb, rows, pb)
                     v = np.where(seen, xb - level, np.where(usable(xb), 0.0, np.nan))
                     shifts.append(level)
                 e = core.score(v, rows)
                 core.learn(v, e, None, rows)
-                if prof is not None:
-                    prof.learn(xb, tb, e.valid & (e.raw < p.threshold), rows)
+                if prof is not None and core.adopted.size:
+                    # An adopted residual level moves into the profile (the residual
+                    # baseline returns to 0, so the two never chase each other): into every
+                    # phase if the raw view shifted too (the whole series moved), else
+                    # into this phase only (a holiday afternoon is not a new day).
+                    local = core.adopted
+                    offset = core.recentre(local)
+                    moved = ~self.cores[0].settled(rows)[local]
+                    prof.shift(tb[local], local + rows.start, offset, moved)
+                if prof is not None and seen is not None:
+                    # A phase seen before learns by its own view's verdict; an unseen one
+                    # (no opinion yet) by the raw view's, so a spike cannot become its level.
+                    normal = np.where(seen, e.raw, evs[0].raw) < p.threshold
+                    prof.learn(xb, tb, e.valid & normal, rows, pb)
                 evs.append(e)
             if spread0 is not None:
                 spread0[rows] = (evs[0].upper - evs[0].lower) / 6.0
-            ev = evs[0] if len(evs) == 1 else _combine(evs, shifts)
+            ev = evs[0] if len(evs) == 1 else _combine(evs, shifts, p.decades)
             if self.envelope is not None:
                 ev = self._recurring(ev, xb, tb, rows)
             record = None
             if self.records is not None:
                 ev, record = self._record(ev, xb, rows)
-            if p.suppress > 0:
-                ev = self._suppress(ev, rows, record)
-            sink(rows, ev)
+            sink(rows, self._episode(ev, tb, rows, record))
         if self.drift is not None and spread0 is not None:
             self._adopt_on_drift(x, spread0)
 
@@ -186,56 +204,50 @@ class Ensemble:
         assert self.envelope is not None
         p = self.params
         center = self.envelope.center[rows].copy() if self.repeats is not None else None
-        seen = self.envelope.inside(x, t, rows) & ev.valid
-        self.envelope.learn(x, t, ev.valid, rows)
+        b = self.envelope.bin_of(t)  # the repeats envelope has the same period and bins
+        seen = self.envelope.inside(x, t, rows, b=b) & ev.valid
+        self.envelope.learn(x, t, ev.valid, rows, b=b)
         factor = np.where(seen, p.recurring_discount, 1.0)
         ev = replace(ev, score=ev.score * factor, raw=ev.raw * factor)
         if self.repeats is None or center is None:
             return ev
         # An anomaly within reach of one seen at this phase before is a repeat.
-        again = self.repeats.inside(x, t, rows, center=center) & ev.valid
-        self.repeats.learn(x, t, ev.valid & (ev.raw >= p.repeat_level), rows, center=center)
+        again = self.repeats.inside(x, t, rows, center=center, b=b) & ev.valid
+        self.repeats.learn(x, t, ev.valid & (ev.raw >= p.repeat_level), rows, center=center,
+                           b=b)
         factor = np.where(again, p.repeat_discount, 1.0)
         return replace(ev, score=ev.score * factor, raw=ev.raw * factor)
 
     def _record(self, ev: Evidence, x: F64, rows: slice) -> tuple[Evidence, Bool]:
-        """Score a warm value beyond the series' whole range at least ``record_score``.
+        """Score a warm value beyond the series' whole range by its record evidence.
 
-        Returns the evidence and which rows set a record.
+        Returns the evidence and which rows set a record strong enough to open an
+        episode (those start a new episode even inside one).
         """
         assert self.records is not None
-        new = self.records.check(x, rows) & ev.valid & ev.warm
+        spread = (ev.upper - ev.lower) / 6.0
+        d = np.where(ev.valid & ev.warm, self.records.decades(x, spread, rows), 0.0)
         self.records.learn(x, ev.valid, rows)
-        if not new.any():
-            return ev, new
-        raw = np.where(new, np.maximum(ev.raw, self.params.record_score), ev.raw)
-        kind = np.where(new, KINDS.index("record"), ev.kind)
-        return replace(ev, score=np.where(ev.valid, raw, np.nan), raw=raw, kind=kind), new
+        record = d > 0
+        if not record.any():
+            return ev, record
+        rec = to_score(d, self.params.decades)
+        raw = np.fmax(ev.raw, np.where(record, rec, 0.0))
+        kind = np.where(record & (rec > ev.raw), KINDS.index("record"), ev.kind)
+        strong = record & (raw >= self.params.episode_open)
+        return replace(ev, score=np.where(ev.valid, raw, np.nan), raw=raw, kind=kind), strong
 
-    def _suppress(self, ev: Evidence, rows: slice, record: Bool | None = None) -> Evidence:
-        """One report per burst: zero the score during a quiet period after a report.
-
-        A range record is news even in a quiet period: it is reported and restarts it.
-        """
-        p = self.params
-        q = self.quiet[rows]
-        quiet = q > 0
-        if record is not None:
-            quiet &= ~record
-        score = np.where(quiet & ev.valid, 0.0, ev.score)
-        above = p.suppress_above if p.suppress_above > 0 else p.threshold
-        reported = ev.valid & (ev.raw >= above) & ~quiet
-        q = np.where(ev.valid & quiet, q - 1, q)
-        q[reported] = p.suppress
-        self.quiet[rows] = q
-        return Evidence(
-            score=score, raw=ev.raw, expected=ev.expected, lower=ev.lower, upper=ev.upper,
-            z=ev.z, warm=ev.warm, valid=ev.valid, kind=ev.kind,
-        )
+    def _episode(self, ev: Evidence, t: F64, rows: slice, record: Bool | None) -> Evidence:
+        """Advance each row's episode (a record starts a new one) and attach it."""
+        rec = np.zeros(len(t), dtype=np.bool_) if record is None else record
+        step = self.episodes.step(ev.raw, ev.valid & ev.warm, rec, t, rows)
+        return replace(ev, phase=step.code, start=step.start, since=step.since, peak=step.peak)
 
     def state(self) -> dict[str, npt.NDArray[np.generic]]:
         """All state arrays, namespaced by view (for snapshots)."""
-        out: dict[str, npt.NDArray[np.generic]] = {"quiet": self.quiet[: self.size].copy()}
+        out: dict[str, npt.NDArray[np.generic]] = {
+            f"e.{k}": a for k, a in self.episodes.state().items()
+        }
         for k, core in enumerate(self.cores):
             out.update({f"v{k}.{name}": a for name, a in core.state().items()})
         for k, prof in enumerate(self.profiles):
@@ -247,16 +259,18 @@ class Ensemble:
                 out[f"{prefix}.lo"] = env.lo[:, : self.size].copy()
                 out[f"{prefix}.center"] = env.center[: self.size].copy()
                 out[f"{prefix}.count"] = env.count[: self.size].copy()
+                out[f"{prefix}.visit"] = env.visit[:, : self.size].copy()
         if self.records is not None:
             out["x.lo"] = self.records.lo[: self.size].copy()
             out["x.hi"] = self.records.hi[: self.size].copy()
+            out["x.count"] = self.records.count[: self.size].copy()
         if self.drift is not None:
             out.update({f"d.{k}": a for k, a in self.drift.state().items()})
         return out
 
     def load(self, state: dict[str, npt.NDArray[np.generic]]) -> None:
         """Replace the state with arrays produced by :meth:`state`."""
-        size = int(state["quiet"].shape[0])
+        size = int(state["e.open"].shape[0])
         for k, core in enumerate(self.cores):
             prefix = f"v{k}."
             core.load({n[len(prefix):]: a for n, a in state.items() if n.startswith(prefix)})
@@ -277,10 +291,12 @@ class Ensemble:
             env.lo = np.asarray(state[f"{prefix}.lo"], dtype=np.float64).copy()
             env.center = np.asarray(state[f"{prefix}.center"], dtype=np.float64).copy()
             env.count = np.asarray(state[f"{prefix}.count"], dtype=np.float64).copy()
+            env.visit = np.asarray(state[f"{prefix}.visit"], dtype=np.float64).copy()
             env.size = size
         if self.records is not None:
             self.records.lo = np.asarray(state["x.lo"], dtype=np.float64).copy()
             self.records.hi = np.asarray(state["x.hi"], dtype=np.float64).copy()
+            self.records.count = np.asarray(state["x.count"], dtype=np.float64).copy()
             if self.records.lo.shape != (size,):
                 raise ValueError("record state does not match the series")
             self.records.size = size
@@ -288,15 +304,25 @@ class Ensemble:
             self.drift.load({n[2:]: a for n, a in state.items() if n.startswith("d.")})
             if self.drift.size != size:
                 raise ValueError("drift state does not match the series")
-        self.quiet = np.asarray(state["quiet"], dtype=np.int64).copy()
+        self.episodes.load({n[2:]: a for n, a in state.items() if n.startswith("e.")})
+        if self.episodes.size != size:
+            raise ValueError("episode state does not match the series")
         self.size = size
 
 
-def _combine(evs: list[Evidence], shifts: list[F64]) -> Evidence:
-    """Per row, the view with the strongest evidence; seasonal bands shifted by level."""
+def _combine(evs: list[Evidence], shifts: list[F64], decades: float) -> Evidence:
+    """Per row, the view with the strongest evidence; seasonal bands shifted by level.
+
+    The best of ``k`` views is tested ``k`` times over: its tail probability is
+    multiplied by ``k`` (Bonferroni across views, as across statistics within one).
+    """
     raw = np.stack([e.raw for e in evs])
     best = np.argmax(raw, axis=0)
     idx = np.arange(raw.shape[1])
+    top = raw[best, idx]
+    adjusted = to_score(np.maximum(to_decades(top, decades) - np.log10(len(evs)), 0.0), decades)
+    raw = raw.copy()
+    raw[best, idx] = np.where(top > 0, adjusted, 0.0)
     shift = np.stack(shifts)
 
     def pick(name: str) -> F64:

@@ -5,15 +5,19 @@ every day, a batch upload bursts the network every night. The robust detector fl
 each repeat again, because an anomaly never teaches its spread. The envelope
 remembers, per series and per phase bin of a period (a day in 24 bins), the highest and
 lowest value seen there recently, every point included, anomalous or not. The extremes
-relax towards the series' long-run level with a half-life counted in samples of that
-bin, so an old peak is forgotten after some periods. A value inside the envelope of its
+relax towards the series' long-run level with a half-life counted in periods (one
+step per finished visit to the bin, however many samples the visit held, so the memory
+is the same at a 15 s and at a 5 min sampling interval): an old peak is forgotten after
+some periods. Only finished visits to a bin count
+(a day's values at 02:00 join the 02:00 bin when the series moves on to 03:00), so a
+sustained anomaly does not make itself "seen before". A value inside the envelope of its
 own bin or a neighbouring bin (jobs drift by a few minutes), that is between the
 long-run level and the most extreme value seen on its side, has been seen at this time
 of day before: the ensemble multiplies its score by ``discount``. A value beyond every
 extreme seen there keeps its full score.
 
 >>> import numpy as np
->>> env = PhaseEnvelope(period=86400.0, bins=24, halflife=300.0, neighbours=1)
+>>> env = PhaseEnvelope(period=86400.0, bins=24, halflife=25.0, neighbours=1)
 >>> env.grow(1)
 >>> for day in range(3):  # a nightly spike to 9 at 02:00, 1.0 otherwise
 ...     for h in range(24):
@@ -32,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from aiops.detect.rows import with_room
+from aiops.detect.rows import gather_bins, phase_bins, with_room
 
 F64 = npt.NDArray[np.float64]
 Bool = npt.NDArray[np.bool_]
@@ -59,6 +63,10 @@ class PhaseEnvelope:
         self.lo = np.zeros((self.bins, 0))
         self.center = np.zeros(0)
         self.count = np.zeros(0)
+        # The visit in progress: its bin, start time, sample count and extremes. A visit
+        # joins the envelope when it ends (the series moves to another bin, or half a
+        # period passes), so what is seen *today* does not count as seen at this phase.
+        self.visit = np.zeros((5, 0))
 
     def grow(self, size: int) -> None:
         """Make room for ``size`` series (new ones have an empty envelope)."""
@@ -70,79 +78,94 @@ class PhaseEnvelope:
         self.lo[:, self.size : size] = np.inf
         self.center[self.size : size] = 0.0
         self.count[self.size : size] = 0.0
+        self.visit = with_room(self.visit, size)
+        self.visit[:, self.size : size] = np.array([[-1.0], [0.0], [0.0], [-np.inf], [np.inf]])
         self.size = size
 
-    def _bin(self, t: F64) -> npt.NDArray[np.intp]:
-        phase = np.mod(np.nan_to_num(t), self.period) / self.period
-        out: npt.NDArray[np.intp] = (phase * self.bins).astype(np.intp) % self.bins
-        return out
-
-    @staticmethod
-    def _idx(rows: slice | None, size: int) -> npt.NDArray[np.intp]:
-        r = slice(0, size) if rows is None else rows
-        return np.arange(r.start, r.stop)
+    def bin_of(self, t: F64) -> npt.NDArray[np.intp]:
+        """The phase bin of each time (pass it back to skip recomputing it)."""
+        return phase_bins(t, self.period, self.bins)
 
     def inside(
-        self, values: F64, t: F64, rows: slice | None = None, center: F64 | None = None
+        self, values: F64, t: F64, rows: slice | None = None, center: F64 | None = None,
+        b: npt.NDArray[np.intp] | None = None,
     ) -> Bool:
         """Rows whose value lies within the envelope of its phase bin or a neighbour's.
 
         The envelope always contains the long-run level: a value between the level and
         the most extreme value seen on its side at this phase (stretched by ``margin``
         of that distance) counts as seen. ``center`` replaces the envelope's own level
-        (an envelope of anomalies borrows the level of all points).
+        (an envelope of anomalies borrows the level of all points). ``b`` is
+        :meth:`bin_of` of ``t`` when the caller has it.
         """
-        idx = self._idx(rows, self.size)
-        b = self._bin(t)
-        c = self.center[idx] if center is None else center
+        r = slice(0, self.size) if rows is None else rows
+        b = self.bin_of(t) if b is None else b
+        c = self.center[r] if center is None else center
         hi = c.copy()
         lo = c.copy()
         for j in range(-self.neighbours, self.neighbours + 1):
             bj = (b + j) % self.bins
-            np.maximum(hi, self.hi[bj, idx], out=hi)  # -inf in unseen bins: no effect
-            np.minimum(lo, self.lo[bj, idx], out=lo)
+            np.maximum(hi, gather_bins(self.hi, bj, r), out=hi)  # -inf unseen: no effect
+            np.minimum(lo, gather_bins(self.lo, bj, r), out=lo)
         if self.margin > 0:
             hi = c + (hi - c) * (1.0 + self.margin)
             lo = c - (c - lo) * (1.0 + self.margin)
         with np.errstate(invalid="ignore"):
-            out: Bool = (values >= lo) & (values <= hi) & (self.count[idx] > 0)
+            out: Bool = (values >= lo) & (values <= hi) & (self.count[r] > 0)
         return out
 
     def learn(
         self, values: F64, t: F64, mask: Bool, rows: slice | None = None,
-        center: F64 | None = None,
+        center: F64 | None = None, b: npt.NDArray[np.intp] | None = None,
     ) -> None:
-        """Widen each masked row's bin to its value, after relaxing it towards the level.
+        """Add each masked row's value to its visit; a finished visit widens its bin.
 
-        With ``center`` given, extremes relax towards it and the envelope's own level
-        is left alone.
+        The bin's extremes first relax towards the level (one half-life per
+        ``halflife`` visits, i.e. periods). With ``center`` given, extremes relax
+        towards it and the envelope's own level is left alone (``b`` as in :meth:`inside`).
         """
-        idx = self._idx(rows, self.size)
-        b = self._bin(t)
+        r = slice(0, self.size) if rows is None else rows
+        b = self.bin_of(t) if b is None else b
         x = np.where(mask, values, 0.0)
-        if center is not None:
-            self._widen(x, b, idx, mask, center)
-            self.count[idx] += mask
-            return
-        c = self.center[idx]
-        first = mask & (self.count[idx] == 0)
-        c = np.where(first, x, c)
-        self._widen(x, b, idx, mask, c)
-        self.center[idx] = np.where(mask & ~first, c + _CENTER_ALPHA * (x - c), c)
-        self.count[idx] += mask
+        if center is None:
+            first = mask & (self.count[r] == 0)
+            c = np.where(first, x, self.center[r])
+            self.center[r] = np.where(mask & ~first, c + _CENTER_ALPHA * (x - c), c)
+        else:
+            c = center
+        v = self.visit[:, r].copy()
+        vbin, vstart, vcount, vhi, vlo = v
+        tt = np.where(np.isfinite(t), t, 0.0)
+        # A visit is over once time moves past it, whether or not this sample is learnt.
+        done = np.isfinite(t) & (vbin >= 0) & ((vbin != b) | (tt - vstart >= 0.5 * self.period))
+        ended = np.flatnonzero(done)
+        if ended.size:
+            self._close(ended, ended + r.start, c)
+            vbin = np.where(done, -1.0, vbin)
+            vhi = np.where(done, -np.inf, vhi)
+            vlo = np.where(done, np.inf, vlo)
+        begin = mask & (vbin < 0)
+        vbin = np.where(begin, b, vbin)
+        vstart = np.where(begin, tt, vstart)
+        vcount = np.where(begin, 0.0, vcount) + mask
+        vhi = np.where(mask, np.maximum(vhi, x), vhi)
+        vlo = np.where(mask, np.minimum(vlo, x), vlo)
+        self.visit[:, r] = np.stack([vbin, vstart, vcount, vhi, vlo])
+        self.count[r] += mask
 
-    def _widen(
-        self, x: F64, b: npt.NDArray[np.intp], idx: npt.NDArray[np.intp], mask: Bool, c: F64
-    ) -> None:
-        d = self.decay
-        hi, lo = self.hi[b, idx], self.lo[b, idx]
+    def _close(self, which: npt.NDArray[np.intp], rows: npt.NDArray[np.intp], c: F64) -> None:
+        """Merge the finished visits of rows ``rows`` (block positions ``which``) into bins."""
+        vbin, _, _, vhi, vlo = self.visit[:, rows]
+        b = vbin.astype(np.intp)
+        cc = c[which]
+        d = self.decay  # one visit: one period of memory
+        hi, lo = self.hi[b, rows], self.lo[b, rows]
         with np.errstate(invalid="ignore"):
-            new_hi = np.maximum(x, c + d * (hi - c))
-            new_lo = np.minimum(x, c + d * (lo - c))
-        self.hi[b, idx] = np.where(mask, new_hi, hi)
-        self.lo[b, idx] = np.where(mask, new_lo, lo)
+            self.hi[b, rows] = np.maximum(vhi, cc + d * (hi - cc))
+            self.lo[b, rows] = np.minimum(vlo, cc + d * (lo - cc))
 
     @property
     def nbytes(self) -> int:
         """Bytes of state allocated."""
-        return int(self.hi.nbytes + self.lo.nbytes + self.center.nbytes + self.count.nbytes)
+        return int(self.hi.nbytes + self.lo.nbytes + self.center.nbytes + self.count.nbytes
+                   + self.visit.nbytes)

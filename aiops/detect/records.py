@@ -7,9 +7,14 @@ the tracker keeps the lowest and highest valid value seen (two floats); a value 
 that range by more than ``tolerance`` of its width is a record. Numenta's NAB detector
 calls the same idea a spatial anomaly.
 
-Records are frequent while a series is young (its range is still being found), so the
-ensemble only reports them once a series is warm, and the daemon's default preset
-leaves them off: a metric that grows for ever (a disk filling) sets records all day.
+How surprising is a record? If a series' values were exchangeable, the n-th value
+would be the highest so far with probability 1/n: a record on a young series (its
+range still being found) is common, one after a month of samples is not. Beyond the
+range, values thin out like a tail: with a tail scale ``s`` (``tolerance`` times the
+range, or the series' usual spread if larger), a value ``d`` beyond it has probability
+about ``exp(-d / s) / n``. :meth:`RangeRecords.decades` is that evidence in decades,
+``log10 n + d / (s ln 10)``; the ensemble scores a record at least that (a slow climb
+that sets a new maximum each sample, by a sliver, stays unremarkable).
 
 >>> import numpy as np
 >>> rec = RangeRecords(tolerance=0.1)
@@ -43,14 +48,17 @@ class RangeRecords:
         self.size = 0
         self.lo = np.zeros(0)
         self.hi = np.zeros(0)
+        self.count = np.zeros(0)
 
     def grow(self, size: int) -> None:
         """Make room for ``size`` series (new ones have seen nothing: +inf/-inf)."""
         if size <= self.size:
             return
         self.lo, self.hi = with_room(self.lo, size), with_room(self.hi, size)
+        self.count = with_room(self.count, size)
         self.lo[self.size : size] = np.inf
         self.hi[self.size : size] = -np.inf
+        self.count[self.size : size] = 0.0
         self.size = size
 
     def check(self, values: F64, rows: slice | None = None) -> Bool:
@@ -63,12 +71,33 @@ class RangeRecords:
             out: Bool = (width > 0) & ((values > hi + pad) | (values < lo - pad))
         return out
 
+    def decades(self, values: F64, spread: F64 | None = None, rows: slice | None = None) -> F64:
+        """Evidence of each row's value as a record, ``-log10 p`` (0 if not a record).
+
+        The tail scale beyond the range is ``tolerance`` times its width, or the row's
+        ``spread`` (its usual deviation) if larger: a young series' narrow range does
+        not make an ordinary excursion look extreme.
+        """
+        r = slice(0, self.size) if rows is None else rows
+        lo, hi = self.lo[r], self.hi[r]
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            width = hi - lo
+            beyond = np.fmax(values - hi, lo - values)
+            ok = (width > 0) & (beyond > self.tolerance * width)
+            scale = self.tolerance * width
+            if spread is not None:
+                scale = np.fmax(scale, spread)
+            tail = beyond / (scale * np.log(10.0))
+            out: F64 = np.where(ok, np.log10(np.maximum(self.count[r], 1.0)) + tail, 0.0)
+        return out
+
     def learn(self, values: F64, mask: Bool, rows: slice | None = None) -> None:
         """Widen each masked row's range to include its value."""
         r = slice(0, self.size) if rows is None else rows
         x = np.asarray(values, dtype=np.float64)
         self.lo[r] = np.where(mask, np.fmin(self.lo[r], x), self.lo[r])
         self.hi[r] = np.where(mask, np.fmax(self.hi[r], x), self.hi[r])
+        self.count[r] += mask
 
     def step(self, values: F64) -> Bool:
         """Check every row, then learn its value if it is finite."""
@@ -80,4 +109,4 @@ class RangeRecords:
     @property
     def nbytes(self) -> int:
         """Bytes of state allocated."""
-        return int(self.lo.nbytes + self.hi.nbytes)
+        return int(self.lo.nbytes + self.hi.nbytes + self.count.nbytes)

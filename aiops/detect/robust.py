@@ -55,7 +55,7 @@ _BAND_Z = 3.0
 _FLOAT_FIELDS = (
     "mu", "fast", "slow", "s_spike", "s_level", "s_trend",
     "e_spike", "e_level", "e_trend", "m_spike", "m_level", "m_trend",
-    "g_mean", "g_var",
+    "prev", "vol",
     # Derived tail parameters (log rate, 1 / mean excess, body offset), refreshed from
     # the six above every few steps (and every step while a series is young).
     "lr_spike", "lr_level", "lr_trend", "ime_spike", "ime_level", "ime_trend",
@@ -63,15 +63,18 @@ _FLOAT_FIELDS = (
 )
 _REFRESH_EVERY = 16
 _YOUNG = 64
-# Floors on the three spreads, as shares of the series' long-run spread (learnt from
-# every valid point): bursty or mostly-flat series keep a sense of their usual range.
+# Floors on the three spreads, as shares of the series' long-run volatility (the spread
+# of its step-to-step changes, learnt from every valid point): bursty or mostly-flat
+# series keep a sense of how much they usually jump.
 _FLOOR_SHAPE = np.array([[1.0], [0.5], [0.5]])
 _TAIL_LEARN = 0.7  # the tail learns from points scoring below this share of the threshold
 # The trend statistic learns its spread from winsorized deviations (at 3 spreads) so a
 # slow ramp cannot inflate its own yardstick as fast as it grows.
 _TREND_CLIP = 3.0
 _G_CLIP = 6.0
-_INT_FIELDS = ("n", "streak")
+_SQRT_HALF = float(np.sqrt(0.5))  # a step of white noise has sqrt(2) times its spread
+_INT_FIELDS = ("n", "streak", "shifted")
+_SHIFT_MEMORY = 10  # an adopted shift counts as recent for this many adopt_after samples
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -87,6 +90,12 @@ class Evidence:
     warm: Bool
     valid: Bool
     kind: I64
+    # Episode columns, filled by the ensemble (None from a bare view): phase code
+    # (aiops.detect.episodes.Phase), episode start, strong-run start, peak score.
+    phase: npt.NDArray[np.int8] | None = None
+    start: F64 | None = None
+    since: F64 | None = None
+    peak: F64 | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -114,6 +123,9 @@ class RobustCore:
         self._i = np.zeros((len(_INT_FIELDS), 0), dtype=np.int64)
         self._work: _Work | None = None
         self._steps = 0
+        #: Rows (within the last learnt block) that adopted a new level in that step.
+        self.adopted = np.zeros(0, dtype=np.intp)
+        self._block_start = 0
         self._clip = np.array([[params.clip], [params.clip], [min(params.clip, _TREND_CLIP)]])
 
     # -- state management -------------------------------------------------------
@@ -197,9 +209,12 @@ class RobustCore:
         self._work = w
         f = self._f[:, rows]
         mu = f[0]
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             z = w.e / w.spread
-        z = np.nan_to_num(z, nan=0.0, posinf=_Z_MAX, neginf=-_Z_MAX)
+        bad = ~np.isfinite(z)
+        if bad.any():  # 0/0 means no evidence; x/0 the largest
+            zb = z[bad]
+            z[bad] = np.where(np.isnan(zb), 0.0, np.copysign(_Z_MAX, zb))
         az = np.abs(z)
         logp = tail_logp(az, f[14:17], f[17:20], f[20:23])
         raw = evidence_score(logp, p.decades)
@@ -239,11 +254,12 @@ class RobustCore:
         if w is None:
             w = self._prepare(values, rows)
         self._work = None
+        self._block_start = rows.start
         f = self._f[:, rows]
         ints = self._i[:, rows]
         n_rows = f.shape[1]
         mu, fast, slow = f[0], f[1], f[2]
-        n, streak = ints
+        n, streak, shifted = ints
         valid, xs, inv = w.valid, w.xs, w.inv
         vf = valid.astype(np.float64)
         anomalous = valid & ((ev.raw >= p.threshold) if anomalous is None else anomalous)
@@ -279,24 +295,30 @@ class RobustCore:
                 f[14:17, young], f[17:20, young], f[20:23, young] = lr, ime, lb
         mu += a_mu * np.clip(w.e[0], -lim[0], lim[0])
         slow += a_slow * np.clip(xs - slow, -lim[2], lim[2])
-        # Long-run spread of everything seen (clipped, slow): the floor's yardstick.
-        a_g = np.maximum(p.floor_alpha, inv) * vf
-        g_dev = xs - f[12]
+        # Long-run volatility (step-to-step change, clipped, slow): the floor's yardstick.
+        # Bursts teach it (their edges are big steps), a smooth leak or a daily swing
+        # does not. The variance starts from zero and learns at floor_alpha only, so the
+        # floor earns its weight over ~1 / floor_alpha samples.
+        step = np.where(n > 0, (xs - f[12]) * _SQRT_HALF, 0.0)
         g_lim = np.where((n < p.warmup) | (f[13] <= 0.0), np.inf, _G_CLIP * np.sqrt(f[13]))
-        g_dev_c = np.clip(g_dev, -g_lim, g_lim)
-        f[13] += np.where(first, 0.0, a_g) * (g_dev_c * g_dev_c - f[13])
-        f[12] += a_g * g_dev_c
+        step_c = np.clip(step, -g_lim, g_lim)
+        f[13] += np.where(first, 0.0, p.floor_alpha * vf) * (step_c * step_c - f[13])
+        f[12] = np.where(valid, xs, f[12])
         # First point of a series: seed every level with it.
         seed = first & valid
         mu[seed] = xs[seed]
-        f[12][seed] = xs[seed]
         fast[seed] = xs[seed]
         slow[seed] = xs[seed]
         n += normal
+        # A row that adopted a shift counts samples until the shift is settled history.
+        shifted[:] = np.where(shifted > 0, shifted + valid, 0)
+        shifted[shifted > _SHIFT_MEMORY * p.adopt_after] = 0
         # Persistent anomalies become the new normal.
         streak[:] = np.where(anomalous, streak + 1, np.where(valid, 0, streak))
         adopt = streak >= p.adopt_after
+        self.adopted = np.flatnonzero(adopt)
         if adopt.any():
+            shifted[adopt] = 1
             mu[adopt] = fast[adopt]
             slow[adopt] = fast[adopt]
             streak[adopt] = 0
@@ -305,10 +327,26 @@ class RobustCore:
     def adopt(self, rows: npt.NDArray[np.intp], level: F64) -> None:
         """Rows ``rows`` (mid-anomaly) take ``level`` as their new normal now."""
         f = self._f
+        self._i[2, rows] = 1
         f[0, rows] = level
         f[1, rows] = level
         f[2, rows] = level
         self._i[1, rows] = 0
+
+    def recentre(self, local: npt.NDArray[np.intp]) -> F64:
+        """Move the levels of block rows ``local`` (of the last learnt block) to 0.
+
+        Returns the offsets removed (the adopted levels), for a profile to take.
+        """
+        rows = local + self._block_start
+        offset: F64 = self._f[0, rows].copy()
+        self._f[0:3, rows] -= offset
+        return offset
+
+    def settled(self, rows: slice) -> Bool:
+        """Rows that have not adopted a new level recently (a shift that may still revert)."""
+        out: Bool = self._i[2, rows] == 0
+        return out
 
     def streaks(self) -> I64:
         """Consecutive anomalous samples per row (a copy)."""
@@ -361,6 +399,10 @@ def concat(parts: list[Evidence]) -> Evidence:
     """One Evidence from block Evidences, in row order."""
     if len(parts) == 1:
         return parts[0]
+    episodes: dict[str, npt.NDArray[np.generic]] = {}
+    if parts[0].phase is not None:
+        for name in ("phase", "start", "since", "peak"):
+            episodes[name] = np.concatenate([getattr(e, name) for e in parts])
     return Evidence(
         score=np.concatenate([e.score for e in parts]),
         raw=np.concatenate([e.raw for e in parts]),
@@ -371,6 +413,7 @@ def concat(parts: list[Evidence]) -> Evidence:
         warm=np.concatenate([e.warm for e in parts]),
         valid=np.concatenate([e.valid for e in parts]),
         kind=np.concatenate([e.kind for e in parts]),
+        **episodes,  # type: ignore[arg-type]
     )
 
 

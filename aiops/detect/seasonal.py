@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from aiops.detect.rows import with_room
+from aiops.detect.rows import gather_bins, phase_bins, scatter_bins, with_room
 
 F64 = npt.NDArray[np.float64]
 Bool = npt.NDArray[np.bool_]
@@ -49,23 +49,24 @@ class SeasonalProfile:
         self.count[:, self.size : size] = 0.0
         self.size = size
 
-    def _bin(self, t: F64) -> npt.NDArray[np.intp]:
-        phase = np.mod(np.nan_to_num(t), self.period) / self.period
-        out: npt.NDArray[np.intp] = (phase * self.bins).astype(np.intp) % self.bins
-        return out
+    def bin_of(self, t: F64) -> npt.NDArray[np.intp]:
+        """The phase bin of each time (pass it back to skip recomputing it)."""
+        return phase_bins(t, self.period, self.bins)
 
-    def _rows(self, rows: slice | None) -> npt.NDArray[np.intp]:
-        r = slice(0, self.size) if rows is None else rows
-        return np.arange(r.start, r.stop)
+    def _slice(self, rows: slice | None) -> slice:
+        return slice(0, self.size) if rows is None else rows
 
-    def expected(self, t: F64, rows: slice | None = None) -> tuple[F64, Bool]:
+    def expected(
+        self, t: F64, rows: slice | None = None, b: npt.NDArray[np.intp] | None = None
+    ) -> tuple[F64, Bool]:
         """Profile level at each row's time, and whether that bin has been seen.
 
-        Arrays are per row of ``rows`` (a block; default all rows).
+        Arrays are per row of ``rows`` (a block; default all rows); ``b`` is
+        :meth:`bin_of` of ``t`` when the caller has it.
         """
-        idx = self._rows(rows)
-        b = self._bin(t)
-        return self.level[b, idx], self.count[b, idx] > 0
+        r = self._slice(rows)
+        b = self.bin_of(t) if b is None else b
+        return gather_bins(self.level, b, r), gather_bins(self.count, b, r) > 0
 
     def residual(self, values: F64, t: F64, rows: slice | None = None) -> F64:
         """``value - profile`` per row; 0 where the bin is unseen, NaN stays NaN."""
@@ -73,15 +74,28 @@ class SeasonalProfile:
         out: F64 = np.where(seen, values - level, np.where(np.isfinite(values), 0.0, np.nan))
         return out
 
-    def learn(self, values: F64, t: F64, mask: Bool, rows: slice | None = None) -> None:
-        """Move each masked row's bin towards its value."""
-        idx = self._rows(rows)
-        b = self._bin(t)
+    def learn(
+        self, values: F64, t: F64, mask: Bool, rows: slice | None = None,
+        b: npt.NDArray[np.intp] | None = None,
+    ) -> None:
+        """Move each masked row's bin towards its value (``b`` as in :meth:`expected`)."""
+        r = self._slice(rows)
+        b = self.bin_of(t) if b is None else b
         x = np.where(mask, values, 0.0)
-        c = self.count[b, idx]
+        c = gather_bins(self.count, b, r)
+        level = gather_bins(self.level, b, r)
         a = np.maximum(self.alpha, 1.0 / (c + 1.0)) * mask
-        self.level[b, idx] += a * (x - self.level[b, idx])
-        self.count[b, idx] = c + mask
+        level += a * (x - level)
+        scatter_bins(self.level, b, r, level)
+        scatter_bins(self.count, b, r, c + mask)
+
+    def shift(self, t: F64, rows: npt.NDArray[np.intp], offset: F64, everywhere: Bool) -> None:
+        """Move profiles of ``rows`` by ``offset``: every seen bin where ``everywhere``,
+        else only the bin at time ``t`` (one time per row)."""
+        seen = self.count[:, rows] > 0
+        self.level[:, rows] += np.where(seen & everywhere, offset, 0.0)
+        b = self.bin_of(t)
+        self.level[b, rows] += np.where(everywhere, 0.0, offset)
 
     @property
     def nbytes(self) -> int:

@@ -19,6 +19,7 @@ from aiops.actuators.sandbox import SandboxActuator
 from aiops.config.detect import DetectConfig
 from aiops.config.sources import SandboxConfig
 from aiops.detect.bank import DetectorBank
+from aiops.detect.columns import ScoreBatch
 from aiops.engines.remediate import Remediator
 from aiops.engines.remediate_replay import quiet_logger
 from aiops.engines.scrape import ScrapeEngine
@@ -27,7 +28,7 @@ from aiops.model import Decision, Score
 from aiops.runbook.lifecycle import CLOSING_KINDS
 from aiops.runbook.schema import Runbook
 from aiops.sim import open_world
-from aiops.sources.base import Source
+from aiops.sources.base import SampleBatch, Source
 from aiops.sources.replay import ReplaySource
 from aiops.sources.sandbox import SandboxSource
 from aiops.telemetry.metrics import Metrics
@@ -43,6 +44,9 @@ class _Unexported(ScrapeEngine):
     """The scrape engine without per-series gauges: nobody scrapes a backtest."""
 
     def _export(self, scores: list[Score]) -> None:
+        return None
+
+    def _export_columns(self, sb: ScoreBatch, batch: SampleBatch) -> None:
         return None
 
 

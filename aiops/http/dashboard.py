@@ -58,8 +58,13 @@ def dashboard_endpoints(
     history: SeriesHistory,
     clock: Callable[[], float],
     floor: float,
+    open_level: float | None = None,
 ) -> list[Endpoint]:
-    """The page's JSON endpoints, to pass to :func:`aiops.http.app.build_app`."""
+    """The page's JSON endpoints, to pass to :func:`aiops.http.app.build_app`.
+
+    ``floor`` is the signal floor, ``open_level`` the detector's episode_open: an
+    episode drawn on the page is a run at ``open_level`` that reached ``floor``.
+    """
 
     async def get_status(_: Call) -> Response:
         return JSONResponse(dict(status()), headers={"Cache-Control": "no-store"})
@@ -81,7 +86,7 @@ def dashboard_endpoints(
         end = max(end, opened)
         chosen = incident_keys(incident, history.series_keys())
         series = [series_json(key, role, history.window(key, start, end), floor=floor,
-                              limit=limit) for key, role in chosen]
+                              limit=limit, open_level=open_level) for key, role in chosen]
         return JSONResponse({"incident": incident_id, "start": start, "end": end,
                              "floor": floor, "series": series, "marks": marks(incident)},
                             headers={"Cache-Control": "no-store"})

@@ -96,27 +96,37 @@ def incident_keys(incident: Mapping[str, Any],
     return wanted[:MAX_SERIES]
 
 
-def episodes(points: Sequence[Point], floor: float) -> list[list[float]]:
-    """``[start, end]`` of each run of warm points scored at or above ``floor``.
+def episodes(
+    points: Sequence[Point], floor: float, open_level: float | None = None
+) -> list[list[float]]:
+    """``[start, end]`` of each run of warm points scored at or above ``open_level``
+    (default ``floor``) that reaches ``floor``.
+
+    With the detector's ``episode_open`` as ``open_level`` a run starts where the
+    detector's does (``Anomaly.since``, what a runbook's ``for:`` counts from).
 
     >>> from aiops.telemetry.history import ScorePoint
     >>> pts = [ScorePoint(t=t, value=0, expected=0, lower=0, upper=0, score=s, warm=True)
     ...        for t, s in [(0, 0.1), (15, 0.95), (30, 0.99), (45, 0.2), (60, 0.97)]]
     >>> episodes(pts, 0.9)
     [[15, 30], [60, 60]]
+    >>> episodes(pts, 0.99, open_level=0.5)
+    [[15, 30]]
     """
+    low = floor if open_level is None else min(open_level, floor)
     out: list[list[float]] = []
     start: float | None = None
-    last = 0.0
+    last, peak = 0.0, 0.0
     for p in points:
-        if p.warm and p.score >= floor:
+        if p.warm and p.score >= low:
             if start is None:
-                start = p.t
-            last = p.t
-        elif start is not None:
+                start, peak = p.t, p.score
+            last, peak = p.t, max(peak, p.score)
+            continue
+        if start is not None and peak >= floor:
             out.append([start, last])
-            start = None
-    if start is not None:
+        start = None
+    if start is not None and peak >= floor:
         out.append([start, last])
     return out
 
@@ -138,7 +148,7 @@ def thin(points: Sequence[Point], limit: int = MAX_POINTS) -> list[Point]:
 
 
 def series_json(key: SeriesKey, role: Role, points: Sequence[Point], *, floor: float,
-                limit: int = MAX_POINTS) -> dict[str, Any]:
+                limit: int = MAX_POINTS, open_level: float | None = None) -> dict[str, Any]:
     """One series as the page draws it: ``[t, value, expected, lower, upper, score]``
     rows (band and score null while the detector warms up) and its episodes."""
     kept = thin(points, limit)
@@ -146,7 +156,7 @@ def series_json(key: SeriesKey, role: Role, points: Sequence[Point], *, floor: f
              num(p.lower) if p.warm else None, num(p.upper) if p.warm else None,
              num(p.score, 4) if p.warm else None] for p in kept]
     return {"key": str(key), "metric": key.metric, "labels": key.label_map, "role": role,
-            "points": rows, "episodes": episodes(points, floor),
+            "points": rows, "episodes": episodes(points, floor, open_level),
             "thinned": len(kept) < len(points)}
 
 

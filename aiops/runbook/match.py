@@ -14,6 +14,7 @@ from aiops.config.durations import format_duration
 from aiops.model import (
     Alert,
     Anomaly,
+    Episode,
     ForecastSignal,
     ManualSignal,
     ModelDrift,
@@ -58,6 +59,8 @@ def signal_context(signal: Signal) -> dict[str, Any]:
         ctx |= {
             "metric": s.key.metric, "score": s.score, "value": s.value,
             "expected": s.expected, "since": signal.since, "why": s.why,
+            "episode": str(signal.episode), "episode_start": signal.episode_start,
+            "peak": signal.peak,
         }
     elif isinstance(signal, Alert):
         ctx |= {"alertname": signal.name, "annotations": dict(signal.annotations),
@@ -93,6 +96,8 @@ def _trigger_fits(trig: Trigger, signal: Signal, runbook: str, now: float) -> st
         a = trig.anomaly
         if not isinstance(signal, Anomaly):
             return "not an anomaly signal"
+        if signal.episode is Episode.END:
+            return "the anomaly episode has ended"
         if signal.score.key.metric != a.metric:
             return f"metric {signal.score.key.metric} is not {a.metric}"
         if signal.score.score <= a.score_above:

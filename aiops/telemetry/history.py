@@ -30,6 +30,9 @@ from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
+from aiops.detect.columns import ScoreBatch
 from aiops.model import ForecastSignal, Score, SeriesKey
 
 DEFAULT_POINTS = 1440  # six hours at the default 15 s interval
@@ -136,40 +139,60 @@ class SeriesHistory:
         :attr:`last` counts the new scores, kept or not (a series refused for want of room
         still counts).
         """
+        return self._record((sc.key, sc.t, sc.value, sc.expected, sc.lower, sc.upper,
+                             sc.score, sc.warm) for sc in scores)
+
+    def record_batch(self, sb: ScoreBatch) -> int:
+        """Like :meth:`record`, for the valid samples of a bank's column batch.
+
+        The same points :meth:`record` keeps for the batch's Scores (a warming sample's
+        band collapses to its value), without building a Score per sample.
+        """
+        at = np.flatnonzero(sb.valid)
+        keys = [sb.keys[i] for i in sb.index[at].tolist()]
+        warm = sb.warm[at]
+        value = sb.value[at]
+        cols = [np.where(warm, c[at], value).tolist() for c in (sb.expected, sb.lower,
+                                                                 sb.upper)]
+        return self._record(zip(keys, sb.t[at].tolist(), value.tolist(), *cols,
+                                sb.score[at].tolist(), warm.tolist(), strict=True))
+
+    def _record(self, rows: Iterable[tuple[SeriesKey, float, float, float, float, float,
+                                            float, bool]]) -> int:
         kept = fresh = warm = loud = 0
         t = math.nan
         with self._lock:
-            for sc in scores:
-                ring = self._series.get(sc.key)
-                if ring is not None and sc.t <= ring.last_t:
+            for key, st, value, expected, lower, upper, score, is_warm in rows:
+                ring = self._series.get(key)
+                if ring is not None and st <= ring.last_t:
                     continue
                 fresh += 1
-                t = sc.t if math.isnan(t) else max(t, sc.t)
-                anomalous = sc.warm and sc.score >= self.admit_score
-                warm += sc.warm
+                t = st if math.isnan(t) else max(t, st)
+                anomalous = is_warm and score >= self.admit_score
+                warm += is_warm
                 loud += anomalous
                 if ring is None:
-                    ring = self._admit(sc, anomalous)
+                    ring = self._admit(key, st, anomalous)
                     if ring is None:
                         continue
-                ring.append((sc.t, sc.value, sc.expected, sc.lower, sc.upper, sc.score,
-                             1.0 if sc.warm else 0.0))
+                ring.append((st, value, expected, lower, upper, score,
+                             1.0 if is_warm else 0.0))
                 if anomalous:
-                    self._loud[sc.key] = sc.t
+                    self._loud[key] = st
                 kept += 1
             if fresh:
                 self.last = Counts(t=t, scored=fresh, warm=warm, anomalous=loud)
         return kept
 
-    def _admit(self, sc: Score, anomalous: bool) -> _Ring | None:
+    def _admit(self, key: SeriesKey, t: float, anomalous: bool) -> _Ring | None:
         if len(self._series) >= self.max_series:
             if not anomalous:
                 self.refused += 1
                 return None
             quietest = min(self._loud, key=self._loud.__getitem__)
             del self._series[quietest], self._loud[quietest]
-        ring = self._series[sc.key] = _Ring(self.points, 7)
-        self._loud[sc.key] = sc.t
+        ring = self._series[key] = _Ring(self.points, 7)
+        self._loud[key] = t
         return ring
 
     def record_forecasts(self, signals: Iterable[ForecastSignal]) -> None:

@@ -17,12 +17,12 @@ def make_corpus(root: Path) -> None:
     rng = np.random.default_rng(0)
     (root / "data" / "synthetic").mkdir(parents=True)
     windows = {}
-    for name, anomaly in (("jump.csv", "jump"), ("spike.csv", "spike")):
+    for name, anomaly in (("jump.csv", "jump"), ("spike.csv", "spike"), ("quiet.csv", "")):
         n = 1500
         v = 10 + rng.normal(size=n)
         if anomaly == "jump":
             v[1000:] += 15
-        else:
+        elif anomaly == "spike":
             v[1000] += 40
         ts = np.datetime64("2015-01-01T00:00:00") + np.arange(n) * np.timedelta64(300, "s")
         lines = ["timestamp,value"] + [
@@ -30,21 +30,37 @@ def make_corpus(root: Path) -> None:
         ]
         (root / "data" / "synthetic" / name).write_text("\n".join(lines) + "\n")
         lo, hi = str(ts[950]).replace("T", " "), str(ts[1100]).replace("T", " ")
-        windows[f"synthetic/{name}"] = [[f"{lo}.000000", f"{hi}.000000"]]
+        windows[f"synthetic/{name}"] = [[f"{lo}.000000", f"{hi}.000000"]] if anomaly else []
     (root / "combined_windows.json").write_text(json.dumps(windows))
     (root / "profiles.json").write_text(PROFILES.read_text())
 
 
 def test_bench_nab_prints_our_scores_beside_the_published_ones(tmp_path: Path) -> None:
-    """On two easy files the detector finds both windows and the table lists ARTime."""
+    """On two easy files the default finds both windows, stays silent on the quiet one,
+    and the table lists ARTime and the other presets as variants."""
     make_corpus(tmp_path / "nab")
     r = subprocess.run(
         [sys.executable, "-m", "aiops", "bench", "nab", "--data", str(tmp_path / "nab")],
         capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
     )
     assert r.returncode == 0, r.stderr
-    assert "ARTime" in r.stdout and "74.9" in r.stdout and "aiops (nab)" in r.stdout
+    assert "ARTime" in r.stdout and "74.9" in r.stdout and "aiops (default)" in r.stdout
+    assert "aiops (classic, variant)" in r.stdout
     assert "windows found 2/2" in r.stdout
+    assert "no labelled anomalies: synthetic/quiet.csv: 0 false positives" in r.stdout
+
+
+def test_split_scores_one_held_out_half(tmp_path: Path) -> None:
+    """--split A and B score disjoint halves (files alternate); a bad half exits 2."""
+    make_corpus(tmp_path / "nab")
+    a = _bench(tmp_path, "--split", "A", "--no-variants")
+    b = _bench(tmp_path, "--split", "B", "--no-variants")
+    assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
+    assert "half A (2 files)" in a.stdout and "half B (1 files)" in b.stdout
+    assert "windows found 2/2" in a.stdout and "quiet.csv" not in a.stdout
+    assert "quiet.csv: 0 false positives" in b.stdout and "jump" not in b.stdout
+    bad = _bench(tmp_path, "--split", "C")
+    assert bad.returncode == 2 and "expected A or B" in bad.stderr
 
 
 def test_bench_nab_defaults_to_shared_data_and_fails_clearly_without_it(tmp_path: Path) -> None:
@@ -72,8 +88,9 @@ def test_sweep_scores_each_value_of_one_setting(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     rows = [line for line in r.stdout.splitlines() if line.startswith("│")]
     assert len(rows) == 2
-    assert rows[0].split("│")[1].strip() == "30" and "2/2" in rows[0]
-    assert rows[1].split("│")[1].strip() == "5000" and "0/2" in rows[1]
+    assert [r.split("│")[1].strip() for r in rows] == ["warmup", "warmup"]
+    assert rows[0].split("│")[2].strip() == "30" and "2/2" in rows[0]
+    assert rows[1].split("│")[2].strip() == "5000" and "0/2" in rows[1]
 
 
 def test_set_overrides_a_setting_and_rejects_bad_ones_clearly(tmp_path: Path) -> None:
@@ -84,7 +101,7 @@ def test_set_overrides_a_setting_and_rejects_bad_ones_clearly(tmp_path: Path) ->
     assert "windows found 0/2" in cold.stdout
     unknown = _bench(tmp_path, "--set", "nope=1")
     assert unknown.returncode == 2 and "--set nope: not a detect setting" in unknown.stderr
-    bad = _bench(tmp_path, "--set", "suppress=-3")
-    assert bad.returncode == 2 and "--set suppress" in bad.stderr
-    shape = _bench(tmp_path, "--sweep", "suppress")
+    bad = _bench(tmp_path, "--set", "episode_min=-3")
+    assert bad.returncode == 2 and "--set episode_min" in bad.stderr
+    shape = _bench(tmp_path, "--sweep", "episode_min")
     assert shape.returncode == 2 and "expected KEY=VALUE" in shape.stderr

@@ -112,9 +112,10 @@ def test_real_corpus_loads_with_windows_on_timestamps() -> None:
             assert 0 <= lo <= hi < len(f.values)
 
 
-def test_nab_preset_meets_the_issue_targets_on_the_shared_corpus() -> None:
-    """Preset nab scores >= 70 / 60 / 75 (standard, low FP, low FN) on the 30 shared files."""
-    std, low_fp, low_fn = evaluate(NAB, preset("nab"))
+def test_the_daemon_default_keeps_its_nab_scores_on_the_shared_corpus() -> None:
+    """The default (what the daemon runs) scores >= 70 / 60 / 75 on the 30 shared files:
+    at least the earlier NAB-only preset's level (71.2 / 62.2 / 76.5), give or take a window."""
+    std, low_fp, low_fn = evaluate(NAB, preset("default"))
     assert (std.profile, low_fp.profile, low_fn.profile) == PROFILE_ORDER
     assert std.normalized >= 70.0, std
     assert low_fp.normalized >= 60.0, low_fp

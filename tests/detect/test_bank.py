@@ -70,13 +70,15 @@ def test_warmup_scores_zero_and_not_warm() -> None:
 def test_nan_and_inf_are_skipped_counted_and_never_poison_state() -> None:
     """NaN/inf samples give no Score, are counted, and leave later scores unchanged."""
     clean = noise(200)
-    dirty: list[float] = []
+    dirty: list[Sample] = []
     for i, v in enumerate(clean):
-        dirty.append(v)
-        if i % 17 == 0:
-            dirty.append(float("nan") if i % 2 else float("inf"))
+        dirty.append(Sample(key=KEY, t=15.0 * i, value=v))
+        if i % 17 == 0:  # a gap between two samples, at its own time
+            dirty.append(Sample(key=KEY, t=15.0 * i + 7.5,
+                                value=float("nan") if i % 2 else float("inf")))
     a, b = DetectorBank(DetectConfig()), DetectorBank(DetectConfig())
-    sa, sb = feed(a, clean), feed(b, dirty)
+    sa = feed(a, clean)
+    sb = [s for sample in dirty for s in b.update([sample])]
     assert b.skipped == len(dirty) - len(clean) and a.skipped == 0
     assert [s.score for s in sa] == [s.score for s in sb]
     assert all(math.isfinite(s.expected) for s in sb)
@@ -116,7 +118,7 @@ def test_fault_free_sandbox_day_essentially_never_reaches_signal_floor() -> None
     """A fault-free day (24 series, 15 s): continuous metrics stay below 0.9; counts nearly."""
     x, names = sandbox(5760, range(4))
     bank = DetectorBank(DetectConfig())
-    scores = np.stack([bank.update_arrays(row) for row in x])
+    scores = np.stack([bank.update_arrays(row, 15.0 * i) for i, row in enumerate(x)])
     hits = (scores >= 0.9).sum(axis=0)
     counts = np.array([n == "error_rate" for n in names])
     assert hits[~counts].sum() == 0, dict(zip(names, hits, strict=True))
@@ -142,7 +144,8 @@ def test_sandbox_faults_reach_signal_floor(metric: str, fault) -> None:  # type:
     for i in range(start, len(series)):
         series[i] = fault(series[i], i - start)
     bank = DetectorBank(DetectConfig())
-    scores = np.array([bank.update_arrays(np.array([v]))[0] for v in series])
+    scores = np.array([bank.update_arrays(np.array([v]), 15.0 * i)[0]
+                       for i, v in enumerate(series)])
     assert scores[:start].max() < 0.9
     assert scores[start:].max() >= 0.9
 
@@ -178,7 +181,7 @@ def test_update_arrays_matches_update() -> None:
     a, b = DetectorBank(DetectConfig()), DetectorBank(DetectConfig())
     keys = [SeriesKey.of(m) for m in METRICS]
     for i, row in enumerate(x):
-        sa = a.update_arrays(row)
+        sa = a.update_arrays(row, 15.0 * i)
         sb = b.update([Sample(key=k, t=15.0 * i, value=v) for k, v in zip(keys, row, strict=True)])
         assert list(sa) == [s.score for s in sb]
 
@@ -203,7 +206,7 @@ def test_bank_never_crashes_on_any_floats(values: list[float]) -> None:
 
 def test_seasonal_bank_snapshot_round_trip_and_time_aware_band() -> None:
     """With seasonal views a restored bank continues identically; bands follow the season."""
-    cfg = preset("nab")
+    cfg = preset("default")
     a = DetectorBank(cfg)
     day = [5.0 if 8 <= (i * 300 % 86400) / 3600 < 20 else 1.0 for i in range(288 * 9)]
     for i, v in enumerate(day):
@@ -367,7 +370,9 @@ def mixed_cycles(steps: int, seed: int = 0) -> list[list[Sample]]:
     return cycles
 
 
-@pytest.mark.parametrize("cfg", [DetectConfig(warmup=5), preset("nab")], ids=["default", "nab"])
+@pytest.mark.parametrize(
+    "cfg", [DetectConfig(warmup=5), preset("classic")], ids=["warmup5", "classic"]
+)
 def test_update_equals_per_sample_reference(cfg: DetectConfig) -> None:
     """update() returns exactly the Scores (all fields, in order) of the per-sample path."""
     bank, ref = DetectorBank(cfg), ReferenceBank(cfg)

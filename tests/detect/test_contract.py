@@ -38,7 +38,7 @@ def robust_recurring() -> Any:
 
 def robust_nab() -> Any:
     """The NAB preset: seasons, envelope, recurring-anomaly memory, records, quiet period."""
-    return RobustDetector(replace(Params.from_config(preset("nab")), warmup=WARMUP))
+    return RobustDetector(replace(Params.from_config(preset("default")), warmup=WARMUP))
 
 
 def robust_drift() -> Any:

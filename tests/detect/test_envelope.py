@@ -61,16 +61,42 @@ def test_neighbouring_bins_cover_a_job_that_drifts_by_one_bin() -> None:
 
 
 def test_extremes_relax_towards_the_level_when_the_peak_stops() -> None:
-    """After many calm samples in its bin, an old peak no longer counts as seen."""
+    """A peak counts from the next visit on; after many calm visits it no longer does."""
     env = PhaseEnvelope(period=DAY, bins=1, halflife=20.0, neighbours=0)
     env.grow(1)
     ok = np.array([True])
     env.learn(np.array([1.0]), np.array([0.0]), ok)
     env.learn(np.array([9.0]), np.array([1.0]), ok)
-    assert env.inside(np.array([8.0]), np.array([2.0])).tolist() == [True]
+    # Today's values count once the visit is over: the next day, 8 has been seen.
+    assert env.inside(np.array([8.0]), np.array([2.0])).tolist() == [False]
+    env.learn(np.array([1.0]), np.array([DAY]), ok)
+    assert env.inside(np.array([8.0]), np.array([DAY + 1.0])).tolist() == [True]
     for i in range(200):
-        env.learn(np.array([1.0]), np.array([3.0 + i]), ok)
-    assert env.inside(np.array([8.0]), np.array([500.0])).tolist() == [False]
+        env.learn(np.array([1.0]), np.array([(2.0 + i) * DAY]), ok)
+    assert env.inside(np.array([8.0]), np.array([203.0 * DAY])).tolist() == [False]
+
+
+def test_memory_counts_periods_not_samples() -> None:
+    """A peak is remembered for as many days at 15 s sampling as at 5 min sampling.
+
+    Two series see the same day (a peak of 9 in the 02:00 bin, 1 elsewhere) and then
+    the same calm days, one sampled every 15 s, one every 5 min: after each calm day
+    both envelopes hold the same extreme at 02:00 (up to the long-run level they relax
+    towards, which the peak's samples move a little differently).
+    """
+    envs = [PhaseEnvelope(period=DAY, bins=24, halflife=3.0, neighbours=0) for _ in range(2)]
+    for env in envs:
+        env.grow(1)
+    ok = np.array([True])
+    highs: list[list[float]] = [[], []]
+    for k, step in enumerate((15.0, 300.0)):
+        for t in np.arange(0.0, 8 * DAY, step):
+            peak = t < DAY and 2 * 3600.0 <= t < 3 * 3600.0
+            envs[k].learn(np.array([9.0 if peak else 1.0]), np.array([t]), ok)
+            if t % DAY == 0.0:
+                highs[k].append(float(envs[k].hi[2, 0]))
+    np.testing.assert_allclose(highs[0], highs[1], rtol=0.01)
+    assert highs[0][-1] < highs[0][2] < 9.0  # it does relax, one step per day
 
 
 def test_masked_rows_and_nan_do_not_touch_the_envelope() -> None:
@@ -110,8 +136,9 @@ def test_margin_stretches_the_envelope_away_from_the_level() -> None:
     env.grow(1)
     level = np.array([1.0])
     env.learn(np.array([9.0]), np.array([0.0]), np.array([True]), center=level)
-    assert env.inside(np.array([12.9]), np.array([0.0]), center=level).tolist() == [True]
-    assert env.inside(np.array([13.1]), np.array([0.0]), center=level).tolist() == [False]
+    env.learn(np.array([1.0]), np.array([DAY]), np.array([True]), center=level)  # next day
+    assert env.inside(np.array([12.9]), np.array([DAY]), center=level).tolist() == [True]
+    assert env.inside(np.array([13.1]), np.array([DAY]), center=level).tolist() == [False]
     assert env.center[0] == 0.0  # a borrowed level leaves the own level alone
 
 

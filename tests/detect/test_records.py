@@ -67,13 +67,13 @@ def _scores(params: Params, v: np.ndarray) -> np.ndarray:
     return np.array([ens.step_scores(np.array([x]))[0] for x in v])
 
 
-def test_in_the_ensemble_a_new_maximum_scores_at_least_the_record_score() -> None:
-    """A burst 50% above any before scores >= record_score; a usual burst does not gain."""
+def test_in_the_ensemble_a_new_maximum_scores_high_and_a_usual_burst_does_not_gain() -> None:
+    """A burst 50% above any before scores >= 0.99; a usual burst scores as without records."""
     v = _bursty(3000)
     usual = 2990
     v[usual] = 100.0
     v[-1] = 150.0
-    on = _scores(Params(records=True, record_score=0.99), v)
+    on = _scores(Params(records=True), v)
     off = _scores(Params(), v)
     assert on[-1] >= 0.99
     assert on[usual] == off[usual]
@@ -103,21 +103,22 @@ def test_records_survive_a_snapshot_and_change_the_state_hash() -> None:
 
 
 def test_the_bank_explains_a_record_as_one() -> None:
-    """A record's Score says kind 'record' and names it in its sentence."""
+    """A record the statistics would shrug at: its Score says kind 'record' and why."""
     bank = DetectorBank(DetectConfig(records=True))
     key = SeriesKey.of("net_in", host="a")
     for i, x in enumerate(_bursty(400)):
         bank.update([Sample(key=key, t=60.0 * i, value=float(x))])
-    [score] = bank.update([Sample(key=key, t=60.0 * 400, value=200.0)])
+    # 10% beyond every burst so far: statistically like a burst, but higher than ever.
+    [score] = bank.update([Sample(key=key, t=60.0 * 400, value=110.0)])
     assert score.kind == "record"
-    assert score.score >= 0.99
+    assert score.score >= 0.5
     assert score.why.endswith(f": record, score {score.score:.2f}")
 
 
 def test_a_nab_preset_bank_snapshot_continues_exactly() -> None:
     """Every part of the nab preset's state (views, envelopes, records, quiet) survives."""
     cfg = DetectConfig.model_validate(
-        {**preset("nab").model_dump(), "warmup": 30, "drift_threshold": 20.0}
+        {**preset("default").model_dump(), "warmup": 30, "drift_threshold": 20.0}
     )
     values = _bursty(2 * 288 + 50, seed=4)
     a = DetectorBank(cfg)

@@ -54,6 +54,15 @@ def test_episodes_ignore_warm_up_and_close_at_the_last_point() -> None:
     assert episodes(pts, 0.9) == [[30, 45]]
 
 
+def test_episodes_start_where_the_detectors_run_starts() -> None:
+    """With the episode open level, an episode begins at the run's first point above it,
+    as Anomaly.since does; a run that never reaches the floor is no episode."""
+    pts = [point(0, 0.1), point(15, 0.4), point(30, 0.95), point(45, 0.5), point(60, 0.1),
+           point(75, 0.6), point(90, 0.7), point(105, 0.1)]
+    assert episodes(pts, 0.9, open_level=0.32) == [[15, 45]]
+    assert episodes(pts, 0.9) == [[30, 30]]
+
+
 def test_thinning_keeps_a_one_point_spike() -> None:
     """2000 points thinned to 100 still contain the single anomalous point."""
     pts = [point(float(t), 0.99 if t == 1234 else 0.0) for t in range(2000)]

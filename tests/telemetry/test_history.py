@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import pytest
 
+from aiops.config.detect import DetectConfig
+from aiops.detect.bank import DetectorBank
 from aiops.model import ForecastSignal, Score, SeriesKey
+from aiops.sources.base import SampleBatch, SeriesTable
 from aiops.telemetry.history import SeriesHistory
 
 
@@ -124,3 +128,24 @@ def test_bounds_must_be_positive() -> None:
     """A zero bound is a programming error, refused at construction."""
     with pytest.raises(ValueError, match="positive"):
         SeriesHistory(points=0)
+
+
+def test_a_column_batch_records_the_points_its_scores_would() -> None:
+    """record_batch keeps exactly what record keeps for the batch's Scores (warm or not)."""
+    bank = DetectorBank(DetectConfig(warmup=5))
+    table = SeriesTable()
+    keys = [SeriesKey.of(m, workload="w") for m in ("cpu", "mem", "lat")]
+    index = table.rows(keys)
+    by_cols, by_scores = SeriesHistory(points=50), SeriesHistory(points=50)
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        value = 1.0 + 0.1 * rng.standard_normal(3)
+        value[1] = np.nan if i == 7 else value[1]
+        sb = bank.update_batch(SampleBatch(table=table, index=index, t=np.full(3, 15.0 * i),
+                                           value=value))
+        assert by_cols.record_batch(sb) == by_scores.record(
+            bank.explain(sb, np.flatnonzero(sb.valid)))
+    for key in keys:
+        assert by_cols.window(key) == by_scores.window(key)
+        assert len(by_cols.window(key)) >= 11
+    assert any(not p.warm for p in by_cols.window(keys[0]))

@@ -1,0 +1,142 @@
+"""Anomaly episodes: one start, ongoing samples and one end per burst of evidence.
+
+A score is per sample; what a person (and NAB) wants is per *episode*: one signal when
+a series turns anomalous, quiet while the same disturbance goes on, and a clear end.
+Per series the tracker keeps a small state machine over the bank's scores:
+
+* **start**: a warm sample scoring at least ``open_level`` while no episode is open;
+* **ongoing**: every later sample of the open episode;
+* **end**: the sample at which the episode has lasted at least ``min_length`` samples
+  and the last ``calm`` samples all scored below ``open_level``.
+
+A range record (a value beyond everything the series has shown) is news even inside an
+episode: it starts a new one, unless the episode began less than ``calm`` samples ago
+(a jump sets a few records as noise rides on it: one onset). Beside the episode,
+``since`` is when the current *run* began: the first of the consecutive samples
+scoring at least ``open_level`` (NaN after a calm sample). A runbook's ``for:`` reads
+it: a fault whose first sample scores just under the signal floor and its next ones
+far above it has been anomalous since that first sample. Samples without a value
+leave the state untouched (code NONE).
+
+>>> import numpy as np
+>>> ep = EpisodeTracker(open_level=0.5, min_length=3, calm=2)
+>>> ep.grow(1)
+>>> codes = []
+>>> for i, s in enumerate([0.1, 0.6, 0.95, 0.2, 0.1, 0.1, 0.1, 0.7]):
+...     step = ep.step(np.array([s]), np.array([True]), np.array([False]), np.array([i * 1.0]))
+...     codes.append(Phase(int(step.code[0])).name)
+>>> codes
+['NONE', 'START', 'ONGOING', 'ONGOING', 'END', 'NONE', 'NONE', 'START']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from aiops.detect.rows import with_room
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+I8 = npt.NDArray[np.int8]
+Bool = npt.NDArray[np.bool_]
+
+
+class Phase(IntEnum):
+    """Where a sample stands in its series' episode (the codes the bank returns)."""
+
+    NONE = 0
+    START = 1
+    ONGOING = 2
+    END = 3
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EpisodeStep:
+    """Per row of one step: phase code, episode start, run start, peak score."""
+
+    code: I8
+    start: F64
+    since: F64
+    peak: F64
+
+
+_INT_FIELDS = ("open", "age", "calm")
+_FLOAT_FIELDS = ("start", "since", "peak")
+
+
+class EpisodeTracker:
+    """Episode state per series (6 numbers); ``step`` advances every row at once."""
+
+    def __init__(self, *, open_level: float, min_length: int, calm: int) -> None:
+        if not 0 < open_level <= 1 or min_length < 0 or calm < 1:
+            raise ValueError("episodes need 0 < open_level <= 1, min_length >= 0, calm >= 1")
+        self.open_level = float(open_level)
+        self.min_length = int(min_length)
+        self.calm = int(calm)
+        self.size = 0
+        self._i = np.zeros((len(_INT_FIELDS), 0), dtype=np.int64)
+        self._f = np.zeros((len(_FLOAT_FIELDS), 0))
+
+    def grow(self, size: int) -> None:
+        """Make room for ``size`` series (new ones are outside any episode)."""
+        if size <= self.size:
+            return
+        self._i = with_room(self._i, size)
+        self._f = with_room(self._f, size)
+        self._i[:, self.size : size] = 0
+        self._f[:, self.size : size] = np.nan
+        self.size = size
+
+    def step(
+        self, score: F64, valid: Bool, record: Bool, t: F64, rows: slice | None = None
+    ) -> EpisodeStep:
+        """Advance the rows of ``rows`` (default all) by one sample each."""
+        r = slice(0, self.size) if rows is None else rows
+        ints, fl = self._i[:, r], self._f[:, r]
+        is_open, age, calm = ints
+        start, since, peak = fl
+        s = np.where(valid, score, 0.0)
+        was_open = (is_open > 0) & valid
+        hot = valid & (s >= self.open_level)
+        restart = was_open & record & (age >= self.calm)  # not the same onset again
+        begin = (hot & ~was_open) | restart
+        going = was_open & ~restart
+        # Ongoing rows age and count calm samples; a long enough calm ends the episode.
+        age[:] = np.where(begin, 0, np.where(going, age + 1, age))
+        calm[:] = np.where(begin | (going & hot), 0, np.where(going, calm + 1, calm))
+        end = going & (age >= self.min_length) & (calm >= self.calm)
+        code = np.where(begin, Phase.START, np.where(end, Phase.END,
+                        np.where(going, Phase.ONGOING, Phase.NONE))).astype(np.int8)
+        is_open[:] = np.where(begin, 1, np.where(end, 0, is_open))
+        start[:] = np.where(begin, t, start)
+        peak[:] = np.where(begin, s, np.where(going, np.fmax(peak, s), peak))
+        # The run behind ``since``: consecutive samples at the open level.
+        since[:] = np.where(hot, np.where(np.isnan(since), t, since),
+                            np.where(valid, np.nan, since))
+        return EpisodeStep(code=code, start=start.copy(), since=since.copy(), peak=peak.copy())
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of state allocated."""
+        return int(self._i.nbytes + self._f.nbytes)
+
+    def state(self) -> dict[str, npt.NDArray[np.generic]]:
+        """State arrays by name (for snapshots)."""
+        out: dict[str, npt.NDArray[np.generic]] = {}
+        for k, name in enumerate(_INT_FIELDS):
+            out[name] = self._i[k, : self.size].copy()
+        for k, name in enumerate(_FLOAT_FIELDS):
+            out[name] = self._f[k, : self.size].copy()
+        return out
+
+    def load(self, state: dict[str, npt.NDArray[np.generic]]) -> None:
+        """Replace the state with arrays produced by :meth:`state`."""
+        ints = np.stack([np.asarray(state[n], dtype=np.int64) for n in _INT_FIELDS])
+        fl = np.stack([np.asarray(state[n], dtype=np.float64) for n in _FLOAT_FIELDS])
+        if ints.shape[1] != fl.shape[1]:
+            raise ValueError("inconsistent episode state arrays")
+        self._i, self._f, self.size = ints, fl, int(ints.shape[1])

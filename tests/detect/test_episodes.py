@@ -1,0 +1,89 @@
+"""Anomaly episodes: one start per burst, ongoing while it lasts, one end; ``since`` for for:."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from aiops.config.detect import DetectConfig
+from aiops.detect.bank import DetectorBank
+from aiops.detect.episodes import EpisodeTracker, Phase
+
+YES = np.array([True])
+NO = np.array([False])
+
+
+def _codes(tracker: EpisodeTracker, scores: list[float], records: set[int] = frozenset()
+           ) -> list[Phase]:  # type: ignore[assignment]
+    out = []
+    for i, s in enumerate(scores):
+        step = tracker.step(np.array([s]), YES, YES if i in records else NO, np.array([i * 1.0]))
+        out.append(Phase(int(step.code[0])))
+    return out
+
+
+def test_a_burst_is_one_start_then_ongoing_until_calm_after_the_minimum_length() -> None:
+    """Scores above the open level inside one episode start nothing new; calm ends it."""
+    ep = EpisodeTracker(open_level=0.5, min_length=4, calm=2)
+    ep.grow(1)
+    codes = _codes(ep, [0.1, 0.9, 0.2, 0.8, 0.1, 0.1, 0.1, 0.1, 0.6])
+    assert codes == [Phase.NONE, Phase.START, Phase.ONGOING, Phase.ONGOING, Phase.ONGOING,
+                     Phase.END, Phase.NONE, Phase.NONE, Phase.START]
+
+
+def test_the_minimum_length_keeps_a_quiet_episode_open() -> None:
+    """Calm samples do not end an episode before it has lasted min_length samples."""
+    ep = EpisodeTracker(open_level=0.5, min_length=10, calm=2)
+    ep.grow(1)
+    codes = _codes(ep, [0.9] + [0.0] * 12)
+    assert codes.count(Phase.START) == 1 and codes.index(Phase.END) == 10
+
+
+def test_a_record_starts_a_new_episode_inside_an_open_one() -> None:
+    """A range record is news even mid-episode: it is reported as a new start."""
+    ep = EpisodeTracker(open_level=0.5, min_length=100, calm=2)
+    ep.grow(1)
+    codes = _codes(ep, [0.9, 0.95, 0.1, 0.95, 0.1], records={1, 3})
+    # The record one sample after the start is the same onset; two samples on, news.
+    assert codes == [Phase.START, Phase.ONGOING, Phase.ONGOING, Phase.START, Phase.ONGOING]
+
+
+def test_since_is_the_start_of_the_run_of_anomalous_samples() -> None:
+    """``since`` is the first of the consecutive samples at the open level; calm clears it."""
+    ep = EpisodeTracker(open_level=0.5, min_length=100, calm=5)
+    ep.grow(1)
+    since = []
+    for i, s in enumerate([0.1, 0.6, 0.95, 0.99, 0.2, 0.7]):
+        step = ep.step(np.array([s]), YES, NO, np.array([10.0 * i]))
+        since.append(float(step.since[0]))
+    assert since[1:4] == [10.0, 10.0, 10.0]
+    assert np.isnan(since[0]) and np.isnan(since[4]) and since[5] == 50.0
+
+
+def test_missing_samples_leave_the_episode_untouched() -> None:
+    """An invalid sample neither starts, continues nor ends an episode."""
+    ep = EpisodeTracker(open_level=0.5, min_length=0, calm=1)
+    ep.grow(1)
+    ep.step(np.array([0.9]), YES, NO, np.array([0.0]))
+    gap = ep.step(np.array([0.0]), NO, NO, np.array([1.0]))
+    assert Phase(int(gap.code[0])) is Phase.NONE
+    after = ep.step(np.array([0.0]), YES, NO, np.array([2.0]))
+    assert Phase(int(after.code[0])) is Phase.END
+
+
+def test_the_bank_reports_one_episode_start_for_a_sustained_fault() -> None:
+    """A 5x latency jump lasting 60 samples is one start (then ongoing), not 60 reports."""
+    rng = np.random.default_rng(0)
+    bank = DetectorBank(DetectConfig())
+    bank.update_arrays(np.array([np.nan]), 0.0)
+    phases = []
+    for i in range(700):
+        v = 0.2 + 0.01 * rng.standard_normal()
+        if 600 <= i < 660:
+            v *= 5
+        ev = bank.evidence(np.array([v]), 15.0 * i)
+        assert ev.phase is not None
+        phases.append(int(ev.phase[0]))
+    fault = phases[600:660]
+    assert fault[0] == Phase.START
+    assert fault.count(Phase.START) == 1
+    assert all(p == Phase.ONGOING for p in fault[1:])
