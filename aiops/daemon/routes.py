@@ -35,6 +35,7 @@ def daemon_endpoints(
         *dashboard_endpoints(
             status=d.page_status, incidents=d.journal, history=d.history,
             clock=d.clock.now, floor=d.config.detect.signal_floor,
+            open_level=d.config.detect.episode_open,
         ),
         *alert_endpoints(
             journal=d.journal, on_alerts=d.on_alerts, max_body_bytes=cfg.max_body_bytes,
