@@ -22,11 +22,13 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from prometheus_client import Gauge
 
 from aiops.config.detect import DetectConfig
 from aiops.config.forecast import ForecastConfig
 from aiops.config.models import DriftSettings
+from aiops.detect.columns import ScoreBatch
 from aiops.engines.shadow_forecast import quality_for
 from aiops.forecast.workloads import DemandSample, WorkloadForecasts
 from aiops.model import ForecastSignal, ModelDrift, Sample, Score, SeriesKey
@@ -34,6 +36,7 @@ from aiops.models.drift import DriftWatch
 from aiops.models.forecast_quality import ForecastQuality
 from aiops.models.health import SeriesHealthBank
 from aiops.models.versions import ModelKind
+from aiops.sources.base import SampleBatch
 from aiops.telemetry.metrics import Metrics
 
 #: Series listed by name in the registry's health document (most episodes per day first).
@@ -93,9 +96,23 @@ class ModelMonitor:
     def scored(self, now: float, samples: Sequence[Sample], scores: Sequence[Score]) -> None:
         """One scrape cycle: health from the scores, drift from the values."""
         self.health.update(scores)
-        if self.drift is None:
-            return
-        for c in self.drift.update([(s.key, s.t, s.value) for s in samples]):
+        if self.drift is not None:
+            self._drift([(s.key, s.t, s.value) for s in samples])
+
+    def scored_columns(self, batch: SampleBatch, sb: ScoreBatch) -> None:
+        """:meth:`scored` from the cycle's columns (no Sample or Score per sample)."""
+        at = np.flatnonzero(sb.valid)
+        keys = sb.keys
+        self.health.update_columns([keys[i] for i in sb.index[at].tolist()], sb.warm[at],
+                                   sb.score[at], sb.t[at])
+        if self.drift is not None:
+            table = batch.table.keys
+            self._drift(list(zip([table[i] for i in batch.index.tolist()], batch.t.tolist(),
+                                 batch.value.tolist(), strict=True)))
+
+    def _drift(self, observed: list[tuple[SeriesKey, float, float]]) -> None:
+        assert self.drift is not None
+        for c in self.drift.update(observed):
             if not c.started:
                 continue
             version = self.versions.get(ModelKind.DETECTOR, "")

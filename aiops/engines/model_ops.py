@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from aiops.config import Config
+from aiops.detect.columns import ScoreBatch
 from aiops.engines.feedback import Sensitivity, record_feedback, rule_of
 from aiops.engines.model_monitor import ModelMonitor
 from aiops.engines.shadow import FactsFn, Log, ShadowWriter
@@ -39,6 +40,7 @@ from aiops.models import runtime
 from aiops.models.feedback import Verdict
 from aiops.models.versions import ModelKind
 from aiops.runbook.schema import Runbook
+from aiops.sources.base import SampleBatch
 from aiops.telemetry.metrics import Metrics
 
 #: A failure in the shadow or quality layer is logged at most this often (real seconds).
@@ -91,13 +93,18 @@ class ModelOps:
         self._logged: dict[str, float] = {}
 
     # -- hooks --------------------------------------------------------------------------
-    def scored(self, now: float, samples: Sequence[Sample], scores: Sequence[Score],
-               seconds: float) -> None:
-        """The scrape engine's hook: one cycle's samples and live scores."""
-        self._guarded("monitor", lambda: self.monitor.scored(now, samples, scores))
+    def scored(self, now: float, batch: SampleBatch, sb: ScoreBatch,
+               live: Callable[[], list[Score]], seconds: float) -> None:
+        """The scrape engine's hook: one cycle's samples and live scores, as columns.
+
+        Per-sample objects (``batch.samples()``, ``live()``) are built only for shadow
+        candidates, which score the same samples with banks of their own.
+        """
+        self._guarded("monitor", lambda: self.monitor.scored_columns(batch, sb))
         if self.detect is not None:
             shadow = self.detect
-            self._guarded("shadow", lambda: shadow.scored(now, samples, scores, seconds))
+            self._guarded("shadow", lambda: shadow.scored(now, batch.samples(), live(),
+                                                          seconds))
 
     def forecast_learned(self, key: SeriesKey, demand: float, t: float) -> None:
         """The forecast engine's backfill hook."""

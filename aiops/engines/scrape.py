@@ -44,9 +44,10 @@ from aiops.model import Anomaly, Episode, Sample, Score, SeriesKey
 from aiops.sources.base import BatchReader, SampleBatch, Source
 from aiops.telemetry.metrics import Metrics
 
-#: Called after scoring with ``(now, samples, scores, scoring seconds)`` of every cycle
-#: (the models' side: shadow candidates, live quality; see aiops.engines.model_ops).
-OnScored = Callable[[float, Sequence[Sample], Sequence[Score], float], None]
+#: Called after scoring with ``(now, batch, scores, live, scoring seconds)`` of every
+#: cycle, ``live()`` building the per-sample Scores on demand (the models' side: shadow
+#: candidates, live quality; see aiops.engines.model_ops).
+OnScored = Callable[[float, SampleBatch, ScoreBatch, Callable[[], list[Score]], float], None]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -147,9 +148,8 @@ class ScrapeEngine:
                 joint = self._joint(batch.samples(), now)
         t2 = time.perf_counter()
         if self.on_scored is not None:  # the per-series bank's scores (not the joint view)
-            # The models' hook reads per-sample Scores (built here only for it).
-            self.on_scored(now, batch.samples(),
-                           self.bank.explain(sb, np.flatnonzero(sb.valid)), t_bank - ts)
+            self.on_scored(now, batch, sb, lambda: self.bank.explain(sb, np.flatnonzero(
+                sb.valid)), t_bank - ts)
         self.latest.update(batch)
         self.last_batch, self.last_joint = sb, joint
         skipped = len(sb) - int(np.count_nonzero(sb.valid))

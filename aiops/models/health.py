@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from aiops.model import Labels, Score, SeriesKey
 
@@ -75,18 +76,23 @@ class SeriesHealthBank:
 
     def update(self, scores: Sequence[Score]) -> None:
         """Count one cycle's scores."""
-        if not scores:
+        self.update_columns(
+            [s.key for s in scores], np.fromiter((s.warm for s in scores), bool, len(scores)),
+            np.fromiter((s.score for s in scores), np.float64, len(scores)),
+            np.fromiter((s.t for s in scores), np.float64, len(scores)))
+
+    def update_columns(self, keys: Sequence[SeriesKey], warm: npt.NDArray[np.bool_],
+                       score: npt.NDArray[np.float64], t: npt.NDArray[np.float64]) -> None:
+        """Count one cycle's scores given as columns (one entry per scored sample)."""
+        if not keys:
             return
-        rows = np.fromiter((self._row(s) for s in scores), np.intp, len(scores))
+        rows = np.fromiter((self._row(k, ti) for k, ti in zip(keys, t.tolist(), strict=True)),
+                           np.intp, len(keys))
         ok = rows >= 0
         if not ok.all():
-            scores = [s for s, keep in zip(scores, ok.tolist(), strict=True) if keep]
-            rows = rows[ok]
+            rows, warm, score, t = rows[ok], warm[ok], score[ok], t[ok]
             if not len(rows):
                 return
-        warm = np.fromiter((s.warm for s in scores), bool, len(scores))
-        score = np.fromiter((s.score for s in scores), np.float64, len(scores))
-        t = np.fromiter((s.t for s in scores), np.float64, len(scores))
         hot = warm & (score >= self.floor)
         self._episodes[rows[hot & ~self._in_episode[rows]]] += 1
         self._in_episode[rows] = hot
@@ -106,8 +112,8 @@ class SeriesHealthBank:
                              per_day=float(per_day[i]))
                 for i, k in enumerate(self._keys)]
 
-    def _row(self, s: Score) -> int:
-        ident = (s.key.metric, s.key.labels)
+    def _row(self, key: SeriesKey, t: float) -> int:
+        ident = (key.metric, key.labels)
         row = self._index.get(ident)
         if row is not None:
             return row
@@ -116,8 +122,8 @@ class SeriesHealthBank:
             return -1
         row = len(self._keys)
         self._index[ident] = row
-        self._keys.append(s.key)
-        self._grow(row + 1, s.t)
+        self._keys.append(key)
+        self._grow(row + 1, t)
         return row
 
     def _grow(self, size: int, t: float) -> None:

@@ -53,3 +53,23 @@ def test_health_watches_at_most_max_series() -> None:
     h = SeriesHealthBank(floor=0.9, threshold=0.9, adopt_after=3, max_series=2)
     h.update([sc(SeriesKey.of("cpu", pod=str(i)), 0.0, 0.1) for i in range(3)])
     assert len(h) == 2 and h.overflow == 1
+
+
+def test_health_from_columns_counts_what_it_counts_from_scores() -> None:
+    """The daemon's columnar hook and the per-Score API give every series the same health."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    by_scores = SeriesHealthBank(floor=0.9, threshold=0.9, adopt_after=2, max_series=3)
+    by_columns = SeriesHealthBank(floor=0.9, threshold=0.9, adopt_after=2, max_series=3)
+    keys = [SeriesKey.of("cpu", pod=str(i)) for i in range(4)]  # one beyond max_series
+    for step in range(40):
+        values = rng.choice([0.1, 0.95], size=len(keys), p=[0.6, 0.4])
+        warm = rng.random(len(keys)) > 0.1
+        scores = [sc(k, 60.0 * step, float(v), warm=bool(w))
+                  for k, v, w in zip(keys, values, warm, strict=True)]
+        by_scores.update(scores)
+        by_columns.update_columns(keys, warm, values.astype(np.float64),
+                                  np.full(len(keys), 60.0 * step))
+    assert by_columns.rows() == by_scores.rows() and by_columns.overflow == by_scores.overflow
+    assert any(r.episodes for r in by_columns.rows())
