@@ -159,10 +159,11 @@ def attend(
 ) -> None:
     """Settle an incident stopped because an action's outcome is unknown."""
     from aiops.cli.cmd_runbook import _daemon_now, _journal
-    from aiops.engines.operators import attend_incident
+    from aiops.engines.operators import Attendance, attend_incident
 
-    chosen = [name for name, on in (("applied", applied), ("not-applied", not_applied),
-                                    ("stop", stop)) if on]
+    chosen = [d for d, on in ((Attendance.APPLIED, applied),
+                              (Attendance.NOT_APPLIED, not_applied), (Attendance.STOP, stop))
+              if on]
     if len(chosen) != 1:
         raise typer.BadParameter("give exactly one of --applied, --not-applied, --stop")
     cfg, journal = _journal(config)
@@ -174,7 +175,7 @@ def attend(
         _fail(exc)
     finally:
         journal.close()
-    out.print(f"{inc.id}: {chosen[0]}; now {inc.status.value}", highlight=False)
+    out.print(f"{inc.id}: {chosen[0].value}; now {inc.status.value}", highlight=False)
 
 
 @bench_app.command("journal")

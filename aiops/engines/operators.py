@@ -9,6 +9,7 @@ next tick. Every refusal is journaled.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 
 import structlog
 
@@ -60,28 +61,35 @@ def approve_incident(
     return got
 
 
-def attend_incident(journal: Journal, incident_id: str, *, decision: str, operator: str,
-                    now: float, note: str = "") -> IncidentView:
+class Attendance(StrEnum):
+    """What a person decided about an action whose outcome is unknown."""
+
+    APPLIED = "applied"  # it took effect: go on as if done
+    NOT_APPLIED = "not-applied"  # it did not: apply it now, same id
+    STOP = "stop"  # close the incident
+
+
+def attend_incident(journal: Journal, incident_id: str, *, decision: Attendance,
+                    operator: str, now: float, note: str = "") -> IncidentView:
     """A person settles an incident that needs attention (an action's fate unknown).
 
-    ``decision``: ``applied`` (it took effect: go on as if done), ``not-applied``
-    (it did not: apply it now, same id) or ``stop`` (close the incident). Journaled with
-    the operator's name; the daemon continues on its next tick.
+    Journaled with the operator's name and ``decision``; the daemon continues on its
+    next tick.
     """
+    decision = Attendance(decision)
     inc = journal.incident(incident_id)
     if inc is None:
         raise NotFound(f"no incident {incident_id!r}")
     if inc.status is not Status.NEEDS_ATTENTION:
         raise Conflict(f"incident {incident_id} is {inc.status.value}, not needs-attention")
-    if decision not in ("applied", "not-applied", "stop"):
-        raise Conflict(f"decision must be applied, not-applied or stop: {decision!r}")
     why = Reason(code=ReasonCode.OPERATOR, message=(
-        f"{operator}: {decision}" + (f" ({note})" if note else "")))
+        f"{operator}: {decision.value}" + (f" ({note})" if note else "")))
     action_id = f"{inc.id}:{inc.step}"
     with journal.transaction() as tx:
-        if decision == "stop":
+        if decision is Attendance.STOP:
             return tx.move(inc, Move.STOP, why, now=now)
-        status = ActionStatus.DONE if decision == "applied" else ActionStatus.RETRYING
+        applied = decision is Attendance.APPLIED
+        status = ActionStatus.DONE if applied else ActionStatus.RETRYING
         if tx.action(action_id) is not None:
             tx.action_status(action_id, status, now=now)
-        return tx.move(inc, Move.RESUME, why, now=now, acted=decision == "applied")
+        return tx.move(inc, Move.RESUME, why, now=now, acted=applied)

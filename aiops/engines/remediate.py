@@ -32,7 +32,7 @@ import structlog
 from aiops.actuators.base import Actuator, Executors
 from aiops.config.durations import format_duration
 from aiops.engines.facts import FactsReader
-from aiops.engines.operators import approve_incident, attend_incident
+from aiops.engines.operators import Attendance, approve_incident, attend_incident
 from aiops.engines.remediate_steps import StepRunner
 from aiops.errors import AiopsError, Conflict, Forbidden, NotFound
 from aiops.journal import IncidentView, Journal
@@ -293,12 +293,13 @@ class Remediator:
         self._gauge()
         return got
 
-    def attend(self, incident_id: str, *, decision: str, operator: str, now: float,
+    def attend(self, incident_id: str, *, decision: Attendance, operator: str, now: float,
                note: str = "") -> IncidentView:
         """A person settles an incident in needs-attention (see :func:`attend_incident`)."""
         got = attend_incident(self.journal, incident_id, decision=decision, operator=operator,
                               now=now, note=note)
-        self.log.info("attended", incident=incident_id, operator=operator, decision=decision)
+        self.log.info("attended", incident=incident_id, operator=operator,
+                      decision=Attendance(decision).value)
         self._gauge()
         return got
 

@@ -9,6 +9,7 @@ import pytest
 from aiops.actuators.base import Executors
 from aiops.actuators.command import CommandActuator
 from aiops.actuators.record import RecordingActuator
+from aiops.engines.operators import Attendance
 from aiops.engines.remediate import Remediator
 from aiops.journal import ActionStatus, Journal
 from aiops.model import (
@@ -129,7 +130,7 @@ def test_unknown_outcome_of_a_blind_step_needs_a_person(tmp_path: Path) -> None:
     assert second.journal.holding(inc.target) == inc.id  # nothing else runs there meanwhile
     assert second.metrics.registry.get_sample_value("aiops_incidents_needing_attention") == 1
     # a person says it did take effect: the ladder goes on to verify, still no re-run
-    got = second.attend(inc.id, decision="applied", operator="alice", now=70.0)
+    got = second.attend(inc.id, decision=Attendance.APPLIED, operator="alice", now=70.0)
     assert got.status is Status.RUNNING
     second.tick(71.0, {})
     assert len(world.calls) == 1
