@@ -38,7 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aiops.model import Labels, SeriesKey
+from aiops.model import SeriesKey
+from aiops.models.series_rows import SeriesRows
 
 #: Reference values kept per series at most (thinned evenly over the reference span).
 KEEP = 512
@@ -74,8 +75,7 @@ class DriftWatch:
         self.reference, self.window, self.bins = reference, window, bins
         self.threshold, self.max_series = threshold, max_series
         self.slot_len = window / SLOTS
-        self._index: dict[tuple[str, Labels], int] = {}
-        self._keys: list[SeriesKey] = []
+        self._rows = SeriesRows(max_series=max_series)
         self._collect: list[list[float] | None] = []  # reference values (None: done)
         self._stride: list[int] = []
         self._seen: list[int] = []
@@ -88,10 +88,14 @@ class DriftWatch:
         self._since = np.zeros(0)
         self.psi = np.zeros(0)  # latest index per row (NaN: not judged yet)
         self._slot: int | None = None
-        self.overflow = 0
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._rows)
+
+    @property
+    def overflow(self) -> int:
+        """Series seen beyond ``max_series`` (not watched)."""
+        return self._rows.overflow
 
     def update(self, samples: Sequence[tuple[SeriesKey, float, float]]) -> list[DriftChange]:
         """Count one cycle's ``(key, t, value)`` samples; the drifts that began or ended."""
@@ -130,16 +134,16 @@ class DriftWatch:
 
     def drifted(self) -> list[SeriesKey]:
         """Series drifting now."""
-        return [self._keys[i] for i in np.flatnonzero(self._drifted[: len(self._keys)])]
+        return [self._rows.keys[i] for i in np.flatnonzero(self._drifted[: len(self._rows.keys)])]
 
     def psi_of(self, key: SeriesKey) -> float:
         """The latest PSI of ``key`` (NaN: not judged yet, or not watched)."""
-        row = self._index.get((key.metric, key.labels))
+        row = self._rows.get(key)
         return float("nan") if row is None else float(self.psi[row])
 
     def reference_of(self, key: SeriesKey) -> tuple[float, float] | None:
         """The reference window of ``key`` (None: unknown or not complete)."""
-        row = self._index.get((key.metric, key.labels))
+        row = self._rows.get(key)
         if row is None or not math.isfinite(self._ready[row]):
             return None
         return (self._start[row], float(self._ready[row]))
@@ -165,7 +169,7 @@ class DriftWatch:
 
     def _judge(self, end: float) -> list[DriftChange]:
         """PSI of every series with a whole window counted after its reference."""
-        n = len(self._keys)
+        n = len(self._rows.keys)
         due = np.flatnonzero(self._ready[:n] <= end - self.window)
         if not len(due):
             return []
@@ -186,22 +190,15 @@ class DriftWatch:
             if began:
                 self._since[i] = end
             self._drifted[i] = began
-            out.append(DriftChange(key=self._keys[i], t=end, psi=float(self.psi[i]),
+            out.append(DriftChange(key=self._rows.keys[i], t=end, psi=float(self.psi[i]),
                                    started=began, since=float(self._since[i]),
                                    reference=(self._start[i], float(self._ready[i]))))
         return out
 
     def _row(self, key: SeriesKey, t: float) -> int:
-        ident = (key.metric, key.labels)
-        row = self._index.get(ident)
-        if row is not None:
+        row, new = self._rows.find_or_add(key)
+        if not new:
             return row
-        if len(self._keys) >= self.max_series:
-            self.overflow += 1
-            return -1
-        row = len(self._keys)
-        self._index[ident] = row
-        self._keys.append(key)
         self._collect.append([])
         self._stride.append(1)
         self._seen.append(0)

@@ -32,7 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from aiops.model import Labels, Score, SeriesKey
+from aiops.model import Score, SeriesKey
+from aiops.models.series_rows import SeriesRows
 
 DAY = 86400.0
 
@@ -60,8 +61,7 @@ class SeriesHealthBank:
                  max_series: int = 5000) -> None:
         self.floor, self.threshold, self.adopt_after = floor, threshold, adopt_after
         self.max_series = max_series
-        self._index: dict[tuple[str, Labels], int] = {}
-        self._keys: list[SeriesKey] = []
+        self._rows = SeriesRows(max_series=max_series)
         self._warm = np.zeros(0, bool)
         self._in_episode = np.zeros(0, bool)
         self._episodes = np.zeros(0, np.int64)
@@ -69,10 +69,14 @@ class SeriesHealthBank:
         self._streak = np.zeros(0, np.int64)
         self._first = np.zeros(0)
         self._last = np.zeros(0)
-        self.overflow = 0
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._rows)
+
+    @property
+    def overflow(self) -> int:
+        """Series seen beyond ``max_series`` (not watched)."""
+        return self._rows.overflow
 
     def update(self, scores: Sequence[Score]) -> None:
         """Count one cycle's scores."""
@@ -110,19 +114,12 @@ class SeriesHealthBank:
         return [SeriesHealth(key=k, warm=bool(self._warm[i]), episodes=int(self._episodes[i]),
                              adoptions=int(self._adoptions[i]), seen=float(seen[i]),
                              per_day=float(per_day[i]))
-                for i, k in enumerate(self._keys)]
+                for i, k in enumerate(self._rows.keys)]
 
     def _row(self, key: SeriesKey, t: float) -> int:
-        ident = (key.metric, key.labels)
-        row = self._index.get(ident)
-        if row is not None:
+        row, new = self._rows.find_or_add(key)
+        if not new:
             return row
-        if len(self._keys) >= self.max_series:
-            self.overflow += 1
-            return -1
-        row = len(self._keys)
-        self._index[ident] = row
-        self._keys.append(key)
         self._grow(row + 1, t)
         return row
 
