@@ -33,6 +33,19 @@ def test_fault_free_day_never_fires() -> None:
     assert [r for r in report.timeline if r.decision in ("run", "action")] == []
 
 
+def test_fault_free_week_at_the_daemon_cycle_never_fires() -> None:
+    """A fault-free simulated week stepped at the daemon's 15 s cycle fires no runbook.
+
+    Weekly demand (a quiet weekend, then the weekday evening peak again) must read as
+    seen before, at the cycle the daemon really runs, not only at coarse steps.
+    """
+    report = backtest(load_runbooks([SANDBOX_RUNBOOKS]), start=0.0, end=7 * 86400.0,
+                      faults=False, step=15.0)
+    assert report.cycles == 7 * 86400 // 15
+    assert set(report.firings.values()) == {0}
+    assert [r for r in report.timeline if r.decision in ("run", "action")] == []
+
+
 def _history(path: Path, *, spike_at: int | None) -> Path:
     rng = random.Random(3)
     lines = ["timestamp,metric,value,namespace,workload"]
