@@ -382,6 +382,10 @@ MAIN_SETTINGS = ("episode_open", "episode_min", "episode_calm", "alpha", "fast_a
                  "record_tolerance", "adopt_after")
 
 
+#: The most standard points a main setting at x0.5 or x1.5 may lose for the optimum to be flat.
+FLAT_LOSS = 2.0
+
+
 def _nab_sweep(files: list[nab_bench.NabFile], profiles: dict[str, nab_bench.Profile],
                cfg: DetectConfig, spec: str) -> None:
     """One NAB run per value of one setting (or x0.5/x1.5 of each main one)."""
@@ -397,15 +401,20 @@ def _nab_sweep(files: list[nab_bench.NabFile], profiles: dict[str, nab_bench.Pro
     table = Table(title=title)
     for col in ("setting", "value", "standard", "reward low FP", "reward low FN", "windows",
                 "FP"):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", no_wrap=True)
     base = nab_bench.evaluate_files(files, profiles, cfg)[0][0] if main else None
     if base is not None:
         table.add_row("(as configured)", "", f"{base.normalized:.1f}", "", "",
                       f"{base.tp}/{base.tp + base.fn}", str(base.fp))
+    worst: tuple[float, str] | None = None
     with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task("sweeping", total=len(settings))
         for key, s in settings:
             (std, low_fp, low_fn), _ = nab_bench.evaluate_files(files, profiles, s)
+            if base is not None:
+                loss = base.normalized - std.normalized
+                if worst is None or loss > worst[0]:
+                    worst = (loss, f"{key}={getattr(s, key)}")
             delta = f" ({std.normalized - base.normalized:+.1f})" if base is not None else ""
             table.add_row(
                 key, str(getattr(s, key)), f"{std.normalized:.1f}{delta}",
@@ -413,7 +422,15 @@ def _nab_sweep(files: list[nab_bench.NabFile], profiles: dict[str, nab_bench.Pro
                 f"{std.tp}/{std.tp + std.fn}", str(std.fp),
             )
             progress.advance(task)
-    Console().print(table)
+    out = Console() if sys.stdout.isatty() else Console(width=120)  # a file gets whole rows
+    out.print(table)
+    if worst is not None:
+        verdict = "flat" if worst[0] <= FLAT_LOSS else "NOT flat"
+        out.print(
+            f"{verdict}: the largest loss of standard score is {max(worst[0], 0.0):.1f} points "
+            f"({worst[1]}); flat means every x0.5 / x1.5 loses <= {FLAT_LOSS:.0f}",
+            highlight=False,
+        )
 
 
 def _scaled(cfg: DetectConfig, key: str) -> list[str]:

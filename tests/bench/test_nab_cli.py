@@ -105,3 +105,21 @@ def test_set_overrides_a_setting_and_rejects_bad_ones_clearly(tmp_path: Path) ->
     assert bad.returncode == 2 and "--set episode_min" in bad.stderr
     shape = _bench(tmp_path, "--sweep", "episode_min")
     assert shape.returncode == 2 and "expected KEY=VALUE" in shape.stderr
+
+
+def test_sweep_main_scores_each_main_setting_at_half_and_one_and_a_half(tmp_path: Path) -> None:
+    """--sweep main prints the configured row, two rows per main setting and a flatness
+    verdict that agrees with the largest loss in the table."""
+    from aiops.cli.cmd_detect import FLAT_LOSS, MAIN_SETTINGS
+
+    make_corpus(tmp_path / "nab")
+    r = _bench(tmp_path, "--sweep", "main")
+    assert r.returncode == 0, r.stderr
+    rows = [line.split("│")[1:-1] for line in r.stdout.splitlines() if line.startswith("│")]
+    assert rows[0][0].strip() == "(as configured)"
+    assert [c[0].strip() for c in rows[1:]] == [k for k in MAIN_SETTINGS for _ in (0, 1)]
+    deltas = [float(c[2].split("(")[1].rstrip(") ")) for c in rows[1:]]
+    worst = max(0.0, -min(deltas))
+    verdict = next(line for line in r.stdout.splitlines() if "largest loss" in line)
+    assert verdict.startswith("flat:" if worst <= FLAT_LOSS else "NOT flat:")
+    assert f"{worst:.1f} points" in verdict
