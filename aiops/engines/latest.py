@@ -3,7 +3,9 @@
 Verification and the forecaster look up "the latest value of this series"; the scrape
 engine receives a column batch per cycle. :class:`LatestSamples` stores the batch's
 values and times per row of its key table (arrays, no object per sample) and is a
-read-only ``Mapping[SeriesKey, Sample]`` whose Samples are built only when read.
+read-only ``Mapping[SeriesKey, Sample]`` whose Samples are built only when read: the
+scrape engine hands the mapping itself to its readers (no copy per remediate tick), and
+:meth:`LatestSamples.items` walks the columns without a key lookup per series.
 
 >>> from aiops.sources.base import SampleBatch, SeriesTable
 >>> from aiops.model import Sample, SeriesKey
@@ -16,7 +18,7 @@ read-only ``Mapping[SeriesKey, Sample]`` whose Samples are built only when read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping
 
 import numpy as np
 
@@ -77,3 +79,26 @@ class LatestSamples(Mapping[SeriesKey, Sample]):
 
     def __len__(self) -> int:
         return int(np.count_nonzero(self._seen))
+
+    def items(self) -> ItemsView[SeriesKey, Sample]:
+        """Every (key, latest Sample), read from the columns in row order."""
+        return _Items(self)
+
+    def _pairs(self) -> Iterator[tuple[SeriesKey, Sample]]:
+        if self._table is None:
+            return
+        keys = self._table.keys
+        rows = np.flatnonzero(self._seen)
+        for i, t, v in zip(rows.tolist(), self._t[rows].tolist(), self._v[rows].tolist(),
+                           strict=True):
+            key = keys[i]
+            yield key, Sample(key=key, t=t, value=v)
+
+
+class _Items(ItemsView[SeriesKey, Sample]):
+    """The items view of :class:`LatestSamples` (iterates its columns directly)."""
+
+    _mapping: LatestSamples
+
+    def __iter__(self) -> Iterator[tuple[SeriesKey, Sample]]:
+        return self._mapping._pairs()

@@ -32,7 +32,7 @@ from aiops.detect.columns import ScoreBatch
 from aiops.engines.shadow_forecast import quality_for
 from aiops.forecast.workloads import DemandSample, WorkloadForecasts
 from aiops.model import ForecastSignal, ModelDrift, Sample, Score, SeriesKey
-from aiops.models.drift import DriftWatch
+from aiops.models.drift import DriftChange, DriftWatch
 from aiops.models.forecast_quality import ForecastQuality
 from aiops.models.health import SeriesHealthBank
 from aiops.models.versions import ModelKind
@@ -102,17 +102,18 @@ class ModelMonitor:
     def scored_columns(self, batch: SampleBatch, sb: ScoreBatch) -> None:
         """:meth:`scored` from the cycle's columns (no Sample or Score per sample)."""
         at = np.flatnonzero(sb.valid)
-        keys = sb.keys
-        self.health.update_columns([keys[i] for i in sb.index[at].tolist()], sb.warm[at],
-                                   sb.score[at], sb.t[at])
+        self.health.update_table(batch.table, sb.index[at], sb.warm[at], sb.score[at],
+                                 sb.t[at])
         if self.drift is not None:
-            table = batch.table.keys
-            self._drift(list(zip([table[i] for i in batch.index.tolist()], batch.t.tolist(),
-                                 batch.value.tolist(), strict=True)))
+            self._signal(self.drift.update_table(batch.table, batch.index, batch.t,
+                                                 batch.value))
 
     def _drift(self, observed: list[tuple[SeriesKey, float, float]]) -> None:
         assert self.drift is not None
-        for c in self.drift.update(observed):
+        self._signal(self.drift.update(observed))
+
+    def _signal(self, changes: Sequence[DriftChange]) -> None:
+        for c in changes:
             if not c.started:
                 continue
             version = self.versions.get(ModelKind.DETECTOR, "")

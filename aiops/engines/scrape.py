@@ -112,8 +112,12 @@ class ScrapeEngine:
         self.last_joint: list[Score] = []
 
     def latest_samples(self) -> Mapping[SeriesKey, Sample]:
-        """The latest sample of every series, or nothing while the source is down."""
-        return dict(self.latest) if self.source_up else {}
+        """The latest sample of every series, or nothing while the source is down.
+
+        A live read-only view (not a copy: a remediate tick at 100,000 series would
+        otherwise build them all each second); read it under the daemon's lock.
+        """
+        return self.latest if self.source_up else {}
 
     @property
     def rebuilds_from_history(self) -> bool:

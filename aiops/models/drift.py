@@ -37,9 +37,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from aiops.model import SeriesKey
-from aiops.models.series_rows import SeriesRows
+from aiops.models.series_rows import KeyTable, SeriesRows
+
+IntP = npt.NDArray[np.intp]
+F64 = npt.NDArray[np.float64]
 
 #: Reference values kept per series at most (thinned evenly over the reference span).
 KEEP = 512
@@ -85,6 +89,7 @@ class DriftWatch:
         self._ready = np.zeros(0)  # when the reference was complete (inf: not yet)
         self._ring = np.zeros((0, SLOTS, bins), np.float32)
         self._drifted = np.zeros(0, bool)
+        self._collecting = np.zeros(0, bool)  # the reference is still being collected
         self._since = np.zeros(0)
         self.psi = np.zeros(0)  # latest index per row (NaN: not judged yet)
         self._slot: int | None = None
@@ -99,10 +104,51 @@ class DriftWatch:
 
     def update(self, samples: Sequence[tuple[SeriesKey, float, float]]) -> list[DriftChange]:
         """Count one cycle's ``(key, t, value)`` samples; the drifts that began or ended."""
-        changes: list[DriftChange] = []
         if not samples:
-            return changes
-        t = max(s[1] for s in samples)
+            return []
+        changes, slot = self._advance(max(s[1] for s in samples))
+        counted: list[int] = []
+        values: list[float] = []
+        for key, ts, v in samples:
+            if not math.isfinite(v):
+                continue
+            row = self._row(key, ts)
+            if row >= 0:
+                self._take(row, ts, v, counted, values)
+        self._count(np.asarray(counted, np.intp), np.asarray(values), slot)
+        return changes
+
+    def update_table(self, table: KeyTable, index: IntP, t: F64,
+                     value: F64) -> list[DriftChange]:
+        """:meth:`update` with each sample's key given by its ``table`` row (the daemon's
+        cycle: no tuple per sample, a key lookup only for series not met before)."""
+        if not index.shape[0]:
+            return []
+        changes, slot = self._advance(float(t.max()))
+        finite = np.flatnonzero(np.isfinite(value))
+        index, t, value = index[finite], t[finite], value[finite]
+        rows, new = self._rows.rows_in(table, index)
+        for p in new.tolist():
+            self._init_row(int(rows[p]), float(t[p]))
+        ok = rows >= 0
+        collecting = ok & self._collecting[np.maximum(rows, 0)]
+        # Rows still building their reference go one sample at a time (their reference
+        # can complete mid-batch); every other row is counted as columns.
+        counted: list[int] = []
+        values: list[float] = []
+        at = np.flatnonzero(collecting)
+        for row, ts, v in zip(rows[at].tolist(), t[at].tolist(), value[at].tolist(),
+                              strict=True):
+            self._take(row, ts, v, counted, values)
+        rest = np.flatnonzero(ok & ~collecting)
+        rest = rest[t[rest] >= self._ready[rows[rest]]]
+        self._count(np.concatenate([np.asarray(counted, np.intp), rows[rest]]),
+                    np.concatenate([np.asarray(values), value[rest]]), slot)
+        return changes
+
+    def _advance(self, t: float) -> tuple[list[DriftChange], int]:
+        """Judge the slots that ``t`` closes and clear the ring slots it enters."""
+        changes: list[DriftChange] = []
         slot = math.floor(t / self.slot_len)
         if self._slot is not None and slot > self._slot:
             changes = self._judge(self._slot * self.slot_len + self.slot_len)
@@ -110,27 +156,23 @@ class DriftWatch:
                 self._ring[:, s % SLOTS, :] = 0.0
         if self._slot is None or slot > self._slot:
             self._slot = slot
-        counted: list[int] = []
-        values: list[float] = []
-        for key, ts, v in samples:
-            if not math.isfinite(v):
-                continue
-            row = self._row(key, ts)
-            if row < 0:
-                continue
-            collecting = self._collect[row]
-            if collecting is not None:
-                self._learn_reference(row, ts, v, collecting)
-            elif ts >= self._ready[row]:
-                counted.append(row)
-                values.append(v)
-        if counted:
-            rows = np.asarray(counted, np.intp)
-            x = np.asarray(values)
+        return changes, slot
+
+    def _take(self, row: int, ts: float, v: float, counted: list[int],
+              values: list[float]) -> None:
+        """One finite sample of ``row``: into its reference, or counted if after it."""
+        collecting = self._collect[row]
+        if collecting is not None:
+            self._learn_reference(row, ts, v, collecting)
+        elif ts >= self._ready[row]:
+            counted.append(row)
+            values.append(v)
+
+    def _count(self, rows: IntP, x: F64, slot: int) -> None:
+        if rows.shape[0]:
             b = np.sum(x[:, None] > self._edges[rows], axis=1).astype(np.intp)
             at = np.full_like(rows, slot % SLOTS)
             np.add.at(self._ring, (rows, at, b), 1.0)
-        return changes
 
     def drifted(self) -> list[SeriesKey]:
         """Series drifting now."""
@@ -166,6 +208,7 @@ class DriftWatch:
             self._ref[row] = counts / counts.sum()
             self._ready[row] = t
             self._collect[row] = None
+            self._collecting[row] = False
 
     def _judge(self, end: float) -> list[DriftChange]:
         """PSI of every series with a whole window counted after its reference."""
@@ -197,15 +240,19 @@ class DriftWatch:
 
     def _row(self, key: SeriesKey, t: float) -> int:
         row, new = self._rows.find_or_add(key)
-        if not new:
-            return row
+        if new:
+            self._init_row(row, t)
+        return row
+
+    def _init_row(self, row: int, t: float) -> None:
+        """A new series' row (rows come in order): its reference starts at ``t``."""
         self._collect.append([])
         self._stride.append(1)
         self._seen.append(0)
         self._start.append(t)
         if row >= len(self._ready):
             self._grow(max(16, 2 * len(self._ready)))
-        return row
+        self._collecting[row] = True
 
     def _grow(self, cap: int) -> None:
         extra = cap - len(self._ready)
@@ -215,5 +262,6 @@ class DriftWatch:
         self._ring = np.concatenate([self._ring, np.zeros((extra, SLOTS, self.bins),
                                                           np.float32)])
         self._drifted = np.concatenate([self._drifted, np.zeros(extra, bool)])
+        self._collecting = np.concatenate([self._collecting, np.zeros(extra, bool)])
         self._since = np.concatenate([self._since, np.zeros(extra)])
         self.psi = np.concatenate([self.psi, np.full(extra, np.nan)])

@@ -33,7 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from aiops.model import Score, SeriesKey
-from aiops.models.series_rows import SeriesRows
+from aiops.models.series_rows import KeyTable, SeriesRows
 
 DAY = 86400.0
 
@@ -92,6 +92,22 @@ class SeriesHealthBank:
             return
         rows = np.fromiter((self._row(k, ti) for k, ti in zip(keys, t.tolist(), strict=True)),
                            np.intp, len(keys))
+        self._count(rows, warm, score, t)
+
+    def update_table(self, table: KeyTable, index: npt.NDArray[np.intp],
+                     warm: npt.NDArray[np.bool_], score: npt.NDArray[np.float64],
+                     t: npt.NDArray[np.float64]) -> None:
+        """:meth:`update_columns` with each sample's key given by its ``table`` row (the
+        daemon's cycle: a key lookup only for series not met before)."""
+        if not index.shape[0]:
+            return
+        rows, new = self._rows.rows_in(table, index)
+        for p in new.tolist():
+            self._grow(int(rows[p]) + 1, float(t[p]))
+        self._count(rows, warm, score, t)
+
+    def _count(self, rows: npt.NDArray[np.intp], warm: npt.NDArray[np.bool_],
+               score: npt.NDArray[np.float64], t: npt.NDArray[np.float64]) -> None:
         ok = rows >= 0
         if not ok.all():
             rows, warm, score, t = rows[ok], warm[ok], score[ok], t[ok]

@@ -1,12 +1,35 @@
 """A bounded table of series to row numbers, for per-series state kept in numpy arrays.
 
 Rows are handed out in the order series are first seen; past ``max_series`` a new series
-gets no row and is counted in ``overflow``.
+gets no row and is counted in ``overflow``. :meth:`SeriesRows.rows_in` maps a column
+batch's key-table rows to these rows with one integer array kept per key table, so a
+cycle costs a key lookup only for series it has not met before.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
 from aiops.model import Labels, SeriesKey
+
+IntP = npt.NDArray[np.intp]
+#: Key tables whose row mapping is kept (a source starts a new table rarely).
+TABLES = 4
+_UNSEEN = -2
+
+
+class KeyTable(Protocol):
+    """Interned series keys, append-only (:class:`aiops.sources.base.SeriesTable`)."""
+
+    @property
+    def token(self) -> int: ...
+
+    @property
+    def keys(self) -> Sequence[SeriesKey]: ...
 
 
 class SeriesRows:
@@ -24,6 +47,7 @@ class SeriesRows:
         self.keys: list[SeriesKey] = []
         self.overflow = 0
         self._index: dict[tuple[str, Labels], int] = {}
+        self._tables: dict[int, IntP] = {}
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -45,3 +69,52 @@ class SeriesRows:
         row = self._index[ident] = len(self.keys)
         self.keys.append(key)
         return row, True
+
+    def rows_in(self, table: KeyTable, index: IntP) -> tuple[IntP, IntP]:
+        """Row of each sample (``-1``: no room) given its ``table`` row, and the positions
+        of the samples whose series got its row now (first sample of each, in order).
+
+        Same rows and ``overflow`` as :meth:`find_or_add` called on each sample in turn.
+
+        >>> from aiops.sources.base import SeriesTable
+        >>> t = SeriesTable()
+        >>> idx = t.rows([SeriesKey.of("a"), SeriesKey.of("b"), SeriesKey.of("a")])
+        >>> rows = SeriesRows(max_series=1)
+        >>> [x.tolist() for x in rows.rows_in(t, idx)], rows.overflow
+        ([[0, -1, 0], [0]], 1)
+        """
+        known = self._mapping(table)
+        rows = known[index]
+        unseen = rows == _UNSEEN
+        new: list[int] = []
+        if unseen.any():
+            at = np.flatnonzero(unseen)
+            first = np.unique(index[at], return_index=True)[1]
+            keys = table.keys
+            for p in sorted(at[first].tolist()):
+                key = keys[int(index[p])]
+                ident = (key.metric, key.labels)
+                row = self._index.get(ident)
+                if row is None and len(self.keys) < self.max_series:
+                    row = self._index[ident] = len(self.keys)
+                    self.keys.append(key)
+                    new.append(p)
+                known[int(index[p])] = -1 if row is None else row
+            rows = known[index]
+        self.overflow += int(np.count_nonzero(rows < 0))
+        return rows, np.array(new, dtype=np.intp)
+
+    def _mapping(self, table: KeyTable) -> IntP:
+        """The table-row -> row array of ``table``, grown to the table's size."""
+        known = self._tables.get(table.token)
+        size = len(table.keys)
+        if known is None or known.shape[0] < size:
+            grown = np.full(max(size, 2 * (0 if known is None else known.shape[0]), 16),
+                            _UNSEEN, dtype=np.intp)
+            if known is not None:
+                grown[: known.shape[0]] = known
+            else:
+                while len(self._tables) >= TABLES:
+                    del self._tables[next(iter(self._tables))]
+            known = self._tables[table.token] = grown
+        return known

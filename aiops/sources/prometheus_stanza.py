@@ -5,10 +5,18 @@ aiops pod, each keeping only the series aiops scores (``__name__``) whose worklo
 labels ``hashmod`` to that pod's shard. Both pods of a shard's pair get the same
 stream, so the standby's detectors stay warm; the temporary hash label is dropped
 before sending, so series look the same whatever N is. ``queue_config`` suits a receiver
-that answers once it has scored (each request waits for the next scoring step, about
-``flush_interval``): batches of 2,000 samples sent within 500 ms, 8 to 32 requests in
-flight, so 100,000 series scraped at once arrive in two or three steps; and
-``retry_on_http_429`` makes Prometheus 2.x retry a 429 as well as every 5xx.
+that answers once it has scored: each request waits for the next scoring step, and a
+step costs about the same for any number of samples (the bank steps every series), so
+one round of requests should carry a whole scrape of a shard, and carry it at once:
+
+- 16 to 32 queue shards of up to 10,000 samples per request: 160,000 to 320,000 samples
+  in flight, so a scrape of up to 160,000 series is scored in one step (the old 2,000 x 8
+  took one step per 16,000 samples, each round trip waiting out ``flush_interval``);
+- ``batch_send_deadline`` 100 ms: a queue shard's part of a scrape is a partial batch, sent
+  when the deadline passes, so the deadline is paid once per scrape (a trickle costs
+  more, small requests, which the receiver queues for its next step anyway);
+- ``capacity`` three batches per queue shard; ``retry_on_http_429`` makes Prometheus 2.x
+  retry a 429 as well as every 5xx.
 
 With pull, each shard's queries select ``aiops_shard="<k>"`` (``$shard`` in a query),
 a label the scrape jobs add with ``metric_relabel_configs`` (:func:`pull_relabel`).
@@ -29,10 +37,10 @@ from typing import Any
 
 HASH_LABEL = "__tmp_aiops_shard"
 QUEUE: dict[str, Any] = {
-    "capacity": 10_000,
-    "max_samples_per_send": 2_000,
-    "batch_send_deadline": "500ms",
-    "min_shards": 8,
+    "capacity": 30_000,
+    "max_samples_per_send": 10_000,
+    "batch_send_deadline": "100ms",
+    "min_shards": 16,
     "max_shards": 32,
     "min_backoff": "30ms",
     "max_backoff": "5s",

@@ -251,10 +251,14 @@ class RemoteWriteSource:
         return self._pending_samples
 
     def due(self, now: float) -> bool:
-        """Whether to score now: ``flush_samples`` wait, or one waited ``flush_interval``."""
+        """Whether to score now: ``flush_samples`` wait, or one waited ``flush_interval``.
+
+        A scoring step costs about the same for any number of samples (the bank steps
+        every series), so by default a step waits for a whole round of the series known.
+        """
         if not self._pending_samples:
             return False
-        target = self.config.flush_samples or max(2000, len(self.table) // 4)
+        target = self.config.flush_samples or max(2000, len(self.table))
         return (self._pending_samples >= target
                 or now - self._oldest_pending >= self.config.flush_interval)
 

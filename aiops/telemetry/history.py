@@ -64,6 +64,17 @@ class Counts:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class _Tally:
+    """What one record call saw (see :class:`Counts`) and how many points it kept."""
+
+    kept: int
+    fresh: int
+    t: float
+    warm: int
+    loud: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class ForecastPoint:
     """One forecast: demand predicted at ``t + horizon`` against capacity at ``t``."""
 
@@ -129,6 +140,10 @@ class SeriesHistory:
         self.refused = 0
         #: The counts of the last :meth:`record` (for the status panel).
         self.last = Counts()
+        # Where the series held sit in the last key table seen (record_batch).
+        self._table_keys: Sequence[SeriesKey] | None = None
+        self._table_rows: dict[SeriesKey, int] = {}
+        self._scanned = 0
 
     # -- writing (the poll loop) ----------------------------------------------------------
 
@@ -145,44 +160,84 @@ class SeriesHistory:
     def record_batch(self, sb: ScoreBatch) -> int:
         """Like :meth:`record`, for the valid samples of a bank's column batch.
 
-        The same points :meth:`record` keeps for the batch's Scores (a warming sample's
-        band collapses to its value), without building a Score per sample.
+        The same points (and :attr:`last`, :attr:`refused`) :meth:`record` keeps for the
+        batch's Scores (a warming sample's band collapses to its value), without building
+        a Score per sample: once the history is full, only samples of series it holds and
+        anomalous ones (which may be admitted) are looked at one by one; every other one
+        is a refused fresh sample, counted as columns.
         """
         at = np.flatnonzero(sb.valid)
-        keys = [sb.keys[i] for i in sb.index[at].tolist()]
-        warm = sb.warm[at]
-        value = sb.value[at]
-        cols = [np.where(warm, c[at], value).tolist() for c in (sb.expected, sb.lower,
-                                                                 sb.upper)]
-        return self._record(zip(keys, sb.t[at].tolist(), value.tolist(), *cols,
-                                sb.score[at].tolist(), warm.tolist(), strict=True))
+        with self._lock:
+            if len(self._series) >= self.max_series and at.shape[0]:
+                held = np.zeros(len(sb.keys), dtype=bool)
+                held[self._rows_held(sb.keys)] = True
+                loud = sb.warm[at] & (sb.score[at] >= self.admit_score)
+                look = held[sb.index[at]] | loud
+                rest = at[~look]
+                at = at[look]
+            else:
+                rest = at[:0]
+            warm = sb.warm[at]
+            value = sb.value[at]
+            cols = [np.where(warm, c[at], value).tolist() for c in (sb.expected, sb.lower,
+                                                                     sb.upper)]
+            keys = sb.keys
+            tally = self._record_locked(zip(
+                [keys[i] for i in sb.index[at].tolist()], sb.t[at].tolist(), value.tolist(),
+                *cols, sb.score[at].tolist(), warm.tolist(), strict=True))
+            if rest.shape[0]:
+                self.refused += int(rest.shape[0])
+                tally = _Tally(kept=tally.kept, fresh=tally.fresh + int(rest.shape[0]),
+                               t=float(np.fmax(tally.t, sb.t[rest].max())),
+                               warm=tally.warm + int(np.count_nonzero(sb.warm[rest])),
+                               loud=tally.loud)
+            self._note(tally)
+        return tally.kept
+
+    def _rows_held(self, keys: Sequence[SeriesKey]) -> list[int]:
+        """Rows in ``keys`` (a key table's append-only list) of the series held."""
+        if self._table_keys is not keys:
+            self._table_keys, self._table_rows, self._scanned = keys, {}, 0
+        for i in range(self._scanned, len(keys)):
+            self._table_rows.setdefault(keys[i], i)
+        self._scanned = len(keys)
+        return [r for k in self._series if (r := self._table_rows.get(k)) is not None]
 
     def _record(self, rows: Iterable[tuple[SeriesKey, float, float, float, float, float,
                                             float, bool]]) -> int:
+        with self._lock:
+            tally = self._record_locked(rows)
+            self._note(tally)
+        return tally.kept
+
+    def _note(self, tally: _Tally) -> None:
+        if tally.fresh:
+            self.last = Counts(t=tally.t, scored=tally.fresh, warm=tally.warm,
+                               anomalous=tally.loud)
+
+    def _record_locked(self, rows: Iterable[tuple[SeriesKey, float, float, float, float,
+                                                  float, float, bool]]) -> _Tally:
         kept = fresh = warm = loud = 0
         t = math.nan
-        with self._lock:
-            for key, st, value, expected, lower, upper, score, is_warm in rows:
-                ring = self._series.get(key)
-                if ring is not None and st <= ring.last_t:
-                    continue
-                fresh += 1
-                t = st if math.isnan(t) else max(t, st)
-                anomalous = is_warm and score >= self.admit_score
-                warm += is_warm
-                loud += anomalous
+        for key, st, value, expected, lower, upper, score, is_warm in rows:
+            ring = self._series.get(key)
+            if ring is not None and st <= ring.last_t:
+                continue
+            fresh += 1
+            t = st if math.isnan(t) else max(t, st)
+            anomalous = is_warm and score >= self.admit_score
+            warm += is_warm
+            loud += anomalous
+            if ring is None:
+                ring = self._admit(key, st, anomalous)
                 if ring is None:
-                    ring = self._admit(key, st, anomalous)
-                    if ring is None:
-                        continue
-                ring.append((st, value, expected, lower, upper, score,
-                             1.0 if is_warm else 0.0))
-                if anomalous:
-                    self._loud[key] = st
-                kept += 1
-            if fresh:
-                self.last = Counts(t=t, scored=fresh, warm=warm, anomalous=loud)
-        return kept
+                    continue
+            ring.append((st, value, expected, lower, upper, score,
+                         1.0 if is_warm else 0.0))
+            if anomalous:
+                self._loud[key] = st
+            kept += 1
+        return _Tally(kept=kept, fresh=fresh, t=t, warm=warm, loud=loud)
 
     def _admit(self, key: SeriesKey, t: float, anomalous: bool) -> _Ring | None:
         if len(self._series) >= self.max_series:

@@ -61,3 +61,28 @@ def test_the_reference_keeps_a_bounded_sample_however_long_it_is() -> None:
     for i in range(int(3 * DAY / 60)):
         w.update([(KEY, 60.0 * i, float(i % 97))])
     assert len(w._collect[0] or []) <= KEEP  # still collecting, and bounded
+
+
+def test_the_column_path_judges_exactly_as_the_per_sample_one() -> None:
+    """update_table (key-table rows, NaNs, a series beyond max_series) gives update's drifts."""
+    from aiops.sources.base import SeriesTable
+
+    rng = np.random.default_rng(5)
+    keys = [SeriesKey.of("cpu", pod=str(i)) for i in range(5)]
+    per_sample = DriftWatch(reference=3600.0, window=3600.0, bins=4, max_series=4)
+    by_table = DriftWatch(reference=3600.0, window=3600.0, bins=4, max_series=4)
+    table = SeriesTable()
+    got: list[list[object]] = [[], []]
+    for i in range(900):
+        t = 15.0 * i
+        level = 10.0 if i < 500 else 13.0
+        values = rng.normal(level, 1.0, len(keys))
+        values[rng.random(len(keys)) < 0.05] = math.nan
+        order = rng.permutation(len(keys))
+        got[0] += per_sample.update([(keys[k], t, float(values[k])) for k in order])
+        got[1] += by_table.update_table(table, table.rows([keys[k] for k in order]),
+                                        np.full(len(keys), t), values[order])
+    assert got[0] == got[1] and any(c.started for c in got[0])  # type: ignore[attr-defined]
+    assert by_table.overflow == per_sample.overflow > 0
+    assert np.array_equal([by_table.psi_of(k) for k in keys], [per_sample.psi_of(k) for k in keys],
+                          equal_nan=True)

@@ -73,3 +73,25 @@ def test_health_from_columns_counts_what_it_counts_from_scores() -> None:
                                   np.full(len(keys), 60.0 * step))
     assert by_columns.rows() == by_scores.rows() and by_columns.overflow == by_scores.overflow
     assert any(r.episodes for r in by_columns.rows())
+
+
+def test_health_from_table_rows_counts_what_it_counts_from_scores() -> None:
+    """The key-table hook (rows mapped once per series) gives the per-Score API's health."""
+    import numpy as np
+
+    from aiops.sources.base import SeriesTable
+
+    rng = np.random.default_rng(8)
+    by_scores = SeriesHealthBank(floor=0.9, threshold=0.9, adopt_after=2, max_series=3)
+    by_table = SeriesHealthBank(floor=0.9, threshold=0.9, adopt_after=2, max_series=3)
+    keys = [SeriesKey.of("cpu", pod=str(i)) for i in range(4)]  # one beyond max_series
+    table = SeriesTable()
+    for step in range(40):
+        order = rng.permutation(len(keys))
+        values = rng.choice([0.1, 0.95], size=len(keys), p=[0.6, 0.4])
+        warm = rng.random(len(keys)) > 0.1
+        by_scores.update([sc(keys[k], 60.0 * step, float(v), warm=bool(w))
+                          for k, v, w in zip(order, values, warm, strict=True)])
+        by_table.update_table(table, table.rows([keys[k] for k in order]), warm,
+                              values.astype(np.float64), np.full(len(keys), 60.0 * step))
+    assert by_table.rows() == by_scores.rows() and by_table.overflow == by_scores.overflow

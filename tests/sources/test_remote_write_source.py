@@ -185,3 +185,17 @@ def test_batches_carry_interned_rows_for_the_columnar_bank() -> None:
     assert batch.index.tolist() == [0, 1] and again.index.tolist() == [1]
     assert batch.table is again.table and len(batch.table) == 2
     assert np.array_equal(again.value, [3.0])
+
+
+def test_a_step_waits_for_a_whole_round_of_the_series_or_the_flush_interval() -> None:
+    """By default scoring is due once as many samples wait as series are known (at least
+    2000), or once the oldest waited flush_interval."""
+    src = source(flush_interval=0.2)
+    names = [f"w{i:04d}" for i in range(3000)]
+    src.receive(request(*[("shop", n, [(1.0, NOW - 1)]) for n in names]), NOW)
+    scored(src, NOW)  # 3000 series known now
+    src.receive(request(*[("shop", n, [(1.0, NOW)]) for n in names[:2500]]), NOW + 1)
+    assert not src.due(NOW + 1.1)  # 2500 of 3000: not a whole round yet
+    assert src.due(NOW + 1.2)  # the oldest waited flush_interval
+    src.receive(request(*[("shop", n, [(1.0, NOW)]) for n in names[2500:]]), NOW + 1.05)
+    assert src.due(NOW + 1.1)

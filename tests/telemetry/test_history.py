@@ -149,3 +149,27 @@ def test_a_column_batch_records_the_points_its_scores_would() -> None:
         assert by_cols.window(key) == by_scores.window(key)
         assert len(by_cols.window(key)) >= 11
     assert any(not p.warm for p in by_cols.window(keys[0]))
+
+
+def test_a_full_history_records_a_batch_as_its_scores_would() -> None:
+    """Full, record_batch admits, evicts, refuses and counts exactly as record does."""
+    bank = DetectorBank(DetectConfig(warmup=5))
+    table = SeriesTable()
+    keys = [SeriesKey.of("cpu", workload=f"w{i}") for i in range(12)]
+    index = table.rows(keys)
+    by_cols = SeriesHistory(points=50, max_series=3, admit_score=0.3)
+    by_scores = SeriesHistory(points=50, max_series=3, admit_score=0.3)
+    rng = np.random.default_rng(1)
+    for i in range(40):
+        value = 1.0 + 0.05 * rng.standard_normal(len(keys))
+        value[rng.random(len(keys)) < 0.1] *= 3.0  # some spikes: admitted in turn
+        order = rng.permutation(len(keys))
+        sb = bank.update_batch(SampleBatch(table=table, index=index[order],
+                                           t=np.full(len(keys), 15.0 * i), value=value[order]))
+        assert by_cols.record_batch(sb) == by_scores.record(
+            bank.explain(sb, np.flatnonzero(sb.valid)))
+        assert (by_cols.last, by_cols.refused) == (by_scores.last, by_scores.refused)
+    assert by_cols.series_keys() == by_scores.series_keys()
+    assert by_cols.refused > 0 and by_cols.last.anomalous >= 0
+    for key in keys:
+        assert by_cols.window(key) == by_scores.window(key)
