@@ -6,7 +6,8 @@ Three statistics per series, each normalized by its own learnt spread:
 * ``level``: a fast EWMA of the value against the baseline (a sustained shift);
 * ``trend``: the fast EWMA against a slow one (a steady drift such as a leak).
 
-Each z-score becomes a tail probability (Gaussian body, learnt exponential tail: see
+A level or trend claim counts only as far as the current sample confirms it (an echo
+of a spike in the fast level is no shift). Each z-score becomes a tail probability (Gaussian body, learnt exponential tail: see
 :mod:`aiops.detect.calibration`); the smallest, times three (Bonferroni), is the evidence,
 mapped to a score in [0, 1].
 Points are scored before they are learnt; points scoring at or above the threshold do
@@ -210,7 +211,7 @@ class RobustCore:
         f = self._f[:, rows]
         mu = f[0]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            z = w.e / w.spread
+            z = _confirmed(w.e, w.xs - f[2]) / w.spread
         bad = ~np.isfinite(z)
         if bad.any():  # 0/0 means no evidence; x/0 the largest
             zb = z[bad]
@@ -415,6 +416,27 @@ def concat(parts: list[Evidence]) -> Evidence:
         kind=np.concatenate([e.kind for e in parts]),
         **episodes,  # type: ignore[arg-type]
     )
+
+
+def _confirmed(e: F64, from_slow: F64) -> F64:
+    """Deviations with each shift claim capped by the current sample's own deviation.
+
+    The level (fast level vs baseline) and trend (fast vs slow level) statistics claim
+    that the series now sits elsewhere; the sample at hand must agree, on the same side
+    and at least as far. Right after a spike the fast level still carries it while the
+    value is back to normal: that echo of the spike is no shift (it scored as one, and as
+    a separate, undiscounted anomaly after a recurring spike). During a real shift the
+    samples sit beyond the lagging fast level, so the claim stands.
+
+    >>> e = np.array([[0.0, 5.0], [2.0, 2.0], [2.0, 2.0]])
+    >>> _confirmed(e, np.array([0.0, 5.0])).tolist()
+    [[0.0, 5.0], [0.0, 2.0], [0.0, 2.0]]
+    """
+    out = e.copy()
+    here = e[0:2].copy()
+    here[1] = from_slow
+    np.clip(e[1:], np.minimum(here, 0.0), np.maximum(here, 0.0), out=out[1:])
+    return out
 
 
 def _floor(f: F64, p: Params) -> F64:
