@@ -11,10 +11,10 @@ Per series the tracker keeps a small state machine over the bank's scores:
 
 A range record (a value beyond everything the series has shown) is news even inside an
 episode: it starts a new one, unless the episode began less than ``calm`` samples ago
-(a jump sets a few records as noise rides on it: one onset). So is a sample scoring at
-least ``renew_level`` (0 = off) after a full calm spell: the episode was held open only
-by ``min_length``, so a strong anomaly now is a new event, not the old burst again. Beside the episode,
-``since`` is when the current *run* began: the first of the consecutive samples
+(a jump sets a few records as noise rides on it: one onset). So is a sample scoring
+at least ``renew_level`` (0 = off) after a full calm spell: the episode was held open
+only by ``min_length``, so a strong anomaly now is a new event, not the old burst.
+Beside the episode, ``since`` is when the current *run* began: the first of the consecutive samples
 scoring at least ``open_level`` (NaN after a calm sample). A runbook's ``for:`` reads
 it: a fault whose first sample scores just under the signal floor and its next ones
 far above it has been anomalous since that first sample. Samples without a value

@@ -7,9 +7,9 @@ Three statistics per series, each normalized by its own learnt spread:
 * ``trend``: the fast EWMA against a slow one (a steady drift such as a leak).
 
 A level or trend claim counts only as far as the current sample confirms it (an echo
-of a spike in the fast level is no shift). Each z-score becomes a tail probability (Gaussian body, learnt exponential tail: see
-:mod:`aiops.detect.calibration`); the smallest, times three (Bonferroni), is the evidence,
-mapped to a score in [0, 1].
+of a spike in the fast level is no shift). Each z-score becomes a tail probability
+(Gaussian body, learnt exponential tail: see :mod:`aiops.detect.calibration`); the
+smallest, times three (Bonferroni), is the evidence, mapped to a score in [0, 1].
 Points are scored before they are learnt; points scoring at or above the threshold do
 not move the baseline or the spreads. The fast level always follows the data (it is
 the test statistic, not the model), so after ``adopt_after`` consecutive anomalous
