@@ -377,9 +377,9 @@ def _override(cfg: DetectConfig, items: list[str]) -> DetectConfig:
 
 
 #: The settings `--sweep main` varies (x0.5 and x1.5 of the configured value).
-MAIN_SETTINGS = ("episode_open", "episode_min", "episode_calm", "alpha", "fast_alpha",
-                 "scale_alpha", "floor_share", "recurring_discount", "repeat_discount",
-                 "record_tolerance", "adopt_after")
+MAIN_SETTINGS = ("episode_open", "episode_min", "episode_calm", "episode_renew", "alpha",
+                 "fast_alpha", "scale_alpha", "floor_share", "recurring_discount",
+                 "repeat_discount", "record_tolerance", "adopt_after")
 
 
 #: The most standard points a main setting at x0.5 or x1.5 may lose for the optimum to be flat.
@@ -442,7 +442,8 @@ def _scaled(cfg: DetectConfig, key: str) -> list[str]:
         if isinstance(value, int):
             out.append(str(max(1, round(v))))
         else:
-            limit = 1.0 if key in ("episode_open", "recurring_discount", "repeat_discount") \
+            limit = 1.0 if key in ("episode_open", "episode_renew", "recurring_discount",
+                                   "repeat_discount") \
                 or key.endswith("alpha") else float("inf")
             out.append(f"{min(v, limit - 1e-9 if key.endswith('alpha') else limit):.6g}")
     return out

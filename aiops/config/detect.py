@@ -182,6 +182,16 @@ class DetectConfig(Section):
             "episode_min)."
         ),
     )
+    episode_renew: float = Field(
+        0.8,
+        ge=0,
+        le=1,
+        description=(
+            "Score that starts a new episode inside one held open only by episode_min "
+            "(0 = off): after a full calm spell (episode_calm samples below episode_open), "
+            "a sample this strong is a new event, not more of the old burst."
+        ),
+    )
     floor_share: float = Field(
         0.5,
         ge=0,
@@ -318,6 +328,7 @@ PRESETS: dict[str, dict[str, object]] = {
     "lean": {"seasons": []},
     "classic": {
         "scale_alpha": 0.02,
+        "episode_renew": 0.0,
         "floor_share": 0.0,
         "recurring_period": 0.0,
         "recurring_discount": 1.0,

@@ -37,6 +37,7 @@ class Params:
     episode_open: float = 0.32
     episode_min: int = 300
     episode_calm: int = 30
+    episode_renew: float = 0.0
     floor_share: float = 0.0
     floor_alpha: float = 0.002
     seasons: tuple[tuple[float, int, float], ...] = ()
@@ -70,6 +71,7 @@ class Params:
             episode_open=config.episode_open,
             episode_min=config.episode_min,
             episode_calm=config.episode_calm,
+            episode_renew=config.episode_renew,
             floor_share=config.floor_share,
             floor_alpha=config.floor_alpha,
             seasons=tuple((s.period, s.bins, s.alpha) for s in config.seasons),
@@ -99,6 +101,8 @@ class Params:
             off.append("record")
         if self.drift_threshold <= 0:
             off.append("drift_")
+        if self.episode_renew <= 0:
+            off.append("episode_renew")
         fields = {k: v for k, v in fields.items() if not k.startswith(tuple(off))}
         blob = json.dumps(fields, sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]

@@ -83,7 +83,7 @@ class Ensemble:
         )
         self.episodes = EpisodeTracker(
             open_level=params.episode_open, min_length=params.episode_min,
-            calm=params.episode_calm,
+            calm=params.episode_calm, renew_level=params.episode_renew,
         )
         self.size = 0
 

@@ -11,8 +11,10 @@ Per series the tracker keeps a small state machine over the bank's scores:
 
 A range record (a value beyond everything the series has shown) is news even inside an
 episode: it starts a new one, unless the episode began less than ``calm`` samples ago
-(a jump sets a few records as noise rides on it: one onset). Beside the episode,
-``since`` is when the current *run* began: the first of the consecutive samples
+(a jump sets a few records as noise rides on it: one onset). So is a sample scoring
+at least ``renew_level`` (0 = off) after a full calm spell: the episode was held open
+only by ``min_length``, so a strong anomaly now is a new event, not the old burst.
+Beside the episode, ``since`` is when the current *run* began: the first of the consecutive samples
 scoring at least ``open_level`` (NaN after a calm sample). A runbook's ``for:`` reads
 it: a fault whose first sample scores just under the signal floor and its next ones
 far above it has been anomalous since that first sample. Samples without a value
@@ -71,10 +73,16 @@ _FLOAT_FIELDS = ("start", "since", "peak")
 class EpisodeTracker:
     """Episode state per series (6 numbers); ``step`` advances every row at once."""
 
-    def __init__(self, *, open_level: float, min_length: int, calm: int) -> None:
-        if not 0 < open_level <= 1 or min_length < 0 or calm < 1:
-            raise ValueError("episodes need 0 < open_level <= 1, min_length >= 0, calm >= 1")
+    def __init__(
+        self, *, open_level: float, min_length: int, calm: int, renew_level: float = 0.0
+    ) -> None:
+        if not 0 < open_level <= 1 or min_length < 0 or calm < 1 or not 0 <= renew_level <= 1:
+            raise ValueError(
+                "episodes need 0 < open_level <= 1, min_length >= 0, calm >= 1, "
+                "0 <= renew_level <= 1"
+            )
         self.open_level = float(open_level)
+        self.renew_level = float(renew_level)
         self.min_length = int(min_length)
         self.calm = int(calm)
         self.size = 0
@@ -103,6 +111,10 @@ class EpisodeTracker:
         was_open = (is_open > 0) & valid
         hot = valid & (s >= self.open_level)
         restart = was_open & record & (age >= self.calm)  # not the same onset again
+        if self.renew_level > 0:
+            # Held open only by min_length through a full calm spell: a strong sample
+            # now is a new event.
+            restart |= was_open & (calm >= self.calm) & (s >= self.renew_level)
         begin = (hot & ~was_open) | restart
         going = was_open & ~restart
         # Ongoing rows age and count calm samples; a long enough calm ends the episode.

@@ -6,9 +6,10 @@ Three statistics per series, each normalized by its own learnt spread:
 * ``level``: a fast EWMA of the value against the baseline (a sustained shift);
 * ``trend``: the fast EWMA against a slow one (a steady drift such as a leak).
 
-Each z-score becomes a tail probability (Gaussian body, learnt exponential tail: see
-:mod:`aiops.detect.calibration`); the smallest, times three (Bonferroni), is the evidence,
-mapped to a score in [0, 1].
+A level or trend claim counts only as far as the current sample confirms it (an echo
+of a spike in the fast level is no shift). Each z-score becomes a tail probability
+(Gaussian body, learnt exponential tail: see :mod:`aiops.detect.calibration`); the
+smallest, times three (Bonferroni), is the evidence, mapped to a score in [0, 1].
 Points are scored before they are learnt; points scoring at or above the threshold do
 not move the baseline or the spreads. The fast level always follows the data (it is
 the test statistic, not the model), so after ``adopt_after`` consecutive anomalous
@@ -75,6 +76,9 @@ _G_CLIP = 6.0
 _SQRT_HALF = float(np.sqrt(0.5))  # a step of white noise has sqrt(2) times its spread
 _INT_FIELDS = ("n", "streak", "shifted")
 _SHIFT_MEMORY = 10  # an adopted shift counts as recent for this many adopt_after samples
+# A sample confirms a level or trend claim only by what it deviates beyond this many
+# spreads (within the band's inner part it is ordinary noise, not evidence of a shift).
+_CONFIRM_SLACK = 2.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -210,7 +214,7 @@ class RobustCore:
         f = self._f[:, rows]
         mu = f[0]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            z = w.e / w.spread
+            z = _confirmed(w.e, w.xs - f[2], w.spread[0]) / w.spread
         bad = ~np.isfinite(z)
         if bad.any():  # 0/0 means no evidence; x/0 the largest
             zb = z[bad]
@@ -415,6 +419,30 @@ def concat(parts: list[Evidence]) -> Evidence:
         kind=np.concatenate([e.kind for e in parts]),
         **episodes,  # type: ignore[arg-type]
     )
+
+
+def _confirmed(e: F64, from_slow: F64, spread: F64) -> F64:
+    """Deviations with each shift claim capped by what the current sample confirms.
+
+    The level (fast level vs baseline) and trend (fast vs slow level) statistics claim
+    that the series now sits elsewhere; the sample at hand must agree, on the same side,
+    and confirms only what it deviates beyond its ordinary noise (``_CONFIRM_SLACK``
+    spreads). Right after a spike, or after a fault has ended, the fast level still
+    carries it while the values are back to normal: that echo is no shift (it scored as
+    one, and after a recurring spike the recurring-anomaly memory had discounted, as an
+    anomaly of its own). During a real shift the samples sit beyond the lagging fast
+    level, so the claim stands.
+
+    >>> e = np.array([[0.0, 5.0], [2.0, 2.0], [2.0, 2.0]])
+    >>> _confirmed(e, np.array([0.0, 5.0]), np.array([0.5, 0.5])).tolist()
+    [[0.0, 5.0], [0.0, 2.0], [0.0, 2.0]]
+    """
+    out = e.copy()
+    here = np.stack([e[0], from_slow])
+    slack = _CONFIRM_SLACK * spread
+    here = np.sign(here) * np.maximum(np.abs(here) - slack, 0.0)
+    np.clip(e[1:], np.minimum(here, 0.0), np.maximum(here, 0.0), out=out[1:])
+    return out
 
 
 def _floor(f: F64, p: Params) -> F64:

@@ -96,6 +96,16 @@ def test_spike_scores_high_and_is_not_learnt() -> None:
     assert abs(spike.expected - before.expected) < 0.01
 
 
+def test_the_samples_after_a_spike_back_at_normal_are_no_level_shift() -> None:
+    """Once the value is back to normal, the spike still in the fast level is no shift."""
+    bank = DetectorBank(DetectConfig())
+    feed(bank, noise(300))
+    [spike] = bank.update([Sample(key=KEY, t=1e4, value=1.0)])
+    after = feed(bank, [0.2] * 10, t0=1e4 + 15)
+    assert spike.score >= 0.9
+    assert max(s.score for s in after) < 0.32
+
+
 def test_persistent_level_shift_is_adopted() -> None:
     """A level shift scores high at first and is accepted as the new normal later."""
     cfg = DetectConfig()

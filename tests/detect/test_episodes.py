@@ -87,3 +87,20 @@ def test_the_bank_reports_one_episode_start_for_a_sustained_fault() -> None:
     assert fault[0] == Phase.START
     assert fault.count(Phase.START) == 1
     assert all(p == Phase.ONGOING for p in fault[1:])
+
+
+def test_a_strong_sample_after_a_full_calm_spell_renews_a_held_open_episode() -> None:
+    """Inside an episode kept open only by min_length, a calm spell then a sample at the
+    renew level starts a new episode; a weaker one, or one without the calm, does not."""
+    ep = EpisodeTracker(open_level=0.5, min_length=100, calm=3, renew_level=0.8)
+    ep.grow(1)
+    codes = _codes(ep, [0.9, 0.0, 0.0, 0.0, 0.6, 0.0, 0.0, 0.0, 0.85, 0.0, 0.9])
+    assert [i for i, c in enumerate(codes) if c == Phase.START] == [0, 8]
+
+
+def test_renewal_is_off_at_level_zero() -> None:
+    """With renew_level 0 (the classic preset) min_length holds the episode open."""
+    ep = EpisodeTracker(open_level=0.5, min_length=100, calm=3)
+    ep.grow(1)
+    codes = _codes(ep, [0.9, 0.0, 0.0, 0.0, 0.95])
+    assert codes.count(Phase.START) == 1
