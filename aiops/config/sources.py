@@ -127,7 +127,7 @@ class RemoteWriteConfig(Section):
     flush_samples: int | None = Field(
         None, ge=1,
         description="Score at once when this many samples wait (default: as many as the "
-        "series known, at least 2000): one scoring step costs about the same for 10 or "
+        "series still arriving, at least 2000): one scoring step costs about the same for 10 or "
         "100,000 samples (it steps every series), so samples are scored in batches of "
         "this size or after flush_interval, whichever comes first.",
     )

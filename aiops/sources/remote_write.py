@@ -143,6 +143,7 @@ class RemoteWriteSource:
         self._last_t = np.zeros(0, np.int64)  # last scored timestamp (ms) per row
         self._seen = np.zeros(0)  # daemon time a sample of the row last arrived
         self._gap = np.zeros(0, dtype=bool)  # a gap was emitted since the last sample
+        self._departed = 0  # rows with a gap emitted: series that stopped arriving
         self._pending: deque[_Chunk] = deque()
         self._pending_samples = 0
         self._lock = threading.Lock()
@@ -254,11 +255,12 @@ class RemoteWriteSource:
         """Whether to score now: ``flush_samples`` wait, or one waited ``flush_interval``.
 
         A scoring step costs about the same for any number of samples (the bank steps
-        every series), so by default a step waits for a whole round of the series known.
+        every series), so by default a step waits for a whole round of the series still
+        arriving (a departed series, one given a gap, is not waited for).
         """
         if not self._pending_samples:
             return False
-        target = self.config.flush_samples or max(2000, len(self.table))
+        target = self.config.flush_samples or max(2000, len(self.table) - self._departed)
         return (self._pending_samples >= target
                 or now - self._oldest_pending >= self.config.flush_interval)
 
@@ -324,6 +326,7 @@ class RemoteWriteSource:
             np.maximum.at(self._last_t, taken.rows, taken.t_ms)
             self._gap[taken.rows] = False
             self._gap[taken.silent] = True
+            self._departed = int(np.count_nonzero(self._gap))
             if taken.scored is not None:
                 self.counts["scored"] += int(np.count_nonzero(np.isfinite(taken.scored.value)))
                 self.metrics.samples.labels("scored").inc(

@@ -199,3 +199,20 @@ def test_a_step_waits_for_a_whole_round_of_the_series_or_the_flush_interval() ->
     assert src.due(NOW + 1.2)  # the oldest waited flush_interval
     src.receive(request(*[("shop", n, [(1.0, NOW)]) for n in names[2500:]]), NOW + 1.05)
     assert src.due(NOW + 1.1)
+
+
+def test_a_round_does_not_wait_for_series_that_stopped_arriving() -> None:
+    """Series given a gap (silent for stale_after) leave the round: with 500 of 3000
+    departed, 2500 waiting samples are a whole round."""
+    src = source(flush_interval=0.2)
+    names = [f"w{i:04d}" for i in range(3000)]
+    src.receive(request(*[("shop", n, [(1.0, NOW)]) for n in names]), NOW)
+    scored(src, NOW)
+    later = NOW + 61  # past stale_after (60 s) for the 500 that stop
+    src.receive(request(*[("shop", n, [(1.0, later)]) for n in names[:2500]]), later)
+    gaps = [w for w, _, v in scored(src, later) if math.isnan(v)]
+    assert len(gaps) == 500
+    src.receive(request(*[("shop", n, [(2.0, later + 1)]) for n in names[:2499]]), later + 1)
+    assert not src.due(later + 1.1)  # 2499 of the 2500 still arriving
+    src.receive(request(("shop", names[2499], [(2.0, later + 1)])), later + 1.05)
+    assert src.due(later + 1.1)
