@@ -187,7 +187,7 @@ class Ensemble:
             record = None
             if self.records is not None:
                 ev, record = self._record(ev, xb, rows)
-            sink(rows, self._episode(ev, tb, rows, record))
+            sink(rows, self._episode(ev, xb, tb, rows, record))
         if self.drift is not None and spread0 is not None:
             self._adopt_on_drift(x, spread0)
 
@@ -237,10 +237,18 @@ class Ensemble:
         strong = record & (raw >= self.params.episode_open)
         return replace(ev, score=np.where(ev.valid, raw, np.nan), raw=raw, kind=kind), strong
 
-    def _episode(self, ev: Evidence, t: F64, rows: slice, record: Bool | None) -> Evidence:
+    def _episode(
+        self, ev: Evidence, x: F64, t: F64, rows: slice, record: Bool | None
+    ) -> Evidence:
         """Advance each row's episode (a record starts a new one) and attach it."""
         rec = np.zeros(len(t), dtype=np.bool_) if record is None else record
-        step = self.episodes.step(ev.raw, ev.valid & ev.warm, rec, t, rows)
+        pad: F64 | float = 0.0
+        if self.records is not None:
+            # Renewal needs a value beyond earlier anomalies by the record tolerance.
+            with np.errstate(invalid="ignore"):
+                width = self.records.hi[rows] - self.records.lo[rows]
+            pad = np.where(np.isfinite(width), width, 0.0) * self.records.tolerance
+        step = self.episodes.step(ev.raw, ev.valid & ev.warm, rec, t, rows, value=x, pad=pad)
         return replace(ev, phase=step.code, start=step.start, since=step.since, peak=step.peak)
 
     def state(self) -> dict[str, npt.NDArray[np.generic]]:

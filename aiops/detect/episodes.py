@@ -13,7 +13,10 @@ A range record (a value beyond everything the series has shown) is news even ins
 episode: it starts a new one, unless the episode began less than ``calm`` samples ago
 (a jump sets a few records as noise rides on it: one onset). So is a sample scoring
 at least ``renew_level`` (0 = off) after a full calm spell: the episode was held open
-only by ``min_length``, so a strong anomaly now is a new event, not the old burst.
+only by ``min_length``, so a strong anomaly now is a new event, not the old burst; but
+only if its value lies beyond every value that scored ``open_level`` in this series
+before (by ``pad``): the same burst height again is more of the series' old pattern, not
+news. Per series the tracker keeps that range of anomalous values (two numbers).
 Beside the episode, ``since`` is when the current *run* began: the first of the consecutive samples
 scoring at least ``open_level`` (NaN after a calm sample). A runbook's ``for:`` reads
 it: a fault whose first sample scores just under the signal floor and its next ones
@@ -67,11 +70,13 @@ class EpisodeStep:
 
 
 _INT_FIELDS = ("open", "age", "calm")
-_FLOAT_FIELDS = ("start", "since", "peak")
+_FLOAT_FIELDS = ("start", "since", "peak", "alo", "ahi")
+# Fields a snapshot from before they existed lacks, and their empty value.
+_OPTIONAL = {"alo": np.inf, "ahi": -np.inf}
 
 
 class EpisodeTracker:
-    """Episode state per series (6 numbers); ``step`` advances every row at once."""
+    """Episode state per series (8 numbers); ``step`` advances every row at once."""
 
     def __init__(
         self, *, open_level: float, min_length: int, calm: int, renew_level: float = 0.0
@@ -97,24 +102,43 @@ class EpisodeTracker:
         self._f = with_room(self._f, size)
         self._i[:, self.size : size] = 0
         self._f[:, self.size : size] = np.nan
+        self._f[3, self.size : size] = np.inf  # no anomalous value seen yet
+        self._f[4, self.size : size] = -np.inf
         self.size = size
 
     def step(
-        self, score: F64, valid: Bool, record: Bool, t: F64, rows: slice | None = None
+        self,
+        score: F64,
+        valid: Bool,
+        record: Bool,
+        t: F64,
+        rows: slice | None = None,
+        *,
+        value: F64 | None = None,
+        pad: F64 | float = 0.0,
     ) -> EpisodeStep:
-        """Advance the rows of ``rows`` (default all) by one sample each."""
+        """Advance the rows of ``rows`` (default all) by one sample each.
+
+        ``value`` is each row's sample (without it every strong sample counts as
+        novel for renewal); ``pad`` the margin beyond the range of the row's earlier
+        anomalous values that makes a value novel.
+        """
         r = slice(0, self.size) if rows is None else rows
         ints, fl = self._i[:, r], self._f[:, r]
         is_open, age, calm = ints
-        start, since, peak = fl
+        start, since, peak, alo, ahi = fl
         s = np.where(valid, score, 0.0)
         was_open = (is_open > 0) & valid
         hot = valid & (s >= self.open_level)
         restart = was_open & record & (age >= self.calm)  # not the same onset again
         if self.renew_level > 0:
             # Held open only by min_length through a full calm spell: a strong sample
-            # now is a new event.
-            restart |= was_open & (calm >= self.calm) & (s >= self.renew_level)
+            # at a value no earlier anomaly reached is a new event.
+            renew = was_open & (calm >= self.calm) & (s >= self.renew_level)
+            if value is not None and renew.any():
+                with np.errstate(invalid="ignore"):
+                    renew &= (value > ahi + pad) | (value < alo - pad)
+            restart |= renew
         begin = (hot & ~was_open) | restart
         going = was_open & ~restart
         # Ongoing rows age and count calm samples; a long enough calm ends the episode.
@@ -126,6 +150,9 @@ class EpisodeTracker:
         is_open[:] = np.where(begin, 1, np.where(end, 0, is_open))
         start[:] = np.where(begin, t, start)
         peak[:] = np.where(begin, s, np.where(going, np.fmax(peak, s), peak))
+        if value is not None:
+            alo[:] = np.where(hot, np.fmin(alo, value), alo)
+            ahi[:] = np.where(hot, np.fmax(ahi, value), ahi)
         # The run behind ``since``: consecutive samples at the open level.
         since[:] = np.where(hot, np.where(np.isnan(since), t, since),
                             np.where(valid, np.nan, since))
@@ -148,7 +175,12 @@ class EpisodeTracker:
     def load(self, state: dict[str, npt.NDArray[np.generic]]) -> None:
         """Replace the state with arrays produced by :meth:`state`."""
         ints = np.stack([np.asarray(state[n], dtype=np.int64) for n in _INT_FIELDS])
-        fl = np.stack([np.asarray(state[n], dtype=np.float64) for n in _FLOAT_FIELDS])
+        size = ints.shape[1]
+        fl = np.stack([
+            np.asarray(state[n], dtype=np.float64) if n in state or n not in _OPTIONAL
+            else np.full(size, _OPTIONAL[n])
+            for n in _FLOAT_FIELDS
+        ])
         if ints.shape[1] != fl.shape[1]:
             raise ValueError("inconsistent episode state arrays")
         self._i, self._f, self.size = ints, fl, int(ints.shape[1])

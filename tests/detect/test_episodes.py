@@ -104,3 +104,52 @@ def test_renewal_is_off_at_level_zero() -> None:
     ep.grow(1)
     codes = _codes(ep, [0.9, 0.0, 0.0, 0.0, 0.95])
     assert codes.count(Phase.START) == 1
+
+
+def _starts_with_values(tracker: EpisodeTracker, samples: list[tuple[float, float]],
+                        pad: float = 0.0) -> list[int]:
+    starts = []
+    for i, (s, v) in enumerate(samples):
+        step = tracker.step(np.array([s]), YES, NO, np.array([i * 1.0]),
+                            value=np.array([v]), pad=pad)
+        if step.code[0] == Phase.START:
+            starts.append(i)
+    return starts
+
+
+def test_renewal_needs_a_value_beyond_every_earlier_anomaly() -> None:
+    """After a calm spell the same burst height again is the old pattern (no renewal);
+    a strong sample beyond every earlier anomalous value, by the pad, renews."""
+    calm = [(0.0, 1.0)] * 3
+    ep = EpisodeTracker(open_level=0.5, min_length=100, calm=3, renew_level=0.8)
+    ep.grow(1)
+    again = _starts_with_values(ep, [(0.9, 50.0), *calm, (0.95, 49.0), *calm, (0.9, 50.5)],
+                                pad=1.0)
+    assert again == [0]
+    ep = EpisodeTracker(open_level=0.5, min_length=100, calm=3, renew_level=0.8)
+    ep.grow(1)
+    higher = _starts_with_values(ep, [(0.9, 50.0), *calm, (0.9, 52.0)], pad=1.0)
+    below = _starts_with_values(ep, [*calm, (0.9, -3.0)], pad=1.0)
+    assert higher == [0, 4] and below == [3]
+
+
+def test_a_weak_anomaly_widens_the_range_that_renewal_must_beat() -> None:
+    """Every sample at the open level counts as an earlier anomaly, not only strong ones."""
+    ep = EpisodeTracker(open_level=0.5, min_length=100, calm=3, renew_level=0.8)
+    ep.grow(1)
+    calm = [(0.0, 1.0)] * 3
+    starts = _starts_with_values(ep, [(0.9, 50.0), (0.6, 80.0), *calm, (0.9, 70.0)])
+    assert starts == [0]
+
+
+def test_an_episode_snapshot_without_the_anomaly_range_loads_as_none_seen() -> None:
+    """State saved before the anomaly range existed restores; the range starts empty."""
+    ep = EpisodeTracker(open_level=0.5, min_length=100, calm=3, renew_level=0.8)
+    ep.grow(1)
+    _starts_with_values(ep, [(0.9, 50.0), (0.0, 1.0)])
+    old = {k: v for k, v in ep.state().items() if k not in ("alo", "ahi")}
+    fresh = EpisodeTracker(open_level=0.5, min_length=100, calm=3, renew_level=0.8)
+    fresh.load(old)
+    state = fresh.state()
+    assert state["open"][0] == 1 and state["alo"][0] == np.inf and state["ahi"][0] == -np.inf
+    assert _starts_with_values(fresh, [(0.0, 1.0)] * 2 + [(0.9, 50.0)]) == [2]
