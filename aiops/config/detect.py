@@ -189,7 +189,9 @@ class DetectConfig(Section):
         description=(
             "Score that starts a new episode inside one held open only by episode_min "
             "(0 = off): after a full calm spell (episode_calm samples below episode_open), "
-            "a sample this strong is a new event, not more of the old burst."
+            "a sample this strong at a value beyond every earlier anomalous value of the "
+            "series (by record_tolerance of its range) is a new event, not more of the "
+            "old burst."
         ),
     )
     floor_share: float = Field(
