@@ -200,25 +200,30 @@ def sample_rate(series: int, *, config: DetectConfig, steps: int = 5, seed: int 
                 seconds=elapsed)
 
 
-def river_rate(points: int, *, seed: int = 0) -> Rate:
+def river_rate(points: int, *, seed: int = 0, repeats: int = 3) -> Rate:
     """Points/s of river's HalfSpaceTrees (score_one then learn_one) on one series.
 
     river's default trees (10 trees, height 8, window 250), limits set from the data.
+    The fastest of ``repeats`` fresh runs counts: one run of a fraction of a second
+    varied by 2x between runs on a shared machine, and the best is the baseline least
+    flattering to the bank.
     """
     from river.anomaly import HalfSpaceTrees
 
     rng = np.random.default_rng(seed)
     values = _stream(rng, points, 1)[:, 0]
     lo, hi = float(values.min()), float(values.max())
-    hst = HalfSpaceTrees(n_trees=10, height=8, window_size=250, seed=seed,
-                         limits={"x": (lo, hi)})
-    start = time.perf_counter()
-    for v in values:
-        x = {"x": float(v)}
-        hst.score_one(x)  # type: ignore[no-untyped-call]
-        hst.learn_one(x)  # type: ignore[no-untyped-call]
-    return Rate(name="river HalfSpaceTrees", series=1, points=points,
-                seconds=time.perf_counter() - start)
+    best = float("inf")
+    for _ in range(max(1, repeats)):
+        hst = HalfSpaceTrees(n_trees=10, height=8, window_size=250, seed=seed,
+                             limits={"x": (lo, hi)})
+        start = time.perf_counter()
+        for v in values:
+            x = {"x": float(v)}
+            hst.score_one(x)  # type: ignore[no-untyped-call]
+            hst.learn_one(x)  # type: ignore[no-untyped-call]
+        best = min(best, time.perf_counter() - start)
+    return Rate(name="river HalfSpaceTrees", series=1, points=points, seconds=best)
 
 
 def memory(series: int, steps: int, *, config: DetectConfig, seed: int = 0) -> Memory:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -326,25 +327,24 @@ def _combine(evs: list[Evidence], shifts: list[F64], decades: float) -> Evidence
     """
     raw = np.stack([e.raw for e in evs])
     best = np.argmax(raw, axis=0)
-    idx = np.arange(raw.shape[1])
-    top = raw[best, idx]
-    adjusted = to_score(np.maximum(to_decades(top, decades) - np.log10(len(evs)), 0.0), decades)
-    raw = raw.copy()
-    raw[best, idx] = np.where(top > 0, adjusted, 0.0)
-    shift = np.stack(shifts)
+    chosen = [best == k for k in range(len(evs) - 1)]
 
-    def pick(name: str) -> F64:
-        stacked = np.stack([getattr(e, name) for e in evs])
-        out: F64 = stacked[best, idx]
+    def pick(arrays: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+        # Per row, the best view's entry (a mask per view is cheaper than fancy indexing).
+        out = arrays[-1]
+        for k in range(len(arrays) - 2, -1, -1):
+            out = np.where(chosen[k], arrays[k], out)
         return out
 
-    off = shift[best, idx]
+    top = pick([e.raw for e in evs])
+    adjusted = to_score(np.maximum(to_decades(top, decades) - np.log10(len(evs)), 0.0), decades)
+    top = np.where(top > 0, adjusted, 0.0)
+    off = pick(shifts)
     base = evs[0]
-    z = np.stack([e.z for e in evs])[best, :, idx].T
-    kind = np.stack([e.kind for e in evs])[best, idx]
-    score = np.where(base.valid, raw[best, idx], np.nan)
+    score = np.where(base.valid, top, np.nan)
     return Evidence(
-        score=score, raw=raw[best, idx], expected=pick("expected") + off,
-        lower=pick("lower") + off, upper=pick("upper") + off, z=z, warm=base.warm,
-        valid=base.valid, kind=np.where(base.warm, kind, 0),
+        score=score, raw=top, expected=pick([e.expected for e in evs]) + off,
+        lower=pick([e.lower for e in evs]) + off, upper=pick([e.upper for e in evs]) + off,
+        z=pick([e.z for e in evs]), warm=base.warm, valid=base.valid,
+        kind=np.where(base.warm, pick([e.kind for e in evs]), 0),
     )

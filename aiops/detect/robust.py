@@ -272,8 +272,9 @@ class RobustCore:
         # The fast level follows every valid point: it is the recent behaviour.
         fast[:] = np.where(valid, w.fast_new, fast)
         # Model: baseline, slow level and spreads learn normal points only (clipped).
-        lim = w.spread * np.where(n >= p.warmup, self._clip, np.inf)
-        e_clipped = np.clip(w.e, -lim, lim)
+        warm = n >= p.warmup
+        lim = w.spread * (self._clip if warm.all() else np.where(warm, self._clip, np.inf))
+        e_clipped = _clip(w.e, -lim, lim)
         first = n == 0
         a_mu = np.maximum(p.alpha, inv) * nf
         a_slow = np.maximum(p.slow_alpha, inv) * nf
@@ -287,7 +288,7 @@ class RobustCore:
         e_clipped -= f[3:6]
         e_clipped *= a_sc
         f[3:6] += e_clipped
-        calm = nf * (n >= p.warmup) * (ev.raw < _TAIL_LEARN * p.threshold)
+        calm = nf * warm * (ev.raw < _TAIL_LEARN * p.threshold)
         if calm.any():
             learn_tail(f[6:9], f[9:12], np.abs(ev.z), inv, calm)
         if self._steps % _REFRESH_EVERY == 0:
@@ -297,26 +298,29 @@ class RobustCore:
             if len(young):
                 lr, ime, lb = tail_params(f[6:9, young], f[9:12, young], n[young])
                 f[14:17, young], f[17:20, young], f[20:23, young] = lr, ime, lb
-        mu += a_mu * np.clip(w.e[0], -lim[0], lim[0])
-        slow += a_slow * np.clip(xs - slow, -lim[2], lim[2])
+        mu += a_mu * _clip(w.e[0], -lim[0], lim[0])
+        slow += a_slow * _clip(xs - slow, -lim[2], lim[2])
         # Long-run volatility (step-to-step change, clipped, slow): the floor's yardstick.
         # Bursts teach it (their edges are big steps), a smooth leak or a daily swing
         # does not. The variance starts from zero and learns at floor_alpha only, so the
         # floor earns its weight over ~1 / floor_alpha samples.
         step = np.where(n > 0, (xs - f[12]) * _SQRT_HALF, 0.0)
         g_lim = np.where((n < p.warmup) | (f[13] <= 0.0), np.inf, _G_CLIP * np.sqrt(f[13]))
-        step_c = np.clip(step, -g_lim, g_lim)
+        step_c = _clip(step, -g_lim, g_lim)
         f[13] += np.where(first, 0.0, p.floor_alpha * vf) * (step_c * step_c - f[13])
         f[12] = np.where(valid, xs, f[12])
         # First point of a series: seed every level with it.
         seed = first & valid
-        mu[seed] = xs[seed]
-        fast[seed] = xs[seed]
-        slow[seed] = xs[seed]
+        if seed.any():
+            mu[seed] = xs[seed]
+            fast[seed] = xs[seed]
+            slow[seed] = xs[seed]
         n += normal
         # A row that adopted a shift counts samples until the shift is settled history.
         shifted[:] = np.where(shifted > 0, shifted + valid, 0)
-        shifted[shifted > _SHIFT_MEMORY * p.adopt_after] = 0
+        settled = shifted > _SHIFT_MEMORY * p.adopt_after
+        if settled.any():
+            shifted[settled] = 0
         # Persistent anomalies become the new normal.
         streak[:] = np.where(anomalous, streak + 1, np.where(valid, 0, streak))
         adopt = streak >= p.adopt_after
@@ -441,8 +445,15 @@ def _confirmed(e: F64, from_slow: F64, spread: F64) -> F64:
     here = np.stack([e[0], from_slow])
     slack = _CONFIRM_SLACK * spread
     here = np.sign(here) * np.maximum(np.abs(here) - slack, 0.0)
-    np.clip(e[1:], np.minimum(here, 0.0), np.maximum(here, 0.0), out=out[1:])
+    _clip(e[1:], np.minimum(here, 0.0), np.maximum(here, 0.0), out=out[1:])
     return out
+
+
+def _clip(a: F64, lo: F64, hi: F64, out: F64 | None = None) -> F64:
+    """``np.clip`` without its wrapper's overhead (same values, NaN kept)."""
+    res: F64 = np.maximum(a, lo, out=out)
+    np.minimum(res, hi, out=res)
+    return res
 
 
 def _floor(f: F64, p: Params) -> F64:
