@@ -417,3 +417,24 @@ def test_update_equals_reference_on_any_batches(cycles: list[list[tuple[int, flo
         batch = [Sample(key=keys[k], t=15.0 * i, value=v) for k, v in cycle]
         assert bank.update(batch) == ref.update(batch)
         assert bank.skipped == ref.skipped
+
+
+def test_rows_score_the_same_whichever_block_they_fall_in() -> None:
+    """A series' scores do not depend on how many others share the bank: rows past the
+    first block (and across its boundary) score exactly as in a bank of their own."""
+    from aiops.detect.robust import BLOCK
+
+    rng = np.random.default_rng(5)
+    size, steps = BLOCK + 300, 80
+    values = 10.0 + rng.standard_normal((steps, size))
+    values[60:, -5:] += 25.0  # a shift on the last rows, far past the first block
+    values[50, BLOCK - 3 : BLOCK + 3] += 40.0  # a spike straddling the block boundary
+    t = 300.0 * np.arange(steps)
+    big, small = DetectorBank(DetectConfig()), DetectorBank(DetectConfig())
+    tail = slice(BLOCK - 200, size)
+    got_big, got_small = [], []
+    for i in range(steps):
+        got_big.append(big.update_arrays(values[i], np.full(size, t[i]))[tail])
+        got_small.append(small.update_arrays(values[i, tail], np.full(size - BLOCK + 200, t[i])))
+    assert np.array_equal(np.array(got_big), np.array(got_small))
+    assert np.nanmax(np.array(got_big)[60:, -5:]) > 0.9  # the shift did score
