@@ -153,3 +153,22 @@ def test_an_episode_snapshot_without_the_anomaly_range_loads_as_none_seen() -> N
     state = fresh.state()
     assert state["open"][0] == 1 and state["alo"][0] == np.inf and state["ahi"][0] == -np.inf
     assert _starts_with_values(fresh, [(0.0, 1.0)] * 2 + [(0.9, 50.0)]) == [2]
+
+
+def test_the_bank_renews_an_episode_only_at_a_value_no_earlier_anomaly_reached() -> None:
+    """Through the bank: after a calm spell, a spike to the height of an earlier one
+    continues the held-open episode; a higher one (not a range record) renews it."""
+    rng = np.random.default_rng(2)
+    values = list(100.0 + rng.standard_normal(100))  # once at 100: the range reaches it
+    values += list(10.0 + rng.standard_normal(160))  # a shift down, adopted in time
+    spikes = {300: 50.0, 340: 50.0, 380: 80.0}
+    values += [spikes.get(i, 10.0 + rng.standard_normal()) for i in range(260, 420)]
+    bank = DetectorBank(DetectConfig())
+    bank.update_arrays(np.array([np.nan]), 0.0)
+    starts = []
+    for i, v in enumerate(values):
+        ev = bank.evidence(np.array([v]), np.array([60.0 * i]))  # all within one day
+        assert ev.phase is not None
+        if ev.phase[0] == Phase.START:
+            starts.append(i)
+    assert 300 in starts and 380 in starts and 340 not in starts
