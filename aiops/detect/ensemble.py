@@ -85,6 +85,8 @@ class Ensemble:
         self.episodes = EpisodeTracker(
             open_level=params.episode_open, min_length=params.episode_min,
             calm=params.episode_calm, renew_level=params.episode_renew,
+            # A renewal beyond earlier anomalies by as much as a record beyond the range.
+            renew_margin=params.record_tolerance if params.records else 0.0,
         )
         self.size = 0
 
@@ -243,13 +245,8 @@ class Ensemble:
     ) -> Evidence:
         """Advance each row's episode (a record starts a new one) and attach it."""
         rec = np.zeros(len(t), dtype=np.bool_) if record is None else record
-        pad: F64 | float = 0.0
-        if self.records is not None:
-            # Renewal needs a value beyond earlier anomalies by the record tolerance.
-            with np.errstate(invalid="ignore"):
-                width = self.records.hi[rows] - self.records.lo[rows]
-            pad = np.where(np.isfinite(width), width, 0.0) * self.records.tolerance
-        step = self.episodes.step(ev.raw, ev.valid & ev.warm, rec, t, rows, value=x, pad=pad)
+        span = None if self.records is None else (self.records.lo[rows], self.records.hi[rows])
+        step = self.episodes.step(ev.raw, ev.valid & ev.warm, rec, t, rows, value=x, span=span)
         return replace(ev, phase=step.code, start=step.start, since=step.since, peak=step.peak)
 
     def state(self) -> dict[str, npt.NDArray[np.generic]]:

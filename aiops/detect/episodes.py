@@ -15,8 +15,9 @@ episode: it starts a new one, unless the episode began less than ``calm`` sample
 at least ``renew_level`` (0 = off) after a full calm spell: the episode was held open
 only by ``min_length``, so a strong anomaly now is a new event, not the old burst; but
 only if its value lies beyond every value that scored ``open_level`` in this series
-before (by ``pad``): the same burst height again is more of the series' old pattern, not
-news. Per series the tracker keeps that range of anomalous values (two numbers).
+before (by ``renew_margin`` of its range): the same burst height again is more of the
+series' old pattern, not news. Per series the tracker keeps that range of anomalous
+values (two numbers).
 Beside the episode, ``since`` is when the current *run* began: the first of the consecutive samples
 scoring at least ``open_level`` (NaN after a calm sample). A runbook's ``for:`` reads
 it: a fault whose first sample scores just under the signal floor and its next ones
@@ -70,24 +71,34 @@ class EpisodeStep:
 
 
 _INT_FIELDS = ("open", "age", "calm")
-_FLOAT_FIELDS = ("start", "since", "peak", "alo", "ahi")
-# Fields a snapshot from before they existed lacks, and their empty value.
-_OPTIONAL = {"alo": np.inf, "ahi": -np.inf}
+# Float fields and their value for a series that has seen nothing: no episode yet, and
+# an empty range of anomalous values (alo..ahi).
+_FLOAT_EMPTY = {"start": np.nan, "since": np.nan, "peak": np.nan,
+                "alo": np.inf, "ahi": -np.inf}
+_FLOAT_FIELDS = tuple(_FLOAT_EMPTY)
+_EMPTY_COLUMN = np.array(list(_FLOAT_EMPTY.values()))[:, None]
+# Fields a snapshot from before they existed lacks (they load empty).
+_LATER_FIELDS = ("alo", "ahi")
 
 
 class EpisodeTracker:
     """Episode state per series (8 numbers); ``step`` advances every row at once."""
 
     def __init__(
-        self, *, open_level: float, min_length: int, calm: int, renew_level: float = 0.0
+        self, *, open_level: float, min_length: int, calm: int, renew_level: float = 0.0,
+        renew_margin: float = 0.0,
     ) -> None:
-        if not 0 < open_level <= 1 or min_length < 0 or calm < 1 or not 0 <= renew_level <= 1:
+        if (not 0 < open_level <= 1 or min_length < 0 or calm < 1
+                or not 0 <= renew_level <= 1 or renew_margin < 0):
             raise ValueError(
                 "episodes need 0 < open_level <= 1, min_length >= 0, calm >= 1, "
-                "0 <= renew_level <= 1"
+                "0 <= renew_level <= 1, renew_margin >= 0"
             )
         self.open_level = float(open_level)
         self.renew_level = float(renew_level)
+        # A renewing value must lie beyond the earlier anomalous values by this share of
+        # the series' whole range (``span`` in :meth:`step`).
+        self.renew_margin = float(renew_margin)
         self.min_length = int(min_length)
         self.calm = int(calm)
         self.size = 0
@@ -101,9 +112,7 @@ class EpisodeTracker:
         self._i = with_room(self._i, size)
         self._f = with_room(self._f, size)
         self._i[:, self.size : size] = 0
-        self._f[:, self.size : size] = np.nan
-        self._f[3, self.size : size] = np.inf  # no anomalous value seen yet
-        self._f[4, self.size : size] = -np.inf
+        self._f[:, self.size : size] = _EMPTY_COLUMN
         self.size = size
 
     def step(
@@ -115,13 +124,13 @@ class EpisodeTracker:
         rows: slice | None = None,
         *,
         value: F64 | None = None,
-        pad: F64 | float = 0.0,
+        span: tuple[F64, F64] | None = None,
     ) -> EpisodeStep:
         """Advance the rows of ``rows`` (default all) by one sample each.
 
-        ``value`` is each row's sample (without it every strong sample counts as
-        novel for renewal); ``pad`` the margin beyond the range of the row's earlier
-        anomalous values that makes a value novel.
+        ``value`` is each row's sample (without it every strong sample counts as novel
+        for renewal); ``span`` the lowest and highest value each row has shown, whose
+        width times ``renew_margin`` a novel value must clear (no span: no margin).
         """
         r = slice(0, self.size) if rows is None else rows
         ints, fl = self._i[:, r], self._f[:, r]
@@ -136,9 +145,9 @@ class EpisodeTracker:
             # at a value no earlier anomaly reached is a new event.
             renew = was_open & (calm >= self.calm) & (s >= self.renew_level)
             if value is not None and renew.any():
-                with np.errstate(invalid="ignore"):
-                    renew &= (value > ahi + pad) | (value < alo - pad)
-            restart |= renew
+                restart |= renew & self._novel(value, alo, ahi, span)
+            else:
+                restart |= renew
         begin = (hot & ~was_open) | restart
         going = was_open & ~restart
         # Ongoing rows age and count calm samples; a long enough calm ends the episode.
@@ -150,13 +159,23 @@ class EpisodeTracker:
         is_open[:] = np.where(begin, 1, np.where(end, 0, is_open))
         start[:] = np.where(begin, t, start)
         peak[:] = np.where(begin, s, np.where(going, np.fmax(peak, s), peak))
-        if value is not None:
+        if value is not None and hot.any():
             alo[:] = np.where(hot, np.fmin(alo, value), alo)
             ahi[:] = np.where(hot, np.fmax(ahi, value), ahi)
         # The run behind ``since``: consecutive samples at the open level.
         since[:] = np.where(hot, np.where(np.isnan(since), t, since),
                             np.where(valid, np.nan, since))
         return EpisodeStep(code=code, start=start.copy(), since=since.copy(), peak=peak.copy())
+
+    def _novel(self, value: F64, alo: F64, ahi: F64, span: tuple[F64, F64] | None) -> Bool:
+        """Rows whose value lies beyond their earlier anomalous values (by the margin)."""
+        pad: F64 | float = 0.0
+        with np.errstate(invalid="ignore"):
+            if span is not None and self.renew_margin > 0:
+                width = span[1] - span[0]
+                pad = np.where(np.isfinite(width), width, 0.0) * self.renew_margin
+            out: Bool = (value > ahi + pad) | (value < alo - pad)
+        return out
 
     @property
     def nbytes(self) -> int:
@@ -177,8 +196,8 @@ class EpisodeTracker:
         ints = np.stack([np.asarray(state[n], dtype=np.int64) for n in _INT_FIELDS])
         size = ints.shape[1]
         fl = np.stack([
-            np.asarray(state[n], dtype=np.float64) if n in state or n not in _OPTIONAL
-            else np.full(size, _OPTIONAL[n])
+            np.asarray(state[n], dtype=np.float64) if n in state or n not in _LATER_FIELDS
+            else np.full(size, _FLOAT_EMPTY[n])
             for n in _FLOAT_FIELDS
         ])
         if ints.shape[1] != fl.shape[1]:

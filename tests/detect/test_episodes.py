@@ -106,12 +106,16 @@ def test_renewal_is_off_at_level_zero() -> None:
     assert codes.count(Phase.START) == 1
 
 
-def _starts_with_values(tracker: EpisodeTracker, samples: list[tuple[float, float]],
-                        pad: float = 0.0) -> list[int]:
+# The series has shown values from 0 to 100: a renew margin of 0.01 is 1.0 in values.
+SPAN = (np.array([0.0]), np.array([100.0]))
+
+
+def _starts_with_values(tracker: EpisodeTracker, samples: list[tuple[float, float]]
+                        ) -> list[int]:
     starts = []
     for i, (s, v) in enumerate(samples):
         step = tracker.step(np.array([s]), YES, NO, np.array([i * 1.0]),
-                            value=np.array([v]), pad=pad)
+                            value=np.array([v]), span=SPAN)
         if step.code[0] == Phase.START:
             starts.append(i)
     return starts
@@ -119,17 +123,18 @@ def _starts_with_values(tracker: EpisodeTracker, samples: list[tuple[float, floa
 
 def test_renewal_needs_a_value_beyond_every_earlier_anomaly() -> None:
     """After a calm spell the same burst height again is the old pattern (no renewal);
-    a strong sample beyond every earlier anomalous value, by the pad, renews."""
+    a strong sample beyond every earlier anomalous value, by the margin, renews."""
     calm = [(0.0, 1.0)] * 3
-    ep = EpisodeTracker(open_level=0.5, min_length=100, calm=3, renew_level=0.8)
+    ep = EpisodeTracker(open_level=0.5, min_length=100, calm=3, renew_level=0.8,
+                        renew_margin=0.01)
     ep.grow(1)
-    again = _starts_with_values(ep, [(0.9, 50.0), *calm, (0.95, 49.0), *calm, (0.9, 50.5)],
-                                pad=1.0)
+    again = _starts_with_values(ep, [(0.9, 50.0), *calm, (0.95, 49.0), *calm, (0.9, 50.5)])
     assert again == [0]
-    ep = EpisodeTracker(open_level=0.5, min_length=100, calm=3, renew_level=0.8)
+    ep = EpisodeTracker(open_level=0.5, min_length=100, calm=3, renew_level=0.8,
+                        renew_margin=0.01)
     ep.grow(1)
-    higher = _starts_with_values(ep, [(0.9, 50.0), *calm, (0.9, 52.0)], pad=1.0)
-    below = _starts_with_values(ep, [*calm, (0.9, -3.0)], pad=1.0)
+    higher = _starts_with_values(ep, [(0.9, 50.0), *calm, (0.9, 52.0)])
+    below = _starts_with_values(ep, [*calm, (0.9, -3.0)])
     assert higher == [0, 4] and below == [3]
 
 
