@@ -208,14 +208,15 @@ class Ensemble:
         p = self.params
         center = self.envelope.center[rows].copy() if self.repeats is not None else None
         b = self.envelope.bin_of(t)  # the repeats envelope has the same period and bins
-        seen = self.envelope.inside(x, t, rows, b=b) & ev.valid
+        run = self.episodes.run(rows)  # a value is not "seen" by its own run's start
+        seen = self.envelope.inside(x, t, rows, b=b, run=run) & ev.valid
         self.envelope.learn(x, t, ev.valid, rows, b=b)
         factor = np.where(seen, p.recurring_discount, 1.0)
         ev = replace(ev, score=ev.score * factor, raw=ev.raw * factor)
         if self.repeats is None or center is None:
             return ev
         # An anomaly within reach of one seen at this phase before is a repeat.
-        again = self.repeats.inside(x, t, rows, center=center, b=b) & ev.valid
+        again = self.repeats.inside(x, t, rows, center=center, b=b, run=run) & ev.valid
         self.repeats.learn(x, t, ev.valid & (ev.raw >= p.repeat_level), rows, center=center,
                            b=b)
         factor = np.where(again, p.repeat_discount, 1.0)
@@ -266,6 +267,7 @@ class Ensemble:
                 out[f"{prefix}.center"] = env.center[: self.size].copy()
                 out[f"{prefix}.count"] = env.count[: self.size].copy()
                 out[f"{prefix}.visit"] = env.visit[:, : self.size].copy()
+                out[f"{prefix}.recent"] = env.recent[:, :, : self.size].copy()
         if self.records is not None:
             out["x.lo"] = self.records.lo[: self.size].copy()
             out["x.hi"] = self.records.hi[: self.size].copy()
@@ -298,6 +300,11 @@ class Ensemble:
             env.center = np.asarray(state[f"{prefix}.center"], dtype=np.float64).copy()
             env.count = np.asarray(state[f"{prefix}.count"], dtype=np.float64).copy()
             env.visit = np.asarray(state[f"{prefix}.visit"], dtype=np.float64).copy()
+            # A snapshot from before the recent visits were kept: none recent.
+            none = env.no_recent(size)
+            env.recent = np.asarray(state.get(f"{prefix}.recent", none), dtype=np.float64).copy()
+            if env.recent.shape != none.shape:
+                raise ValueError("envelope state does not match the configured neighbours")
             env.size = size
         if self.records is not None:
             self.records.lo = np.asarray(state["x.lo"], dtype=np.float64).copy()

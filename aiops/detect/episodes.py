@@ -167,6 +167,15 @@ class EpisodeTracker:
                             np.where(valid, np.nan, since))
         return EpisodeStep(code=code, start=start.copy(), since=since.copy(), peak=peak.copy())
 
+    def run(self, rows: slice | None = None) -> F64:
+        """When each row's current run of samples at ``open_level`` began (NaN: none).
+
+        As of the last step: the run the next sample would continue.
+        """
+        r = slice(0, self.size) if rows is None else rows
+        out: F64 = self._f[_FLOAT_FIELDS.index("since"), r].copy()
+        return out
+
     def _novel(self, value: F64, alo: F64, ahi: F64, span: tuple[F64, F64] | None) -> Bool:
         """Rows whose value lies beyond their earlier anomalous values (by the margin)."""
         pad: F64 | float = 0.0

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
+from aiops.config.detect import DetectConfig
 from aiops.detect.config import Params
 from aiops.detect.ensemble import Ensemble
 from aiops.detect.envelope import PhaseEnvelope
@@ -182,3 +185,52 @@ def test_repeat_memory_off_keeps_the_state_hash_and_the_scores() -> None:
     np.testing.assert_array_equal(_run(off, t, v), _run(Params(**env), t, v))
     assert off.state_hash() == Params(**env).state_hash()
     assert Params(**env, repeat_discount=0.2).state_hash() != Params(**env).state_hash()
+
+
+def _flat_minutes(days: int, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """A noisy flat series sampled every minute."""
+    rng = np.random.default_rng(seed)
+    t = 60.0 * np.arange(days * 1440)
+    return t, 1.0 + 0.05 * rng.normal(size=len(t))
+
+
+def test_a_fault_starting_a_minute_before_an_hour_is_not_seen_by_its_own_start() -> None:
+    """The fault's first minutes, in the bin just ended, do not discount the rest of it."""
+    t, v = _flat_minutes(days=2)
+    onset = 1440 + 2 * 60 - 2  # day 1, 01:58: the 01:00 visit ends at 02:00
+    v[onset : onset + 40] = 3.0
+    default = Params.from_config(DetectConfig())
+    on = _run(default, t, v)
+    off = _run(replace(default, recurring_period=0.0), t, v)  # no envelope at all
+    after = slice(onset + 2, onset + 30)  # 02:00 to 02:28, the neighbour consulted
+    assert (on[after] >= 0.9).all()
+    np.testing.assert_allclose(on[after], off[after])
+
+
+def test_a_separate_burst_an_hour_later_is_seen_at_the_neighbouring_phase() -> None:
+    """A burst whose run ended before the bin did still counts for the next bin."""
+    t, v = _flat_minutes(days=2)
+    first = 1440 + 60 + 50  # day 1, 01:50, one sample
+    v[first] = 3.0
+    v[first + 20] = 2.9  # 02:10, lower: within what 01:00 saw today
+    default = Params.from_config(DetectConfig())
+    on = _run(default, t, v)
+    off = _run(replace(default, recurring_period=0.0), t, v)
+    assert on[first + 20] < 0.5 * off[first + 20]
+
+
+def test_an_envelope_snapshot_from_before_held_visits_restores() -> None:
+    """State saved before recent visits were kept loads (none recent) and keeps scoring."""
+    t, v = _nightly(days=3)
+    params = Params.from_config(DetectConfig())
+    a = Ensemble(params)
+    a.grow(1)
+    for s, x in zip(t[:700], v[:700], strict=True):
+        a.step_scores(np.array([x]), np.array([s]))
+    old = {k: s for k, s in a.state().items() if not k.endswith(".recent")}
+    b = Ensemble(params)
+    b.load(old)
+    assert b.envelope is not None and (b.envelope.recent[0] == -1.0).all()
+    out = [b.step_scores(np.array([x]), np.array([s]))[0] for s, x in zip(t[700:], v[700:],
+                                                                          strict=True)]
+    assert np.isfinite(out).all()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from aiops.engines.remediate_backtest import backtest, backtest_history
+from aiops.config.sources import SandboxConfig
+from aiops.engines.remediate_backtest import backtest, backtest_history, open_world
 from aiops.runbook import load_runbooks
 from tests.runbook.factories import LADDER, SANDBOX_RUNBOOKS, runbook
 
@@ -24,6 +25,24 @@ def test_week_fires_each_fault_runbook_once() -> None:
     assert all(r.t - report.start < 3 * 3600 for r in runs)
     closed = [r for r in report.timeline if r.decision == "closed"]
     assert len(closed) == 4 and all("resolved" in r.reason for r in closed)
+
+
+def test_a_fault_starting_just_before_an_hour_still_fires_its_runbook() -> None:
+    """Each fault, begun 1.5 to 2.25 min before an hour boundary, fires its runbook once.
+
+    Its first samples end the old hour's phase bin; they must not make the rest of the
+    fault "seen before" in the next hour (the daemon starts at any wall-clock minute).
+    """
+    hour = 1796227200.0  # 16:00 UTC
+    world = open_world(SandboxConfig(fault_schedule="default", seed=7), None, 0.0)
+    expected = {"cart-memory-leak": 1, "checkout-bad-rollout": 1, "frontend-traffic-surge": 1,
+                "payments-crash-loop": 1, "catalog-predictive-scaling": 0}
+    runbooks = load_runbooks([SANDBOX_RUNBOOKS])
+    for fault in world.faults:
+        for lead in (90.0, 105.0, 120.0, 135.0):  # 105 and 120 s once lost checkout's
+            start = hour - fault.start - lead
+            report = backtest(runbooks, start=start, end=start + 3 * 3600, step=15.0)
+            assert report.firings == expected, (fault.name, lead)
 
 
 def test_fault_free_day_never_fires() -> None:
