@@ -64,6 +64,7 @@ def read_window(journal: Journal) -> ShadowWindow:
         if kind is None or t is None:
             continue
         incidents.append(IncidentRef(id=inc.id, kind=kind, t=t, acted=inc.acted,
+                                     opened=inc.opened_at,
                                      series=series_of_signal(inc.signal_key, inc.labels)))
     return ShadowWindow(episodes=tuple(episodes), summaries=tuple(summaries),
                         incidents=tuple(incidents), feedback=verdicts(read(events)[0]))

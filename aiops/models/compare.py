@@ -49,8 +49,11 @@ class IncidentRef:
     id: str
     kind: ModelKind  # the kind of model whose signal opened it
     series: str
-    t: float  # the signal's time (an anomaly's start)
+    t: float  # the signal's time (an anomaly's start: its run's first sample)
     acted: bool = False
+    # When the incident was opened (None: at ``t``). The signal's time is the start of
+    # its run, which can precede the sample that crossed the floor by minutes.
+    opened: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -176,9 +179,13 @@ def _precision(
     """Live (``episodes`` None): every judged incident; a candidate: those it covered."""
     tp = fp = 0
     for inc, fb in judged:
+        # Covered: an episode of the series overlaps the alarm, from its run's start to
+        # the incident's opening (give or take the slack).
+        last = inc.t if inc.opened is None else max(inc.t, inc.opened)
         if episodes is not None and not any(
             r.episode.series == inc.series
-            and r.episode.start - slack <= inc.t <= r.episode.end + slack for r in episodes
+            and r.episode.start - slack <= last and inc.t <= r.episode.end + slack
+            for r in episodes
         ):
             continue
         if fb.verdict is Verdict.TRUE_POSITIVE:

@@ -50,6 +50,20 @@ def test_feedback_changes_each_sides_precision() -> None:
     assert after.candidate.missed_true == 1
 
 
+def test_a_candidate_covers_an_incident_whose_run_began_before_its_episode() -> None:
+    """The signal's time is its run's start, minutes before the floor was crossed: a
+    candidate episode between that start and the incident's opening covers it."""
+    incident = IncidentRef(id="i-cart", kind=ModelKind.DETECTOR, series=MEM, t=1800,
+                           opened=2040)
+    records = [rec("live", MEM, 2040, 2100), rec("lax", MEM, 1920, 2100)]
+    judged = {"i-cart": fb("i-cart", Verdict.TRUE_POSITIVE, 1)}
+    [c] = compare(records, [], [incident], judged, slack=60.0)
+    assert c.candidate.precision.judged == 1 and c.candidate.missed_true == 0
+    [late] = compare([rec("live", MEM, 2040, 2100), rec("lax", MEM, 2200, 2300)], [],
+                     [incident], judged, slack=60.0)
+    assert late.candidate.precision.judged == 0 and late.candidate.missed_true == 1
+
+
 def test_cost_and_forecast_error_add_up_over_daemon_runs() -> None:
     """The last summary of each run counts: cycles and seconds add, MASE from the summed sums."""
     def s(model: str, run: float, t: float, cycles: int, sums: tuple[float, ...]) -> SummaryRecord:
