@@ -35,6 +35,7 @@ from aiops.engines.shadow import (
     SummaryClock,
     would_be,
 )
+from aiops.engines.shadow_states import CandidateStates
 from aiops.model import Anomaly, Sample, Score, SeriesKey
 from aiops.models.episodes import Episode, EpisodeTracker
 from aiops.models.shadow_records import LIVE, SummaryRecord, WouldBe
@@ -60,7 +61,10 @@ class ShadowDetectors:
         mode_override: str | None = None,
     ) -> None:
         self.versions = {LIVE: live_version, **{n: v for n, (v, _) in candidates.items()}}
-        self.banks = {name: DetectorBank(cfg) for name, (_, cfg) in candidates.items()}
+        self.states = CandidateStates(
+            {name: DetectorBank(cfg) for name, (_, cfg) in candidates.items()},
+            mismatch=(DetectorStateChanged, ValueError, KeyError, OSError), log=log)
+        self.banks = self.states.models
         floors = {LIVE: live.signal_floor,
                   **{n: cfg.signal_floor for n, (_, cfg) in candidates.items()}}
         self.trackers = {name: EpisodeTracker(model=name, floor=floor,
@@ -73,33 +77,26 @@ class ShadowDetectors:
         self.log = log
         self.run = run
         self.mode_override = mode_override
-        self.restored: set[str] = set()
         self._decided: dict[tuple[str, SeriesKey], list[WouldBe]] = {}
         self._clock = SummaryClock(every=settings.summary_every)
 
     # -- state --------------------------------------------------------------------------
     def restore(self, name: str, blob: bytes) -> bool:
         """Continue candidate ``name`` from a checkpoint (False: taken under another config)."""
-        try:
-            self.banks[name].restore(blob)
-        except (DetectorStateChanged, ValueError, KeyError, OSError) as exc:
-            self.log.warning("shadow_restore_failed", candidate=name, error=str(exc))
-            return False
-        self.restored.add(name)
-        return True
+        return self.states.restore(name, blob)
 
     def snapshots(self) -> dict[str, bytes]:
         """Each candidate's state, by name."""
-        return {name: bank.snapshot() for name, bank in self.banks.items()}
+        return self.states.snapshots()
 
     @property
     def needs_history(self) -> bool:
         """Whether a candidate has no state and should learn the backfill."""
-        return any(name not in self.restored for name in self.banks)
+        return self.states.needs_history
 
     def warm(self, history: Sequence[Sample]) -> None:
         """Feed recorded history to the candidates without state, oldest first."""
-        todo = [b for name, b in self.banks.items() if name not in self.restored]
+        todo = [bank for _, bank in self.states.fresh()]
         by_t: dict[float, list[Sample]] = {}
         for s in history:
             by_t.setdefault(s.t, []).append(s)

@@ -32,6 +32,7 @@ from aiops.engines.shadow import (
     SummaryClock,
     would_be,
 )
+from aiops.engines.shadow_states import CandidateStates
 from aiops.forecast.base import SnapshotMismatch
 from aiops.forecast.workloads import DemandSample, WorkloadForecasts
 from aiops.model import ForecastSignal, SeriesKey
@@ -66,7 +67,10 @@ class ShadowForecasts:
         mode_override: str | None = None,
     ) -> None:
         self.versions = {LIVE: live_version, **{n: v for n, (v, _) in candidates.items()}}
-        self.models = {name: WorkloadForecasts(cfg) for name, (_, cfg) in candidates.items()}
+        self.states = CandidateStates(
+            {name: WorkloadForecasts(cfg) for name, (_, cfg) in candidates.items()},
+            mismatch=(SnapshotMismatch, ValueError, KeyError, OSError), log=log)
+        self.models = self.states.models
         lead = WorkloadForecasts(live).lead
         self.quality = {LIVE: quality_for(live, lead),
                         **{n: quality_for(cfg, self.models[n].lead)
@@ -78,29 +82,22 @@ class ShadowForecasts:
         self.facts, self.writer, self.log = facts, writer, log
         self.run, self.mode_override = run, mode_override
         self.max_open = settings.max_open_episodes
-        self.restored: set[str] = set()
         self._clock = SummaryClock(every=settings.summary_every)
 
     # -- state --------------------------------------------------------------------------
     def restore(self, name: str, blob: bytes) -> bool:
         """Continue candidate ``name`` from a checkpoint (False: another configuration's)."""
-        try:
-            self.models[name].restore(blob)
-        except (SnapshotMismatch, ValueError, KeyError, OSError) as exc:
-            self.log.warning("shadow_restore_failed", candidate=name, error=str(exc))
-            return False
-        self.restored.add(name)
-        return True
+        return self.states.restore(name, blob)
 
     def snapshots(self) -> dict[str, bytes]:
-        return {name: wf.snapshot() for name, wf in self.models.items()}
+        """Each candidate's state, by name."""
+        return self.states.snapshots()
 
     def learn(self, key: SeriesKey, demand: float, t: float) -> None:
         """Backfilled demand, for the candidates without state (and as every model's
         history for the naive scale of its MASE)."""
-        for name, wf in self.models.items():
-            if name not in self.restored:
-                wf.learn(key, demand, t=t)
+        for _, wf in self.states.fresh():
+            wf.learn(key, demand, t=t)
         for q in self.quality.values():
             q.remember(key, demand)
 
