@@ -134,15 +134,15 @@ class PhaseEnvelope:
         c = self.center[r] if center is None else center
         hi = c.copy()
         lo = c.copy()
+        inrun = np.flatnonzero(~np.isnan(run)) if run is not None else np.zeros(0, np.intp)
+        began = run[inrun] if run is not None else np.zeros(0)
         for j in range(-self.neighbours, self.neighbours + 1):
             bj = (b + j) % self.bins
-            np.maximum(hi, gather_bins(self.hi, bj, r), out=hi)  # -inf unseen: no effect
-            np.minimum(lo, gather_bins(self.lo, bj, r), out=lo)
-        if run is not None:
-            inrun = np.flatnonzero(~np.isnan(run))
+            bhi, blo = gather_bins(self.hi, bj, r), gather_bins(self.lo, bj, r)
             if inrun.size:
-                hi[inrun], lo[inrun] = self._before(b[inrun], inrun + r.start, c[inrun],
-                                                    run[inrun])
+                self._without_later(bhi, blo, bj[inrun], inrun + r.start, inrun, began)
+            np.maximum(hi, bhi, out=hi)  # -inf unseen: no effect
+            np.minimum(lo, blo, out=lo)
         if self.margin > 0:
             hi = c + (hi - c) * (1.0 + self.margin)
             lo = c - (c - lo) * (1.0 + self.margin)
@@ -150,23 +150,19 @@ class PhaseEnvelope:
             out: Bool = (values >= lo) & (values <= hi) & (self.count[r] > 0)
         return out
 
-    def _before(
-        self, b: npt.NDArray[np.intp], rows: npt.NDArray[np.intp], c: F64, began: F64
-    ) -> tuple[F64, F64]:
-        """The envelope of rows ``rows`` (in bins ``b``) as seen by runs that began at
-        ``began``: a bin without its recent visits that ended later."""
+    def _without_later(
+        self, hi: F64, lo: F64, b: npt.NDArray[np.intp], rows: npt.NDArray[np.intp],
+        which: npt.NDArray[np.intp], began: F64,
+    ) -> None:
+        """In place at block positions ``which`` (rows ``rows``, in bins ``b``): the
+        bin's extremes without its recent visits that ended after ``began``."""
         vbin, vend, vhi, vlo = self.recent[:, :, rows]
-        hi, lo = c.copy(), c.copy()
-        for j in range(-self.neighbours, self.neighbours + 1):
-            bj = (b + j) % self.bins
-            bhi, blo = self.hi[bj, rows], self.lo[bj, rows]
-            for k in range(vbin.shape[0]):  # newest first: the oldest such visit wins
-                later = (vbin[k] == bj) & (vend[k] > began)
-                bhi = np.where(later, vhi[k], bhi)
-                blo = np.where(later, vlo[k], blo)
-            np.maximum(hi, bhi, out=hi)
-            np.minimum(lo, blo, out=lo)
-        return hi, lo
+        up, down = hi[which], lo[which]
+        for k in range(vbin.shape[0]):  # newest first: the oldest such visit wins
+            later = (vbin[k] == b) & (vend[k] > began)
+            up = np.where(later, vhi[k], up)
+            down = np.where(later, vlo[k], down)
+        hi[which], lo[which] = up, down
 
     def learn(
         self, values: F64, t: F64, mask: Bool, rows: slice | None = None,

@@ -76,6 +76,7 @@ _INT_FIELDS = ("open", "age", "calm")
 _FLOAT_EMPTY = {"start": np.nan, "since": np.nan, "peak": np.nan,
                 "alo": np.inf, "ahi": -np.inf}
 _FLOAT_FIELDS = tuple(_FLOAT_EMPTY)
+_SINCE = _FLOAT_FIELDS.index("since")
 _EMPTY_COLUMN = np.array(list(_FLOAT_EMPTY.values()))[:, None]
 # Fields a snapshot from before they existed lacks (they load empty).
 _LATER_FIELDS = ("alo", "ahi")
@@ -173,7 +174,7 @@ class EpisodeTracker:
         As of the last step: the run the next sample would continue.
         """
         r = slice(0, self.size) if rows is None else rows
-        out: F64 = self._f[_FLOAT_FIELDS.index("since"), r].copy()
+        out: F64 = self._f[_SINCE, r].copy()
         return out
 
     def _novel(self, value: F64, alo: F64, ahi: F64, span: tuple[F64, F64] | None) -> Bool:

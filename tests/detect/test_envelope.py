@@ -231,6 +231,8 @@ def test_an_envelope_snapshot_from_before_held_visits_restores() -> None:
     b = Ensemble(params)
     b.load(old)
     assert b.envelope is not None and (b.envelope.recent[0] == -1.0).all()
-    out = [b.step_scores(np.array([x]), np.array([s]))[0] for s, x in zip(t[700:], v[700:],
-                                                                          strict=True)]
-    assert np.isfinite(out).all()
+    # Single-sample spikes never form a run, so the recent visits change no score here.
+    rest = list(zip(t[700:], v[700:], strict=True))
+    want = [a.step_scores(np.array([x]), np.array([s]))[0] for s, x in rest]
+    got = [b.step_scores(np.array([x]), np.array([s]))[0] for s, x in rest]
+    np.testing.assert_array_equal(got, want)
