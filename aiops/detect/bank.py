@@ -25,24 +25,23 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Sequence
-from operator import attrgetter
 from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 
 from aiops.config.detect import DetectConfig
-from aiops.detect.columns import ColumnBatch, KeyTable, ScoreBatch, explain, gather
+from aiops.detect.columns import ColumnBatch, ScoreBatch, explain, gather
 from aiops.detect.config import Params
 from aiops.detect.ensemble import Ensemble
 from aiops.detect.robust import MAX_ABS, Evidence, usable
 from aiops.detect.rows import with_room
+from aiops.detect.series_rows import SeriesRows
 from aiops.errors import PermanentError
 from aiops.model import Labels, Sample, Score, SeriesKey
 
 _SNAPSHOT_VERSION = 2
-_MAX_TABLES = 8  # key tables whose row mapping is cached (a source keeps one)
-_IDENTITY = attrgetter("metric", "labels")
+_ANONYMOUS = 1 << 40  # group ids of anonymous rows: row + this, never a label set's
 
 
 class DetectorStateChanged(PermanentError):
@@ -57,13 +56,10 @@ class DetectorBank:
         self.params = Params.from_config(self.config)
         self.config_hash = self.params.state_hash()
         self._core = Ensemble(self.params)
-        # Keyed by (metric, labels): hashed and compared in C, unlike SeriesKey's
-        # generated __hash__/__eq__ (the daemon's keys are new objects every cycle).
-        self._index: dict[tuple[str, Labels], int] = {}
-        self._keys: list[SeriesKey | None] = []
+        self._rows_of = SeriesRows(max_series=None)
+        # The workload of each row: one group per label set; an anonymous row is its own.
         self._groups: dict[Labels, int] = {}
         self._group = np.zeros(0, dtype=np.intp)
-        self._tables: dict[int, npt.NDArray[np.intp]] = {}
         self.skipped = 0
 
     # -- bookkeeping ------------------------------------------------------------
@@ -73,7 +69,7 @@ class DetectorBank:
     @property
     def keys(self) -> list[SeriesKey]:
         """Series known to the bank, in row order (anonymous array rows left out)."""
-        return [k for k in self._keys if k is not None]
+        return [k for k in self._rows_of.keys if k is not None]
 
     @property
     def nbytes(self) -> int:
@@ -105,10 +101,9 @@ class DetectorBank:
     def _anonymous(self, size: int) -> None:
         """Rows up to ``size`` exist (new ones anonymous, each its own workload)."""
         if size > self._core.size:
-            start = len(self._keys)
-            self._keys.extend([None] * (size - start))
-            self._group = with_room(self._group, size)
-            self._group[start:size] = np.arange(start, size) + (1 << 40)
+            start = len(self._rows_of)
+            self._rows_of.pad(size)
+            self._grouped(start)
             self._core.grow(size)
 
     def evidence(self, values: npt.ArrayLike, t: npt.ArrayLike | None = None) -> Evidence:
@@ -148,7 +143,11 @@ class DetectorBank:
         series are scored in turn, in batch order.
         """
         index = np.asarray(batch.index, dtype=np.intp)
-        rows = self._table_rows(batch.table)[index]
+        start = len(self._rows_of)
+        rows, new = self._rows_of.rows_in(batch.table, index)
+        if new.shape[0]:
+            self._grouped(start)
+            self._core.grow(len(self._rows_of))
         t = np.asarray(batch.t, dtype=np.float64)
         x = np.asarray(batch.value, dtype=np.float64)
         good = usable(x)
@@ -181,47 +180,24 @@ class DetectorBank:
 
     def _rows(self, keys: list[SeriesKey]) -> list[int]:
         """Row of each key, new keys getting new rows in order of first appearance."""
-        found = list(map(self._index.get, map(_IDENTITY, keys)))
+        found = self._rows_of.lookup(keys)
         if found.count(None) == 0:
             return cast("list[int]", found)
-        rows: list[int] = []
-        for key, row in zip(keys, found, strict=True):
-            rows.append(self._row_of(key, grow=False) if row is None else row)
-        self._core.grow(len(self._keys))
+        start = len(self._rows_of)
+        rows = [self._rows_of.find_or_add(key)[0] if row is None else row
+                for key, row in zip(keys, found, strict=True)]
+        self._grouped(start)
+        self._core.grow(len(self._rows_of))
         return rows
 
-    def _row_of(self, key: SeriesKey, *, grow: bool = True) -> int:
-        """The row of ``key``, created (with its workload group) if new.
-
-        ``grow=False`` defers growing the detector state (the caller grows it once).
-        """
-        ident = (key.metric, key.labels)
-        row = self._index.get(ident)
-        if row is None:
-            row = len(self._keys)
-            self._index[ident] = row
-            self._keys.append(key)
-            group = self._groups.setdefault(key.labels, len(self._groups))
-            self._group = with_room(self._group, row + 1)
-            self._group[row] = group
-            if grow:
-                self._core.grow(len(self._keys))
-        return row
-
-    def _table_rows(self, table: KeyTable) -> npt.NDArray[np.intp]:
-        """Bank row of every row of ``table`` (cached per table; new keys mapped once)."""
-        known = self._tables.get(table.token)
-        keys = table.keys
-        if known is not None and known.shape[0] == len(keys):
-            return known
-        start = 0 if known is None else known.shape[0]
-        more = np.array([self._row_of(k, grow=False) for k in keys[start:]], dtype=np.intp)
-        self._core.grow(len(self._keys))
-        mapped = more if known is None else np.concatenate([known, more])
-        if len(self._tables) >= _MAX_TABLES and table.token not in self._tables:
-            self._tables.pop(next(iter(self._tables)))
-        self._tables[table.token] = mapped
-        return mapped
+    def _grouped(self, start: int) -> None:
+        """Give rows from ``start`` on their workload group (label set; anonymous: own)."""
+        keys = self._rows_of.keys
+        self._group = with_room(self._group, len(keys))
+        for row in range(start, len(keys)):
+            key = keys[row]
+            self._group[row] = (row + _ANONYMOUS if key is None
+                                else self._groups.setdefault(key.labels, len(self._groups)))
 
     # -- state ------------------------------------------------------------------
     def snapshot(self) -> bytes:
@@ -231,7 +207,7 @@ class DetectorBank:
             "config_hash": self.config_hash,
             "skipped": self.skipped,
             "keys": [None if k is None else [k.metric, [list(p) for p in k.labels]]
-                     for k in self._keys],
+                     for k in self._rows_of.keys],
         }
         buf = io.BytesIO()
         arrays = self._core.state()
@@ -259,14 +235,10 @@ class DetectorBank:
             for k in meta["keys"]
         ]
         self._core.load(state)
-        self._keys = keys
-        self._index = {(k.metric, k.labels): i for i, k in enumerate(keys) if k is not None}
+        self._rows_of = SeriesRows(max_series=None, keys=keys)
         self._groups = {}
-        self._group = np.zeros(len(keys), dtype=np.intp)
-        for i, k in enumerate(keys):
-            labels = () if k is None else k.labels
-            self._group[i] = self._groups.setdefault(labels, len(self._groups))
-        self._tables = {}
+        self._group = np.zeros(0, dtype=np.intp)
+        self._grouped(0)
         self.skipped = int(meta["skipped"])
 
     def restore_or_fresh(self, blob: bytes | None) -> str:
@@ -280,15 +252,13 @@ class DetectorBank:
         except (ValueError, KeyError, OSError) as e:
             self._reset()
             return f"detector state unreadable ({e}): starting fresh"
-        return f"detector state restored: {len(self._index)} series"
+        return f"detector state restored: {self._rows_of.named} series"
 
     def _reset(self) -> None:
         self._core = Ensemble(self.params)
-        self._index = {}
-        self._keys = []
+        self._rows_of = SeriesRows(max_series=None)
         self._groups = {}
         self._group = np.zeros(0, dtype=np.intp)
-        self._tables = {}
         self.skipped = 0
 
 

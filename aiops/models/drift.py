@@ -39,8 +39,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from aiops.detect.columns import KeyTable
+from aiops.detect.series_rows import SeriesRows
 from aiops.model import SeriesKey
-from aiops.models.series_rows import KeyTable, SeriesRows
 
 IntP = npt.NDArray[np.intp]
 F64 = npt.NDArray[np.float64]
@@ -176,7 +177,7 @@ class DriftWatch:
 
     def drifted(self) -> list[SeriesKey]:
         """Series drifting now."""
-        return [self._rows.keys[i] for i in np.flatnonzero(self._drifted[: len(self._rows.keys)])]
+        return [self._rows.key(int(i)) for i in np.flatnonzero(self._drifted[: len(self._rows)])]
 
     def psi_of(self, key: SeriesKey) -> float:
         """The latest PSI of ``key`` (NaN: not judged yet, or not watched)."""
@@ -212,7 +213,7 @@ class DriftWatch:
 
     def _judge(self, end: float) -> list[DriftChange]:
         """PSI of every series with a whole window counted after its reference."""
-        n = len(self._rows.keys)
+        n = len(self._rows)
         due = np.flatnonzero(self._ready[:n] <= end - self.window)
         if not len(due):
             return []
@@ -233,7 +234,7 @@ class DriftWatch:
             if began:
                 self._since[i] = end
             self._drifted[i] = began
-            out.append(DriftChange(key=self._rows.keys[i], t=end, psi=float(self.psi[i]),
+            out.append(DriftChange(key=self._rows.key(i), t=end, psi=float(self.psi[i]),
                                    started=began, since=float(self._since[i]),
                                    reference=(self._start[i], float(self._ready[i]))))
         return out

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from aiops.detect.columns import KeyTable
+from aiops.detect.series_rows import SeriesRows
 from aiops.model import Score, SeriesKey
-from aiops.models.series_rows import KeyTable, SeriesRows
 
 DAY = 86400.0
 
@@ -130,7 +131,7 @@ class SeriesHealthBank:
         return [SeriesHealth(key=k, warm=bool(self._warm[i]), episodes=int(self._episodes[i]),
                              adoptions=int(self._adoptions[i]), seen=float(seen[i]),
                              per_day=float(per_day[i]))
-                for i, k in enumerate(self._rows.keys)]
+                for i, k in enumerate(self._rows.keys) if k is not None]
 
     def _row(self, key: SeriesKey, t: float) -> int:
         row, new = self._rows.find_or_add(key)

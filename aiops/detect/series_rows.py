@@ -1,39 +1,34 @@
-"""A bounded table of series to row numbers, for per-series state kept in numpy arrays.
+"""A table of series to row numbers, for per-series state kept in numpy arrays.
 
-Rows are handed out in the order series are first seen; past ``max_series`` a new series
-gets no row and is counted in ``overflow``. :meth:`SeriesRows.rows_in` maps a column
-batch's key-table rows to these rows with one integer array kept per key table, so a
-cycle costs a key lookup only for series it has not met before.
+Rows are handed out in the order series are first seen; past ``max_series`` (None: no
+bound) a new series gets no row and is counted in ``overflow``. :meth:`SeriesRows.rows_in`
+maps a column batch's key-table rows to these rows with one integer array kept per key
+table, so a cycle costs a key lookup only for series it has not met before. The detector
+bank, the drift watch and the series-health model all keep their rows here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from operator import attrgetter
 
 import numpy as np
 import numpy.typing as npt
 
+from aiops.detect.columns import KeyTable
 from aiops.model import Labels, SeriesKey
 
 IntP = npt.NDArray[np.intp]
 #: Key tables whose row mapping is kept (a source starts a new table rarely).
-TABLES = 4
+TABLES = 8
 _UNSEEN = -2
-
-
-class KeyTable(Protocol):
-    """Interned series keys, append-only (:class:`aiops.sources.base.SeriesTable`)."""
-
-    @property
-    def token(self) -> int: ...
-
-    @property
-    def keys(self) -> Sequence[SeriesKey]: ...
+# (metric, labels): hashed and compared in C, unlike SeriesKey's generated __hash__ and
+# __eq__ (the daemon's keys are new objects every cycle).
+_IDENTITY = attrgetter("metric", "labels")
 
 
 class SeriesRows:
-    """Series key -> row, at most ``max_series`` rows.
+    """Series key -> row, at most ``max_series`` rows (None: any number).
 
     >>> rows = SeriesRows(max_series=1)
     >>> rows.find_or_add(SeriesKey.of("cpu")), rows.find_or_add(SeriesKey.of("cpu"))
@@ -42,19 +37,42 @@ class SeriesRows:
     ((-1, False), 1)
     """
 
-    def __init__(self, *, max_series: int) -> None:
+    def __init__(self, *, max_series: int | None, keys: Sequence[SeriesKey | None] = ()
+                 ) -> None:
         self.max_series = max_series
-        self.keys: list[SeriesKey] = []
+        #: The key of every row, in row order (None: an anonymous row, see :meth:`pad`).
+        self.keys: list[SeriesKey | None] = list(keys)
         self.overflow = 0
-        self._index: dict[tuple[str, Labels], int] = {}
+        self._index: dict[tuple[str, Labels], int] = {
+            _IDENTITY(k): i for i, k in enumerate(self.keys) if k is not None}
         self._tables: dict[int, IntP] = {}
 
     def __len__(self) -> int:
         return len(self.keys)
 
+    @property
+    def named(self) -> int:
+        """Rows that have a key (all but the anonymous ones)."""
+        return len(self._index)
+
     def get(self, key: SeriesKey) -> int | None:
         """The row of ``key``, if it has one."""
         return self._index.get((key.metric, key.labels))
+
+    def key(self, row: int) -> SeriesKey:
+        """The key of ``row`` (an anonymous row has none: ValueError)."""
+        key = self.keys[row]
+        if key is None:
+            raise ValueError(f"row {row} is anonymous")
+        return key
+
+    def lookup(self, keys: Sequence[SeriesKey]) -> list[int | None]:
+        """The row of each key (None: no row yet), one C-level pass over the index."""
+        return list(map(self._index.get, map(_IDENTITY, keys)))
+
+    def pad(self, size: int) -> None:
+        """Rows up to ``size`` exist; new ones are anonymous (rows by position only)."""
+        self.keys.extend([None] * (size - len(self.keys)))
 
     def find_or_add(self, key: SeriesKey) -> tuple[int, bool]:
         """``(row, True)`` for a series seen first now, ``(row, False)`` for a known one,
@@ -63,7 +81,7 @@ class SeriesRows:
         row = self._index.get(ident)
         if row is not None:
             return row, False
-        if len(self.keys) >= self.max_series:
+        if self.max_series is not None and len(self.keys) >= self.max_series:
             self.overflow += 1
             return -1, False
         row = self._index[ident] = len(self.keys)
@@ -95,7 +113,8 @@ class SeriesRows:
                 key = keys[int(index[p])]
                 ident = (key.metric, key.labels)
                 row = self._index.get(ident)
-                if row is None and len(self.keys) < self.max_series:
+                if row is None and (self.max_series is None
+                                    or len(self.keys) < self.max_series):
                     row = self._index[ident] = len(self.keys)
                     self.keys.append(key)
                     new.append(p)
