@@ -103,8 +103,7 @@ class DetectorBank:
         if size > self._core.size:
             start = len(self._rows_of)
             self._rows_of.pad(size)
-            self._grouped(start)
-            self._core.grow(size)
+            self._added(start)
 
     def evidence(self, values: npt.ArrayLike, t: npt.ArrayLike | None = None) -> Evidence:
         """Like :meth:`update_arrays` but returns the full evidence (bands, z, kinds)."""
@@ -146,8 +145,7 @@ class DetectorBank:
         start = len(self._rows_of)
         rows, new = self._rows_of.rows_in(batch.table, index)
         if new.shape[0]:
-            self._grouped(start)
-            self._core.grow(len(self._rows_of))
+            self._added(start)
         t = np.asarray(batch.t, dtype=np.float64)
         x = np.asarray(batch.value, dtype=np.float64)
         good = usable(x)
@@ -186,18 +184,19 @@ class DetectorBank:
         start = len(self._rows_of)
         rows = [self._rows_of.find_or_add(key)[0] if row is None else row
                 for key, row in zip(keys, found, strict=True)]
-        self._grouped(start)
-        self._core.grow(len(self._rows_of))
+        self._added(start)
         return rows
 
-    def _grouped(self, start: int) -> None:
-        """Give rows from ``start`` on their workload group (label set; anonymous: own)."""
+    def _added(self, start: int) -> None:
+        """Rows from ``start`` on are new: give each its workload group (its label set's;
+        an anonymous row its own) and grow the detector state to hold them."""
         keys = self._rows_of.keys
         self._group = with_room(self._group, len(keys))
         for row in range(start, len(keys)):
             key = keys[row]
             self._group[row] = (row + _ANONYMOUS if key is None
                                 else self._groups.setdefault(key.labels, len(self._groups)))
+        self._core.grow(len(keys))
 
     # -- state ------------------------------------------------------------------
     def snapshot(self) -> bytes:
@@ -238,7 +237,7 @@ class DetectorBank:
         self._rows_of = SeriesRows(max_series=None, keys=keys)
         self._groups = {}
         self._group = np.zeros(0, dtype=np.intp)
-        self._grouped(0)
+        self._added(0)
         self.skipped = int(meta["skipped"])
 
     def restore_or_fresh(self, blob: bytes | None) -> str:

@@ -57,7 +57,7 @@ class SeriesRows:
 
     def get(self, key: SeriesKey) -> int | None:
         """The row of ``key``, if it has one."""
-        return self._index.get((key.metric, key.labels))
+        return self._index.get(_IDENTITY(key))
 
     def key(self, row: int) -> SeriesKey:
         """The key of ``row`` (an anonymous row has none: ValueError)."""
@@ -77,16 +77,21 @@ class SeriesRows:
     def find_or_add(self, key: SeriesKey) -> tuple[int, bool]:
         """``(row, True)`` for a series seen first now, ``(row, False)`` for a known one,
         ``(-1, False)`` when the table is full."""
-        ident = (key.metric, key.labels)
-        row = self._index.get(ident)
+        row = self._index.get(_IDENTITY(key))
         if row is not None:
             return row, False
-        if self.max_series is not None and len(self.keys) >= self.max_series:
+        row = self._add(key)
+        if row < 0:
             self.overflow += 1
-            return -1, False
-        row = self._index[ident] = len(self.keys)
+        return row, row >= 0
+
+    def _add(self, key: SeriesKey) -> int:
+        """A new row for ``key`` (not in the table), or -1 when the table is full."""
+        if self.max_series is not None and len(self.keys) >= self.max_series:
+            return -1
+        row = self._index[_IDENTITY(key)] = len(self.keys)
         self.keys.append(key)
-        return row, True
+        return row
 
     def rows_in(self, table: KeyTable, index: IntP) -> tuple[IntP, IntP]:
         """Row of each sample (``-1``: no room) given its ``table`` row, and the positions
@@ -111,14 +116,12 @@ class SeriesRows:
             keys = table.keys
             for p in sorted(at[first].tolist()):
                 key = keys[int(index[p])]
-                ident = (key.metric, key.labels)
-                row = self._index.get(ident)
-                if row is None and (self.max_series is None
-                                    or len(self.keys) < self.max_series):
-                    row = self._index[ident] = len(self.keys)
-                    self.keys.append(key)
-                    new.append(p)
-                known[int(index[p])] = -1 if row is None else row
+                row = self._index.get(_IDENTITY(key))
+                if row is None:
+                    row = self._add(key)
+                    if row >= 0:
+                        new.append(p)
+                known[int(index[p])] = row
             rows = known[index]
         self.overflow += int(np.count_nonzero(rows < 0))
         return rows, np.array(new, dtype=np.intp)
