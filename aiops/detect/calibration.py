@@ -1,18 +1,22 @@
 """Tail calibration: how surprising a z-score is, as a probability and as a score.
 
 Within ``|z| <= 3`` the tail probability is the two-sided Gaussian one (a table lookup,
-no special function per point). Beyond 3 it is exponential (peaks over threshold) with a
-learnt exceedance rate and mean excess, shrunk toward a Gaussian-like prior, so
-heavy-tailed or discrete series (error counts) are not judged by a Gaussian tail they do
-not have; the body is rescaled to meet the learnt tail at 3. The evidence of a row is
-the smallest of its statistics' tail probabilities times three (Bonferroni), in decades
-(``-log10 p``), mapped to a score in [0, 1] by :func:`to_score`.
+no special function per point). Beyond 3 it is a generalised Pareto tail (peaks over
+threshold) with a learnt exceedance rate, mean excess and shape, each shrunk toward a
+Gaussian-like exponential prior, so heavy-tailed or discrete series (error counts,
+lognormal latencies) are not judged by a Gaussian tail they do not have; the body is
+rescaled to meet the learnt tail at 3. The shape ``xi`` comes from the method of moments
+(mean and second moment of the excess: ``xi = (1 - mean**2 / variance) / 2``), kept in
+``[XI_MIN, XI_MAX]``; at ``XI_MIN`` the tail is, to six digits, the exponential one. The
+evidence of a row is the smallest of its statistics' tail probabilities times three
+(Bonferroni), in decades (``-log10 p``), mapped to a score in [0, 1] by :func:`to_score`.
 
 Arrays are ``(statistics, rows)``: one row of tail state per statistic, the last one the
 trend, whose tail is capped at the prior (a slow ramp must not teach it to shrug).
 
->>> lr, ime, lb = tail_params(np.zeros((3, 1)), np.zeros((3, 1)), np.zeros(1, np.int64))
->>> logp = tail_logp(np.array([[0.0], [2.0], [4.0]]), lr, ime, lb)
+>>> zeros = np.zeros((3, 1))
+>>> tail = tail_params(zeros, zeros, zeros, np.zeros(1, np.int64))
+>>> logp = tail_logp(np.array([[0.0], [2.0], [4.0]]), *tail)
 >>> [round(float(v), 3) for v in logp[:, 0]]
 [0.0, -3.09, -7.915]
 >>> [round(float(v), 3) for v in evidence_score(logp, 8.0)]
@@ -20,6 +24,8 @@ trend, whose tail is capped at the prior (a slow ramp must not teach it to shrug
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -31,52 +37,92 @@ I64 = npt.NDArray[np.int64]
 _LN10 = float(np.log(10.0))
 _LOG3 = float(np.log(3.0))
 _LOG2 = float(np.log(2.0))
-# Peaks over threshold: beyond |z| = Q the tail is exponential with a learnt rate of
-# exceedance and mean excess (prior: Gaussian-like).
+# Peaks over threshold: beyond |z| = Q the tail is generalised Pareto with a learnt rate
+# of exceedance, mean excess and shape (prior: Gaussian-like, exponential).
 Q = 3.0
 _P_Q = 0.0026997960632601866  # P(|Z| > 3)
 _M0 = 0.5  # prior mean excess over 3 (a Gaussian's is about 0.3: conservative)
 _PRIOR_N = 200.0  # pseudo-points behind the exceedance prior
 _PRIOR_X = 3.0  # pseudo-exceedances behind the mean-excess prior
+_PRIOR_XI = 10.0  # pseudo-exceedances behind the shape's prior (0: exponential)
 TAIL_WINDOW = 2000.0  # effective memory of the tail estimates, in points
 _TREND_RATE_MAX = _P_Q
 _TREND_EXCESS_MAX = _M0
-# The derived parameters of a series that has learnt nothing yet (the prior's).
-PRIOR_LOG_RATE = float(np.log(_P_Q))
-PRIOR_INV_EXCESS = 1.0 / _M0
+# The shape's range: XI_MIN is the exponential tail (a positive floor keeps 1 / xi
+# finite); beyond 0.5 the excess has no variance and the moment estimate means nothing.
+XI_MIN = 1e-6
+XI_MAX = 0.5
+
+
+class Tail(NamedTuple):
+    """Derived tail parameters per statistic and row, cached between refreshes.
+
+    ``lrate`` is the log exceedance rate, ``kx`` the shape over the scale
+    (``xi / sigma``), ``ixi`` one over the shape and ``lbody`` the body's log offset.
+    """
+
+    lrate: F64
+    kx: F64
+    ixi: F64
+    lbody: F64
+
+
+def _prior() -> tuple[float, float, float]:
+    """The derived parameters of a row that has learnt nothing (the prior's)."""
+    sigma = _M0 * (1.0 - XI_MIN)
+    return float(np.log(_P_Q)), XI_MIN / sigma, 1.0 / XI_MIN
+
+
+PRIOR_LOG_RATE, PRIOR_KX, PRIOR_IXI = _prior()
 
 # log(2 Q(a)) on [0, 3] at 0.001 steps: the Gaussian body without a special function.
 _GRID = 1000.0
 _LOG2Q = _LOG2 + log_ndtr(-np.arange(0.0, Q + 2.0 / _GRID, 1.0 / _GRID))
 
 
-def tail_logp(az: F64, lrate: F64, ime: F64, lbody: F64) -> F64:
-    """Log tail probability of ``|z|`` from cached tail parameters (see :func:`tail_params`)."""
+def tail_logp(az: F64, lrate: F64, kx: F64, ixi: F64, lbody: F64) -> F64:
+    """Log tail probability of ``|z|`` from cached tail parameters (see :func:`tail_params`).
+
+    The body's table ends at ``Q``, where it equals ``lrate``; only the few points beyond
+    ``Q`` pay for the Pareto term, ``log1p(kx * (|z| - Q)) * ixi``.
+    """
     idx = np.minimum(az * _GRID + 0.5, Q * _GRID).astype(np.intp)
-    body = _LOG2Q[idx]
-    body += lbody
-    tail = lrate - (az - Q) * ime
-    out: F64 = np.where(az > Q, tail, body)
+    out: F64 = _LOG2Q[idx]
+    out += lbody
+    far = np.nonzero(az > Q)
+    if len(far[0]):
+        out[far] -= np.log1p(kx[far] * (az[far] - Q)) * ixi[far]
     np.minimum(out, 0.0, out=out)
     return out
 
 
-def tail_params(exc: F64, excess: F64, n: I64) -> tuple[F64, F64, F64]:
-    """Log exceedance rate, inverse mean excess and body offset from the tail state.
+def tail_params(exc: F64, excess: F64, excess2: F64, n: I64) -> Tail:
+    """Derived tail parameters from the tail state.
 
-    ``exc`` and ``excess`` are the learnt exceedance share and mean excess over ``Q``
-    (see :func:`learn_tail`); ``n`` is how many points each row has learnt.
+    ``exc``, ``excess`` and ``excess2`` are the learnt exceedance share and the first and
+    second moments of the excess over ``Q`` (per point, see :func:`learn_tail`); ``n`` is
+    how many points each row has learnt.
     """
     w = np.minimum(np.maximum(n - 0.0, 0.0), TAIL_WINDOW)
     rate = (w * exc + _PRIOR_N * _P_Q) / (w + _PRIOR_N)
-    mean_excess = (w * excess + _PRIOR_X * _M0) / (w * exc + _PRIOR_X)
+    seen = w * exc
+    mean_excess = (w * excess + _PRIOR_X * _M0) / (seen + _PRIOR_X)
+    # The shape from the data's own moments, shrunk toward 0 by how few exceedances
+    # back it (a moment estimate of a shape from a handful of points is mostly noise).
+    per = np.maximum(exc, 1e-300)
+    m1, m2 = excess / per, excess2 / per
+    var = np.maximum(m2 - m1 * m1, 1e-300)
+    xi_data = np.where(exc > 0.0, 0.5 * (1.0 - m1 * m1 / var), 0.0)
+    xi = np.clip(xi_data * (seen / (seen + _PRIOR_XI)), XI_MIN, XI_MAX)
     rate[2] = np.minimum(rate[2], _TREND_RATE_MAX)
     mean_excess[2] = np.minimum(mean_excess[2], _TREND_EXCESS_MAX)
+    xi[2] = XI_MIN
     lrate = np.log(rate)
-    return lrate, 1.0 / mean_excess, lrate - np.log(_P_Q)
+    sigma = mean_excess * (1.0 - xi)
+    return Tail(lrate=lrate, kx=xi / sigma, ixi=1.0 / xi, lbody=lrate - np.log(_P_Q))
 
 
-def learn_tail(exc: F64, excess: F64, az: F64, inv: F64, weight: F64) -> None:
+def learn_tail(exc: F64, excess: F64, excess2: F64, az: F64, inv: F64, weight: F64) -> None:
     """Move the tail state toward this step's ``|z|``, in place.
 
     Each row learns at ``max(1 / TAIL_WINDOW, inv)`` (``inv`` is one over its count of
@@ -84,8 +130,25 @@ def learn_tail(exc: F64, excess: F64, az: F64, inv: F64, weight: F64) -> None:
     not teach the tail).
     """
     a_tail = np.maximum(1.0 / TAIL_WINDOW, inv) * weight
-    exc += a_tail * ((az > Q) - exc)
-    excess += a_tail * (np.maximum(az - Q, 0.0) - excess)
+    over = az - Q
+    exc += a_tail * ((over > 0.0) - exc)
+    np.maximum(over, 0.0, out=over)
+    excess += a_tail * (over - excess)
+    over *= over
+    excess2 += a_tail * (over - excess2)
+
+
+def exponential_excess2(exc: F64, excess: F64) -> F64:
+    """The second moment of the excess an exponential tail with this state would have.
+
+    Used to migrate tail state saved before the shape was learnt: the restored rows start
+    exactly where they were (an exponential tail) and learn their shape from there.
+
+    >>> exponential_excess2(np.array([0.01, 0.0]), np.array([0.005, 0.0])).tolist()
+    [0.005, 0.0]
+    """
+    out: F64 = 2.0 * excess * excess / np.maximum(exc, 1e-300)
+    return out
 
 
 def evidence_score(logp: F64, decades: float) -> F64:

@@ -8,7 +8,7 @@ Three statistics per series, each normalized by its own learnt spread:
 
 A level or trend claim counts only as far as the current sample confirms it (an echo
 of a spike in the fast level is no shift). Each z-score becomes a tail probability
-(Gaussian body, learnt exponential tail: see :mod:`aiops.detect.calibration`); the
+(Gaussian body, learnt generalised Pareto tail: see :mod:`aiops.detect.calibration`); the
 smallest, times three (Bonferroni), is the evidence, mapped to a score in [0, 1].
 Points are scored before they are learnt; points scoring at or above the threshold do
 not move the baseline or the spreads. The fast level always follows the data (it is
@@ -35,9 +35,12 @@ import numpy as np
 import numpy.typing as npt
 
 from aiops.detect.calibration import (
-    PRIOR_INV_EXCESS,
+    PRIOR_IXI,
+    PRIOR_KX,
     PRIOR_LOG_RATE,
+    Tail,
     evidence_score,
+    exponential_excess2,
     learn_tail,
     tail_logp,
     tail_params,
@@ -57,11 +60,18 @@ _FLOAT_FIELDS = (
     "mu", "fast", "slow", "s_spike", "s_level", "s_trend",
     "e_spike", "e_level", "e_trend", "m_spike", "m_level", "m_trend",
     "prev", "vol",
-    # Derived tail parameters (log rate, 1 / mean excess, body offset), refreshed from
-    # the six above every few steps (and every step while a series is young).
-    "lr_spike", "lr_level", "lr_trend", "ime_spike", "ime_level", "ime_trend",
+    # Derived tail parameters (log rate, shape / scale, body offset, then 1 / shape at
+    # the end), refreshed from the tail moments every few steps (and every step while a
+    # series is young).
+    "lr_spike", "lr_level", "lr_trend", "kx_spike", "kx_level", "kx_trend",
     "lb_spike", "lb_level", "lb_trend",
+    # Second moment of the excess over the tail threshold (the shape's evidence).
+    "q_spike", "q_level", "q_trend",
+    "ixi_spike", "ixi_level", "ixi_trend",
 )
+# Fields a snapshot from before the learnt tail shape lacks (rebuilt on load).
+_SHAPE_FIELDS = frozenset(_FLOAT_FIELDS[14:23] + _FLOAT_FIELDS[23:29])
+_EXC, _EXCESS, _EXCESS2 = slice(6, 9), slice(9, 12), slice(23, 26)
 _REFRESH_EVERY = 16
 _YOUNG = 64
 # Floors on the three spreads, as shares of the series' long-run volatility (the spread
@@ -140,7 +150,8 @@ class RobustCore:
         self._f, self._i = with_room(self._f, size), with_room(self._i, size)
         self._f[:, self.size : size] = 0.0
         self._f[14:17, self.size : size] = PRIOR_LOG_RATE
-        self._f[17:20, self.size : size] = PRIOR_INV_EXCESS
+        self._f[17:20, self.size : size] = PRIOR_KX
+        self._f[26:29, self.size : size] = PRIOR_IXI
         self._i[:, self.size : size] = 0
         self.size = size
 
@@ -155,12 +166,25 @@ class RobustCore:
         return out
 
     def load(self, state: dict[str, npt.NDArray[np.generic]], skipped: int = 0) -> None:
-        """Replace the state with arrays produced by :meth:`state`."""
+        """Replace the state with arrays produced by :meth:`state`.
+
+        State saved before the tail learnt its shape (no ``q_*`` fields) loads as the
+        exponential tail it had, and learns its shape from there.
+        """
         size = int(state["mu"].shape[0])
-        self._f = np.stack([np.asarray(state[n], dtype=np.float64) for n in _FLOAT_FIELDS])
+        shaped = "q_spike" in state
+        zeros = np.zeros(size)
+        self._f = np.stack([
+            np.asarray(state[n] if shaped or n not in _SHAPE_FIELDS else zeros, dtype=np.float64)
+            for n in _FLOAT_FIELDS
+        ])
         self._i = np.stack([np.asarray(state[n], dtype=np.int64) for n in _INT_FIELDS])
         if self._f.shape != (len(_FLOAT_FIELDS), size):
             raise ValueError("inconsistent detector state arrays")
+        if not shaped:
+            f = self._f
+            f[_EXCESS2] = exponential_excess2(f[_EXC], f[_EXCESS])
+            _set_tail(f, slice(None), tail_params(f[_EXC], f[_EXCESS], f[_EXCESS2], self._i[0]))
         self.size = size
         self.skipped = skipped
         self._steps = int(state["steps"][0]) if "steps" in state else 0
@@ -220,7 +244,7 @@ class RobustCore:
             zb = z[bad]
             z[bad] = np.where(np.isnan(zb), 0.0, np.copysign(_Z_MAX, zb))
         az = np.abs(z)
-        logp = tail_logp(az, f[14:17], f[17:20], f[20:23])
+        logp = tail_logp(az, f[14:17], f[17:20], f[26:29], f[20:23])
         raw = evidence_score(logp, p.decades)
         raw = np.where(w.warm, raw, 0.0)
         score = np.where(w.valid, raw, np.nan)
@@ -290,14 +314,14 @@ class RobustCore:
         f[3:6] += e_clipped
         calm = nf * warm * (ev.raw < _TAIL_LEARN * p.threshold)
         if calm.any():
-            learn_tail(f[6:9], f[9:12], np.abs(ev.z), inv, calm)
+            learn_tail(f[_EXC], f[_EXCESS], f[_EXCESS2], np.abs(ev.z), inv, calm)
         if self._steps % _REFRESH_EVERY == 0:
-            f[14:17], f[17:20], f[20:23] = tail_params(f[6:9], f[9:12], n)
+            _set_tail(f, slice(None), tail_params(f[_EXC], f[_EXCESS], f[_EXCESS2], n))
         else:
             young = np.nonzero(n < _YOUNG)[0]
             if len(young):
-                lr, ime, lb = tail_params(f[6:9, young], f[9:12, young], n[young])
-                f[14:17, young], f[17:20, young], f[20:23, young] = lr, ime, lb
+                _set_tail(f, young, tail_params(
+                    f[_EXC, young], f[_EXCESS, young], f[_EXCESS2, young], n[young]))
         mu += a_mu * _clip(w.e[0], -lim[0], lim[0])
         slow += a_slow * _clip(xs - slow, -lim[2], lim[2])
         # Long-run volatility (step-to-step change, clipped, slow): the floor's yardstick.
@@ -456,6 +480,14 @@ def _clip(a: F64, lo: F64, hi: F64, out: F64 | None = None) -> F64:
     res: F64 = np.maximum(a, lo, out=out)
     np.minimum(res, hi, out=res)
     return res
+
+
+def _set_tail(f: F64, cols: slice | npt.NDArray[np.intp], tail: Tail) -> None:
+    """Store derived tail parameters for columns ``cols`` of the float state ``f``."""
+    f[14:17, cols] = tail.lrate
+    f[17:20, cols] = tail.kx
+    f[20:23, cols] = tail.lbody
+    f[26:29, cols] = tail.ixi
 
 
 def _floor(f: F64, p: Params) -> F64:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -438,3 +440,18 @@ def test_rows_score_the_same_whichever_block_they_fall_in() -> None:
         got_small.append(small.update_arrays(values[i, tail], np.full(size - BLOCK + 200, t[i])))
     assert np.array_equal(np.array(got_big), np.array(got_small))
     assert np.nanmax(np.array(got_big)[60:, -5:]) > 0.9  # the shift did score
+
+
+def test_a_snapshot_from_before_the_learnt_tail_shape_restores_and_scores_as_it_did() -> None:
+    """A bank snapshot written by the release before the Pareto tail (exponential tails,
+    no second moments) restores without starting fresh, and scores the next points as
+    that release did: the rebuilt state is the exponential tail it had."""
+    data = Path(__file__).parent / "data"
+    bank = DetectorBank(DetectConfig())
+    said = bank.restore_or_fresh((data / "bank_snapshot_v2.npz").read_bytes())
+    assert said.startswith("detector state restored"), said
+    assert len(bank) == 3
+    old = json.loads((data / "bank_snapshot_v2_next.json").read_text())
+    got = [bank.evidence(np.array(v), np.full(3, t)).score
+           for v, t in zip(old["values"], old["t"], strict=True)]
+    np.testing.assert_allclose(np.array(got), np.array(old["scores"]), atol=5e-3)
