@@ -103,17 +103,19 @@ def tail_params(exc: F64, excess: F64, excess2: F64, n: I64) -> Tail:
     second moments of the excess over ``Q`` (per point, see :func:`learn_tail`); ``n`` is
     how many points each row has learnt.
     """
-    w = np.minimum(np.maximum(n - 0.0, 0.0), TAIL_WINDOW)
+    w = np.minimum(n, TAIL_WINDOW)
     rate = (w * exc + _PRIOR_N * _P_Q) / (w + _PRIOR_N)
     seen = w * exc
     mean_excess = (w * excess + _PRIOR_X * _M0) / (seen + _PRIOR_X)
-    # The shape from the data's own moments, shrunk toward 0 by how few exceedances
-    # back it (a moment estimate of a shape from a handful of points is mostly noise).
-    per = np.maximum(exc, 1e-300)
-    m1, m2 = excess / per, excess2 / per
-    var = np.maximum(m2 - m1 * m1, 1e-300)
-    xi_data = np.where(exc > 0.0, 0.5 * (1.0 - m1 * m1 / var), 0.0)
-    xi = np.clip(xi_data * (seen / (seen + _PRIOR_XI)), XI_MIN, XI_MAX)
+    # The shape from the data's own moments (per exceedance: excess / exc and
+    # excess2 / exc), xi = (1 - mean**2 / var) / 2, here without dividing by exc; then
+    # shrunk toward 0 by how few exceedances back it (a moment estimate of a shape from
+    # a handful of points is mostly noise; with none seen it is 0).
+    sq = excess * excess
+    e2 = excess2 * exc
+    xi = 0.5 * (e2 - 2.0 * sq) / np.maximum(e2 - sq, 1e-300)
+    xi *= seen / (seen + _PRIOR_XI)
+    np.clip(xi, XI_MIN, XI_MAX, out=xi)
     rate[2] = np.minimum(rate[2], _TREND_RATE_MAX)
     mean_excess[2] = np.minimum(mean_excess[2], _TREND_EXCESS_MAX)
     xi[2] = XI_MIN

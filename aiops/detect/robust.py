@@ -318,10 +318,14 @@ class RobustCore:
         if self._steps % _REFRESH_EVERY == 0:
             _set_tail(f, slice(None), tail_params(f[_EXC], f[_EXCESS], f[_EXCESS2], n))
         else:
-            young = np.nonzero(n < _YOUNG)[0]
+            young = np.flatnonzero(n < _YOUNG)
             if len(young):
-                _set_tail(f, young, tail_params(
-                    f[_EXC, young], f[_EXCESS, young], f[_EXCESS2, young], n[young]))
+                # Rows arrive in order, so young rows are usually one run: a slice then
+                # refreshes the same rows without gathering and scattering copies.
+                lo, hi = int(young[0]), int(young[-1]) + 1
+                cols = slice(lo, hi) if hi - lo == len(young) else young
+                _set_tail(f, cols, tail_params(
+                    f[_EXC, cols], f[_EXCESS, cols], f[_EXCESS2, cols], n[cols]))
         mu += a_mu * _clip(w.e[0], -lim[0], lim[0])
         slow += a_slow * _clip(xs - slow, -lim[2], lim[2])
         # Long-run volatility (step-to-step change, clipped, slow): the floor's yardstick.
