@@ -77,6 +77,7 @@ bench: $(STAMP) debs  ## every benchmark, figures as ratios against in-run basel
 	mkdir -p bench-out
 	$(VENV)/bin/aiops bench throughput
 	$(VENV)/bin/aiops bench nab --data $(SHARED)/data/nab
+	$(VENV)/bin/aiops bench quiet
 	$(VENV)/bin/aiops bench autoscale --trace $(SHARED)/data/traces/nyc_taxi.csv --png bench-out/autoscale-nyc_taxi.png
 	$(VENV)/bin/aiops bench autoscale --trace $(SHARED)/data/traces/vic_elec_demand.csv --png bench-out/autoscale-vic_elec.png
 	$(VENV)/bin/aiops bench autoscale --trace $(SHARED)/data/traces/pedestrian_southern_cross.csv --png bench-out/autoscale-pedestrian.png

@@ -29,5 +29,6 @@ def _load_commands() -> None:
     import aiops.cli.cmd_journal
     import aiops.cli.cmd_models
     import aiops.cli.cmd_models_compare
+    import aiops.cli.cmd_quiet
     import aiops.cli.cmd_runbook
     import aiops.cli.cmd_scale  # noqa: F401

@@ -52,7 +52,7 @@ ConfigOpt = Annotated[
 ]
 
 
-def _detect_config(config: Path | None, name: str) -> DetectConfig:
+def detect_config(config: Path | None, name: str) -> DetectConfig:
     try:
         if config is not None:
             return load_config(config).detect
@@ -208,7 +208,7 @@ def detect(
     expected, lower, upper (the band) and episode (start, ongoing, end or empty).
     A summary of the episodes goes to stderr.
     """
-    cfg = _detect_config(config, preset_name)
+    cfg = detect_config(config, preset_name)
     try:
         with file.open(newline="") as fh:
             rows = list(_read_rows(fh))
@@ -308,7 +308,7 @@ def bench_nab(
     if split is not None and split.upper() not in ("A", "B"):
         err.print(f"[red]error:[/red] --split {split!r}: expected A or B", highlight=False)
         raise typer.Exit(2)
-    cfg = _override(_detect_config(config, preset_name), overrides or [])
+    cfg = _override(detect_config(config, preset_name), overrides or [])
     files = nab_bench.load_corpus(data_dir)
     if split is not None:
         files = nab_bench.halves(files)[split.upper() == "B"]
@@ -455,7 +455,7 @@ def bench_throughput(
     config: ConfigOpt = None,
 ) -> None:
     """Bank points/s (array API; the daemon's columnar path at 100,000 series) vs river."""
-    cfg = _detect_config(config, preset_name)
+    cfg = detect_config(config, preset_name)
     report = tp_bench.run(config=cfg)
     table = Table(title="Detector throughput (one process, one core)")
     for col in ("detector", "series", "points", "points/s", "x river"):
