@@ -132,12 +132,18 @@ def learn_tail(exc: F64, excess: F64, excess2: F64, az: F64, inv: F64, weight: F
     not teach the tail).
     """
     a_tail = np.maximum(1.0 / TAIL_WINDOW, inv) * weight
-    over = az - Q
-    exc += a_tail * ((over > 0.0) - exc)
-    np.maximum(over, 0.0, out=over)
-    excess += a_tail * (over - excess)
-    over *= over
-    excess2 += a_tail * (over - excess2)
+    # x += a (v - x) is x (1 - a) + a v, and v is 0 except at the few exceedances.
+    keep = 1.0 - a_tail
+    exc *= keep
+    excess *= keep
+    excess2 *= keep
+    far = np.nonzero(az > Q)
+    if len(far[0]):
+        a_far = a_tail[far[1]]
+        over = az[far] - Q
+        exc[far] += a_far
+        excess[far] += a_far * over
+        excess2[far] += a_far * over * over
 
 
 def exponential_excess2(exc: F64, excess: F64) -> F64:
