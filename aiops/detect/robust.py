@@ -308,6 +308,7 @@ class RobustCore:
         a_sc[1] = a_sc[0]
         np.maximum(p.trend_scale_alpha, inv, out=a_sc[2])
         a_sc *= learn_w
+        mu_step = a_mu * e_clipped[0]  # before e_clipped is squared in place
         e_clipped *= e_clipped
         e_clipped -= f[3:6]
         e_clipped *= a_sc
@@ -326,7 +327,7 @@ class RobustCore:
                 cols = slice(lo, hi) if hi - lo == len(young) else young
                 _set_tail(f, cols, tail_params(
                     f[_EXC, cols], f[_EXCESS, cols], f[_EXCESS2, cols], n[cols]))
-        mu += a_mu * _clip(w.e[0], -lim[0], lim[0])
+        mu += mu_step
         slow += a_slow * _clip(xs - slow, -lim[2], lim[2])
         # Long-run volatility (step-to-step change, clipped, slow): the floor's yardstick.
         # Bursts teach it (their edges are big steps), a smooth leak or a daily swing
