@@ -43,8 +43,8 @@ Q = 3.0
 _P_Q = 0.0026997960632601866  # P(|Z| > 3)
 _M0 = 0.5  # prior mean excess over 3 (a Gaussian's is about 0.3: conservative)
 _PRIOR_N = 200.0  # pseudo-points behind the exceedance prior
-_PRIOR_X = 3.0  # pseudo-exceedances behind the mean-excess prior
-_PRIOR_XI = 10.0  # pseudo-exceedances behind the shape's prior (0: exponential)
+# Pseudo-exceedances behind the mean-excess prior and behind the shape's (0: exponential).
+_PRIOR_X = 3.0
 TAIL_WINDOW = 2000.0  # effective memory of the tail estimates, in points
 _TREND_RATE_MAX = _P_Q
 _TREND_EXCESS_MAX = _M0
@@ -114,7 +114,7 @@ def tail_params(exc: F64, excess: F64, excess2: F64, n: I64) -> Tail:
     sq = excess * excess
     e2 = excess2 * exc
     xi = 0.5 * (e2 - 2.0 * sq) / np.maximum(e2 - sq, 1e-300)
-    xi *= seen / (seen + _PRIOR_XI)
+    xi *= seen / (seen + _PRIOR_X)
     np.clip(xi, XI_MIN, XI_MAX, out=xi)
     rate[2] = np.minimum(rate[2], _TREND_RATE_MAX)
     mean_excess[2] = np.minimum(mean_excess[2], _TREND_EXCESS_MAX)
