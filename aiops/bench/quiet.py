@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy.signal import lfilter
 
 from aiops.bench.nab import probation_length
 from aiops.config.detect import DetectConfig
@@ -34,12 +35,9 @@ POINTS = 4032  # and 14 days of them
 
 
 def _ar1(rng: np.random.Generator, n: int, phi: float = 0.9) -> F64:
-    e = rng.standard_normal(n)
-    out = np.empty(n)
-    out[0] = e[0]
-    for i in range(1, n):
-        out[i] = phi * out[i - 1] + e[i]
-    return 10.0 + out
+    """AR(1) noise around 10: ``y[i] = phi * y[i - 1] + e[i]``, starting at ``e[0]``."""
+    out: F64 = 10.0 + lfilter([1.0], [1.0, -phi], rng.standard_normal(n))
+    return out
 
 
 FAMILIES: dict[str, Callable[[np.random.Generator, int], F64]] = {

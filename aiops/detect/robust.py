@@ -69,9 +69,24 @@ _FLOAT_FIELDS = (
     "q_spike", "q_level", "q_trend",
     "ixi_spike", "ixi_level", "ixi_trend",
 )
-# Fields a snapshot from before the learnt tail shape lacks (rebuilt on load).
-_SHAPE_FIELDS = frozenset(_FLOAT_FIELDS[14:23] + _FLOAT_FIELDS[23:29])
-_EXC, _EXCESS, _EXCESS2 = slice(6, 9), slice(9, 12), slice(23, 26)
+
+
+def _per_statistic(prefix: str) -> slice:
+    """The rows of ``_FLOAT_FIELDS`` holding ``prefix`` for each statistic."""
+    start = _FLOAT_FIELDS.index(f"{prefix}_spike")
+    return slice(start, start + len(STATISTICS))
+
+
+# Tail state (exceedance share, first and second moments of the excess) and the tail
+# parameters derived from it (see aiops.detect.calibration.Tail).
+_EXC, _EXCESS, _EXCESS2 = _per_statistic("e"), _per_statistic("m"), _per_statistic("q")
+_LRATE, _KX, _LBODY, _IXI = (_per_statistic(k) for k in ("lr", "kx", "lb", "ixi"))
+# Fields a snapshot from before the learnt tail shape lacks or holds in another form
+# (rebuilt on load from the tail state).
+_SHAPE_FIELDS = frozenset(
+    _FLOAT_FIELDS[k] for sl in (_LRATE, _KX, _LBODY, _IXI, _EXCESS2)
+    for k in range(sl.start, sl.stop)
+)
 _REFRESH_EVERY = 16
 _YOUNG = 64
 # Floors on the three spreads, as shares of the series' long-run volatility (the spread
@@ -149,9 +164,9 @@ class RobustCore:
             return
         self._f, self._i = with_room(self._f, size), with_room(self._i, size)
         self._f[:, self.size : size] = 0.0
-        self._f[14:17, self.size : size] = PRIOR_LOG_RATE
-        self._f[17:20, self.size : size] = PRIOR_KX
-        self._f[26:29, self.size : size] = PRIOR_IXI
+        self._f[_LRATE, self.size : size] = PRIOR_LOG_RATE
+        self._f[_KX, self.size : size] = PRIOR_KX
+        self._f[_IXI, self.size : size] = PRIOR_IXI
         self._i[:, self.size : size] = 0
         self.size = size
 
@@ -244,7 +259,7 @@ class RobustCore:
             zb = z[bad]
             z[bad] = np.where(np.isnan(zb), 0.0, np.copysign(_Z_MAX, zb))
         az = np.abs(z)
-        logp = tail_logp(az, f[14:17], f[17:20], f[26:29], f[20:23])
+        logp = tail_logp(az, f[_LRATE], f[_KX], f[_IXI], f[_LBODY])
         raw = evidence_score(logp, p.decades)
         raw = np.where(w.warm, raw, 0.0)
         score = np.where(w.valid, raw, np.nan)
@@ -489,10 +504,10 @@ def _clip(a: F64, lo: F64, hi: F64, out: F64 | None = None) -> F64:
 
 def _set_tail(f: F64, cols: slice | npt.NDArray[np.intp], tail: Tail) -> None:
     """Store derived tail parameters for columns ``cols`` of the float state ``f``."""
-    f[14:17, cols] = tail.lrate
-    f[17:20, cols] = tail.kx
-    f[20:23, cols] = tail.lbody
-    f[26:29, cols] = tail.ixi
+    f[_LRATE, cols] = tail.lrate
+    f[_KX, cols] = tail.kx
+    f[_LBODY, cols] = tail.lbody
+    f[_IXI, cols] = tail.ixi
 
 
 def _floor(f: F64, p: Params) -> F64:

@@ -22,18 +22,15 @@ def test_light_tailed_noise_never_reaches_the_threshold() -> None:
         assert 0.0 < r.median_max < r.threshold
 
 
-def test_a_spiked_family_would_be_caught() -> None:
+def test_a_spiked_family_would_be_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """The count is not blind: a family with a planted 40-sigma spike reaches the threshold."""
     def spiked(rng: np.random.Generator, n: int) -> npt.NDArray[np.float64]:
         v = FAMILIES["gaussian"](rng, n)
         v[n - 100] += 40.0
         return v
 
-    FAMILIES["spiked_test"] = spiked
-    try:
-        (row,) = run(DetectConfig(), seeds=2, points=1500, families=("spiked_test",))
-    finally:
-        del FAMILIES["spiked_test"]
+    monkeypatch.setitem(FAMILIES, "spiked_test", spiked)
+    (row,) = run(DetectConfig(), seeds=2, points=1500, families=("spiked_test",))
     assert row.reaching == 2 and row.median_max >= row.threshold
 
 

@@ -23,12 +23,17 @@ def _prior(rows: int) -> Tail:
     return tail_params(zeros, zeros.copy(), zeros.copy(), np.zeros(rows, dtype=np.int64))
 
 
-def _learnt(az: np.ndarray, n: int = 5000) -> tuple[Tail, np.ndarray]:
-    """Tail parameters after learning every |z| in ``az`` (one row, all statistics)."""
+def _state(az: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Tail state (one row, all statistics) after learning every |z| in ``az``."""
     exc, excess, excess2 = np.zeros((3, 1)), np.zeros((3, 1)), np.zeros((3, 1))
     for a in az:
         learn_tail(exc, excess, excess2, np.full((3, 1), a), np.array([1.0 / n]), np.ones(1))
-    tail = tail_params(exc, excess, excess2, np.array([n], dtype=np.int64))
+    return exc, excess, excess2
+
+
+def _learnt(az: np.ndarray, n: int = 5000) -> tuple[Tail, np.ndarray]:
+    """Tail parameters after learning every |z| in ``az``, and the learnt shape."""
+    tail = tail_params(*_state(az, n), np.array([n], dtype=np.int64))
     return tail, 1.0 / tail.ixi
 
 
@@ -91,13 +96,13 @@ def test_a_learnt_shape_makes_far_records_less_surprising_than_the_exponential()
 
 def test_migrated_state_keeps_the_exponential_tail() -> None:
     """The second moment rebuilt for old state gives exactly the exponential shape."""
-    tail, _ = _learnt(np.r_[np.zeros(900), np.full(100, Q + 1.0)], n=1000)
-    exc, excess = np.zeros((3, 1)), np.zeros((3, 1))
-    for a in np.r_[np.zeros(900), np.full(100, Q + 1.0)]:
-        learn_tail(exc, excess, np.zeros((3, 1)), np.full((3, 1), a), np.array([1e-3]), np.ones(1))
-    migrated = tail_params(exc, excess, exponential_excess2(exc, excess), np.array([1000]))
+    az = np.r_[np.zeros(900), np.full(100, Q + 1.0)]
+    exc, excess, excess2 = _state(az, 1000)
+    n = np.array([1000], dtype=np.int64)
+    learnt = tail_params(exc, excess, excess2, n)
+    migrated = tail_params(exc, excess, exponential_excess2(exc, excess), n)
     np.testing.assert_allclose(1.0 / migrated.ixi, XI_MIN)
-    np.testing.assert_allclose(migrated.lrate, tail.lrate)
+    np.testing.assert_allclose(migrated.lrate, learnt.lrate)
 
 
 def test_scores_rank_as_evidence() -> None:
