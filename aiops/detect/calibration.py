@@ -76,8 +76,21 @@ def _prior() -> tuple[float, float, float]:
 PRIOR_LOG_RATE, PRIOR_KX, PRIOR_IXI = _prior()
 
 # log(2 Q(a)) on [0, 3] at 0.001 steps: the Gaussian body without a special function.
+# The last entry is Q's: ``take(mode="clip")`` maps every |z| beyond Q onto it.
 _GRID = 1000.0
-_LOG2Q = _LOG2 + log_ndtr(-np.arange(0.0, Q + 2.0 / _GRID, 1.0 / _GRID))
+_LOG2Q = _LOG2 + log_ndtr(-np.linspace(0.0, Q, int(Q * _GRID) + 1))
+
+
+def beyond(az: F64) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """``np.nonzero(az > Q)`` of a 2-D array, through the flat index (several times
+    faster than 2-D ``nonzero``; the exceedances are few).
+
+    >>> [v.tolist() for v in beyond(np.array([[0.0, 4.0], [5.0, 1.0]]))]
+    [[0, 1], [1, 0]]
+    """
+    flat = np.flatnonzero(az > Q)
+    rows, cols = np.divmod(flat, az.shape[1])
+    return rows, cols
 
 
 def tail_logp(az: F64, lrate: F64, kx: F64, ixi: F64, lbody: F64) -> F64:
@@ -86,10 +99,12 @@ def tail_logp(az: F64, lrate: F64, kx: F64, ixi: F64, lbody: F64) -> F64:
     The body's table ends at ``Q``, where it equals ``lrate``; only the few points beyond
     ``Q`` pay for the Pareto term, ``log1p(kx * (|z| - Q)) * ixi``.
     """
-    idx = np.minimum(az * _GRID + 0.5, Q * _GRID).astype(np.intp)
-    out: F64 = _LOG2Q[idx]
+    # Capped before the cast (a huge finite |z| would overflow the index); the cap and
+    # everything beyond it land on the table's last entry, Q's.
+    idx = (np.minimum(az, Q + 1.0) * _GRID + 0.5).astype(np.intp)
+    out: F64 = _LOG2Q.take(idx, mode="clip")
     out += lbody
-    far = np.nonzero(az > Q)
+    far = beyond(az)
     if len(far[0]):
         out[far] -= np.log1p(kx[far] * (az[far] - Q)) * ixi[far]
     np.minimum(out, 0.0, out=out)
@@ -137,7 +152,7 @@ def learn_tail(exc: F64, excess: F64, excess2: F64, az: F64, inv: F64, weight: F
     exc *= keep
     excess *= keep
     excess2 *= keep
-    far = np.nonzero(az > Q)
+    far = beyond(az)
     if len(far[0]):
         a_far = a_tail[far[1]]
         over = az[far] - Q

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from aiops.detect.calibration import (
@@ -126,3 +128,13 @@ def test_scores_rank_as_evidence_under_a_heavy_shape() -> None:
     logp = tail_logp(np.tile(grid, (3, 1)), *(np.repeat(a, grid.size, axis=1) for a in tail))
     assert np.all(np.diff(logp[0]) <= 0.0)
     assert np.all(np.isfinite(logp)) and logp.max() <= 0.0
+
+
+def test_a_huge_finite_z_is_the_most_surprising_and_warns_of_nothing() -> None:
+    """|z| far beyond the body's table stays in the tail: log p keeps falling with |z|."""
+    az = np.array([[1e3, 1e9, 1e200]] * 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        logp = tail_logp(az, *_prior(3))
+    assert logp[0, 0] > logp[0, 1] > logp[0, 2]
+    assert np.isfinite(logp).all()
