@@ -52,7 +52,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from aiops.detect.rows import gather_bins, phase_bins, with_room
+from aiops.detect.rows import gather_bins, one_bin, phase_bins, with_room
 
 F64 = npt.NDArray[np.float64]
 Bool = npt.NDArray[np.bool_]
@@ -134,15 +134,21 @@ class PhaseEnvelope:
         c = self.center[r] if center is None else center
         hi = c.copy()
         lo = c.copy()
-        inrun = np.flatnonzero(~np.isnan(run)) if run is not None else np.zeros(0, np.intp)
-        began = run[inrun] if run is not None else np.zeros(0)
+        one = one_bin(b)
         for j in range(-self.neighbours, self.neighbours + 1):
-            bj = (b + j) % self.bins
-            bhi, blo = gather_bins(self.hi, bj, r), gather_bins(self.lo, bj, r)
-            if inrun.size:
-                self._without_later(bhi, blo, bj[inrun], inrun + r.start, inrun, began)
+            if one is not None:  # one scrape time for all rows: plain row views
+                k = (one + j) % self.bins
+                bhi, blo = self.hi[k, r], self.lo[k, r]
+            else:
+                bj = (b + j) % self.bins
+                bhi, blo = gather_bins(self.hi, bj, r), gather_bins(self.lo, bj, r)
             np.maximum(hi, bhi, out=hi)  # -inf unseen: no effect
             np.minimum(lo, blo, out=lo)
+        inrun = np.flatnonzero(~np.isnan(run)) if run is not None else np.zeros(0, np.intp)
+        if inrun.size:  # the few rows in a run: their bins again, without later visits
+            assert run is not None
+            hi[inrun], lo[inrun] = self._before_run(b[inrun], inrun + r.start, c[inrun],
+                                                    run[inrun])
         if self.margin > 0:
             hi = c + (hi - c) * (1.0 + self.margin)
             lo = c - (c - lo) * (1.0 + self.margin)
@@ -150,19 +156,23 @@ class PhaseEnvelope:
             out: Bool = (values >= lo) & (values <= hi) & (self.count[r] > 0)
         return out
 
-    def _without_later(
-        self, hi: F64, lo: F64, b: npt.NDArray[np.intp], rows: npt.NDArray[np.intp],
-        which: npt.NDArray[np.intp], began: F64,
-    ) -> None:
-        """In place at block positions ``which`` (rows ``rows``, in bins ``b``): the
-        bin's extremes without its recent visits that ended after ``began``."""
+    def _before_run(self, b: npt.NDArray[np.intp], rows: npt.NDArray[np.intp], c: F64,
+                    began: F64) -> tuple[F64, F64]:
+        """The envelope (highest, lowest) of rows ``rows`` (in bins ``b``, level ``c``)
+        over their bin and its neighbours, each bin without its recent visits that ended
+        after ``began``."""
         vbin, vend, vhi, vlo = self.recent[:, :, rows]
-        up, down = hi[which], lo[which]
-        for k in range(vbin.shape[0]):  # newest first: the oldest such visit wins
-            later = (vbin[k] == b) & (vend[k] > began)
-            up = np.where(later, vhi[k], up)
-            down = np.where(later, vlo[k], down)
-        hi[which], lo[which] = up, down
+        hi, lo = c.copy(), c.copy()
+        for j in range(-self.neighbours, self.neighbours + 1):
+            bj = (b + j) % self.bins
+            up, down = self.hi[bj, rows], self.lo[bj, rows]
+            for k in range(vbin.shape[0]):  # newest first: the oldest such visit wins
+                later = (vbin[k] == bj) & (vend[k] > began)
+                up = np.where(later, vhi[k], up)
+                down = np.where(later, vlo[k], down)
+            np.maximum(hi, up, out=hi)
+            np.minimum(lo, down, out=lo)
+        return hi, lo
 
     def learn(
         self, values: F64, t: F64, mask: Bool, rows: slice | None = None,
@@ -183,24 +193,21 @@ class PhaseEnvelope:
             self.center[r] = np.where(mask & ~first, c + _CENTER_ALPHA * (x - c), c)
         else:
             c = center
-        v = self.visit[:, r].copy()
-        vbin, vstart, vcount, vhi, vlo = v
+        vbin, vstart, vcount, vhi, vlo = self.visit[:, r]  # views: updated in place
         tt = np.where(np.isfinite(t), t, 0.0)
         # A visit is over once time moves past it, whether or not this sample is learnt.
         done = np.isfinite(t) & (vbin >= 0) & ((vbin != b) | (tt - vstart >= 0.5 * self.period))
         ended = np.flatnonzero(done)
         if ended.size:
             self._close(ended, ended + r.start, c, tt)
-            vbin = np.where(done, -1.0, vbin)
-            vhi = np.where(done, -np.inf, vhi)
-            vlo = np.where(done, np.inf, vlo)
+            vbin[ended], vhi[ended], vlo[ended] = -1.0, -np.inf, np.inf
         begin = mask & (vbin < 0)
-        vbin = np.where(begin, b, vbin)
-        vstart = np.where(begin, tt, vstart)
-        vcount = np.where(begin, 0.0, vcount) + mask
-        vhi = np.where(mask, np.maximum(vhi, x), vhi)
-        vlo = np.where(mask, np.minimum(vlo, x), vlo)
-        self.visit[:, r] = np.stack([vbin, vstart, vcount, vhi, vlo])
+        np.copyto(vbin, b, where=begin)
+        np.copyto(vstart, tt, where=begin)
+        vcount[begin] = 0.0
+        vcount += mask
+        np.maximum(vhi, x, out=vhi, where=mask)
+        np.minimum(vlo, x, out=vlo, where=mask)
         self.count[r] += mask
 
     def _close(

@@ -67,17 +67,30 @@ def gather_bins(a: npt.NDArray[np.float64], b: IntP, rows: slice) -> npt.NDArray
     >>> gather_bins(a, np.array([0, 2]), slice(1, 3)).tolist()
     [1.0, 10.0]
     """
-    if b.shape[0] and b[0] == b[-1] and b.min() == b.max():
-        return a[int(b[0]), rows].copy()
+    one = one_bin(b)
+    if one is not None:
+        return a[one, rows].copy()
     out: npt.NDArray[np.float64] = a[b, np.arange(rows.start, rows.stop)]
     return out
+
+
+def one_bin(b: IntP) -> int | None:
+    """The bin every row sits in, when they all share one (else None).
+
+    >>> one_bin(np.array([3, 3])), one_bin(np.array([3, 4])), one_bin(np.zeros(0, np.intp))
+    (3, None, None)
+    """
+    if b.shape[0] and b[0] == b[-1] and b.min() == b.max():
+        return int(b[0])
+    return None
 
 
 def scatter_bins(
     a: npt.NDArray[np.float64], b: IntP, rows: slice, values: npt.NDArray[np.float64]
 ) -> None:
     """Set ``a[b[i], rows.start + i] = values[i]`` for each row of ``rows``, in place."""
-    if b.shape[0] and b[0] == b[-1] and b.min() == b.max():
-        a[int(b[0]), rows] = values
+    one = one_bin(b)
+    if one is not None:
+        a[one, rows] = values
     else:
         a[b, np.arange(rows.start, rows.stop)] = values

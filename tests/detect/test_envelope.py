@@ -236,3 +236,22 @@ def test_an_envelope_snapshot_from_before_held_visits_restores() -> None:
     want = [a.step_scores(np.array([x]), np.array([s]))[0] for s, x in rest]
     got = [b.step_scores(np.array([x]), np.array([s]))[0] for s, x in rest]
     np.testing.assert_array_equal(got, want)
+
+
+def test_one_shared_scrape_time_gives_what_per_row_phases_give() -> None:
+    """Rows queried together at one time (row views) match each row queried alone."""
+    rng = np.random.default_rng(3)
+    rows = 40
+    together = PhaseEnvelope(period=DAY, bins=24, halflife=25.0, neighbours=1)
+    together.grow(rows)
+    offsets = rng.integers(0, 24, rows) * 3600.0  # each series its own phase
+    for i in range(24 * 5):
+        v = rng.gamma(2.0, 1.0, rows) * np.where(rng.random(rows) < 0.05, 8.0, 1.0)
+        together.learn(v, i * 1800.0 + offsets, rng.random(rows) < 0.9)
+    t = 24 * 5 * 1800.0 + offsets
+    values = rng.gamma(2.0, 2.0, rows)
+    run = np.where(rng.random(rows) < 0.5, t - rng.uniform(0, 7200, rows), np.nan)
+    shared = [together.inside(values[k:k + 1], t[k:k + 1], slice(k, k + 1), run=run[k:k + 1])
+              for k in range(rows)]
+    assert together.inside(values, t, run=run).tolist() == np.concatenate(shared).tolist()
+    assert 0 < np.concatenate(shared).sum() < rows  # both verdicts occur
