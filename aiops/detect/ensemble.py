@@ -329,18 +329,26 @@ def _combine(evs: list[Evidence], shifts: list[F64], decades: float) -> Evidence
     The best of ``k`` views is tested ``k`` times over: its tail probability is
     multiplied by ``k`` (Bonferroni across views, as across statistics within one).
     """
-    raw = np.stack([e.raw for e in evs])
-    best = np.argmax(raw, axis=0)
+    # The first view with the highest raw score (argmax over the views, without stacking
+    # them or a strided reduction; raw scores are never NaN).
+    best = np.zeros(len(evs[0].raw), dtype=np.intp)
+    high = evs[0].raw
+    for k in range(1, len(evs)):
+        np.copyto(best, k, where=evs[k].raw > high)
+        high = np.maximum(high, evs[k].raw)
     chosen = [best == k for k in range(len(evs) - 1)]
 
     def pick(arrays: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
-        # Per row, the best view's entry (a mask per view is cheaper than fancy indexing).
+        # Per row, the best view's entry (a mask per view is cheaper than fancy indexing;
+        # for the z-scores, (statistics, rows), a mask broadcast up front is ~3x cheaper
+        # than letting np.where broadcast it).
         out = arrays[-1]
         for k in range(len(arrays) - 2, -1, -1):
-            out = np.where(chosen[k], arrays[k], out)
+            mask = chosen[k] if out.ndim == 1 else np.broadcast_to(chosen[k], out.shape)
+            out = np.where(mask, arrays[k], out)
         return out
 
-    top = pick([e.raw for e in evs])
+    top = high  # the best view's raw score
     adjusted = to_score(np.maximum(to_decades(top, decades) - np.log10(len(evs)), 0.0), decades)
     top = np.where(top > 0, adjusted, 0.0)
     off = pick(shifts)
