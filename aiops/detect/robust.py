@@ -488,9 +488,12 @@ def _confirmed(e: F64, from_slow: F64, spread: F64) -> F64:
     [[0.0, 5.0], [0.0, 2.0], [0.0, 2.0]]
     """
     out = e.copy()
-    here = np.stack([e[0], from_slow])
+    here = np.empty((2, e.shape[1]))
+    here[0] = e[0]
+    here[1] = from_slow
     slack = _CONFIRM_SLACK * spread
-    here = np.sign(here) * np.maximum(np.abs(here) - slack, 0.0)
+    # Shrunk toward 0 by the slack: h - clip(h, -slack, slack) is sign(h) max(|h| - slack, 0).
+    here -= _clip(here, -slack, slack)
     _clip(e[1:], np.minimum(here, 0.0), np.maximum(here, 0.0), out=out[1:])
     return out
 
