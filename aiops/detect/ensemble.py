@@ -272,6 +272,7 @@ class Ensemble:
             out["x.lo"] = self.records.lo[: self.size].copy()
             out["x.hi"] = self.records.hi[: self.size].copy()
             out["x.count"] = self.records.count[: self.size].copy()
+            out["x.records"] = self.records.records[: self.size].copy()
         if self.drift is not None:
             out.update({f"d.{k}": a for k, a in self.drift.state().items()})
         return out
@@ -310,7 +311,12 @@ class Ensemble:
             self.records.lo = np.asarray(state["x.lo"], dtype=np.float64).copy()
             self.records.hi = np.asarray(state["x.hi"], dtype=np.float64).copy()
             self.records.count = np.asarray(state["x.count"], dtype=np.float64).copy()
-            if self.records.lo.shape != (size,):
+            # A snapshot from before records were counted: as many as exchangeable values
+            # would have set (ln n), so the cap on chances does not bind until new ones come.
+            self.records.records = np.asarray(
+                state.get("x.records", np.log(np.maximum(self.records.count, 1.0))),
+                dtype=np.float64).copy()
+            if self.records.lo.shape != (size,) or self.records.records.shape != (size,):
                 raise ValueError("record state does not match the series")
             self.records.size = size
         if self.drift is not None:

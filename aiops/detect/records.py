@@ -16,6 +16,18 @@ about ``exp(-d / s) / n``. :meth:`RangeRecords.decades` is that evidence in deca
 ``log10 n + d / (s ln 10)``; the ensemble scores a record at least that (a slow climb
 that sets a new maximum each sample, by a sliver, stays unremarkable).
 
+**Chances are counted from the record history.** Exchangeable values set about
+``ln n`` records in ``n`` samples (the harmonic number), so ``k`` records set so far
+stand for about ``e^k`` exchangeable chances. A series whose extremes come from a few
+events (a daily job's spike, bursts, a range found in the first hours) sets far fewer
+records than its sample count suggests: its ``n`` samples are not ``n`` chances to set
+the next one. The count ``n`` in the evidence is therefore capped at ``e^(k + 1)``, with
+``k`` the records set on either side (one e-fold of slack): for exchangeable values
+(about ``2 ln n`` records on the two sides) the cap sits far above ``n`` and changes
+nothing, while a spike that tops the last few by a few percent is no longer priced as a
+1-in-n event. The tail term ``d / (s ln 10)`` is untouched: a value far beyond the
+range stays as surprising as before.
+
 >>> import numpy as np
 >>> rec = RangeRecords(tolerance=0.1)
 >>> rec.grow(1)
@@ -37,6 +49,9 @@ from aiops.detect.rows import with_room
 F64 = npt.NDArray[np.float64]
 Bool = npt.NDArray[np.bool_]
 
+# e-folds of chances granted beyond the records seen (``n`` is capped at e^(k + this)).
+RECORD_SLACK = 1.0
+
 
 class RangeRecords:
     """Per series: lowest and highest value seen; flags values beyond them."""
@@ -49,6 +64,8 @@ class RangeRecords:
         self.lo = np.zeros(0)
         self.hi = np.zeros(0)
         self.count = np.zeros(0)
+        # Records set so far (values beyond the range by the tolerance, when learnt).
+        self.records = np.zeros(0)
 
     def grow(self, size: int) -> None:
         """Make room for ``size`` series (new ones have seen nothing: +inf/-inf)."""
@@ -59,6 +76,8 @@ class RangeRecords:
         self.lo[self.size : size] = np.inf
         self.hi[self.size : size] = -np.inf
         self.count[self.size : size] = 0.0
+        self.records = with_room(self.records, size)
+        self.records[self.size : size] = 0.0
         self.size = size
 
     def check(self, values: F64, rows: slice | None = None) -> Bool:
@@ -76,7 +95,8 @@ class RangeRecords:
 
         The tail scale beyond the range is ``tolerance`` times its width, or the row's
         ``spread`` (its usual deviation) if larger: a young series' narrow range does
-        not make an ordinary excursion look extreme.
+        not make an ordinary excursion look extreme. The chances ``n`` are the samples
+        seen, capped by the records set (see the module docstring).
         """
         r = slice(0, self.size) if rows is None else rows
         lo, hi = self.lo[r], self.hi[r]
@@ -88,13 +108,15 @@ class RangeRecords:
             if spread is not None:
                 scale = np.fmax(scale, spread)
             tail = beyond / (scale * np.log(10.0))
-            out: F64 = np.where(ok, np.log10(np.maximum(self.count[r], 1.0)) + tail, 0.0)
+            chances = np.minimum(self.count[r], np.exp(self.records[r] + RECORD_SLACK))
+            out: F64 = np.where(ok, np.log10(np.maximum(chances, 1.0)) + tail, 0.0)
         return out
 
     def learn(self, values: F64, mask: Bool, rows: slice | None = None) -> None:
-        """Widen each masked row's range to include its value."""
+        """Widen each masked row's range to include its value (counting records)."""
         r = slice(0, self.size) if rows is None else rows
         x = np.asarray(values, dtype=np.float64)
+        self.records[r] += mask & self.check(x, r)
         self.lo[r] = np.where(mask, np.fmin(self.lo[r], x), self.lo[r])
         self.hi[r] = np.where(mask, np.fmax(self.hi[r], x), self.hi[r])
         self.count[r] += mask
@@ -109,4 +131,4 @@ class RangeRecords:
     @property
     def nbytes(self) -> int:
         """Bytes of state allocated."""
-        return int(self.lo.nbytes + self.hi.nbytes + self.count.nbytes)
+        return int(self.lo.nbytes + self.hi.nbytes + self.count.nbytes + self.records.nbytes)

@@ -131,3 +131,62 @@ def test_a_nab_preset_bank_snapshot_continues_exactly() -> None:
         np.testing.assert_array_equal(
             a.update_arrays(values[i : i + 1], t[i]), b.update_arrays(values[i : i + 1], t[i])
         )
+
+
+def _learnt(values: np.ndarray, tolerance: float = 0.02) -> RangeRecords:
+    rec = RangeRecords(tolerance=tolerance)
+    rec.grow(1)
+    for v in values:
+        rec.learn(np.array([v]), np.array([True]))
+    return rec
+
+
+def test_exchangeable_noise_keeps_its_full_count_of_chances() -> None:
+    """After i.i.d. noise the record evidence is log10 n plus the tail: the cap does not bind."""
+    rng = np.random.default_rng(7)
+    n = 4000
+    rec = _learnt(rng.normal(0.0, 1.0, n))
+    assert np.exp(rec.records[0] + 1.0) > n  # about ln n records were set
+    far = np.array([rec.hi[0] + 0.5 * (rec.hi[0] - rec.lo[0])])
+    width = rec.hi[0] - rec.lo[0]
+    expected = np.log10(n) + 0.5 * width / (0.02 * width * np.log(10.0))
+    np.testing.assert_allclose(rec.decades(far), [expected])
+
+
+def test_a_daily_spike_topping_the_last_few_is_not_a_one_in_n_event() -> None:
+    """A series whose extremes come from a few events has few chances to set a record."""
+    rng = np.random.default_rng(1)
+    days, per_day = 12, 288
+    v = 0.1 + 0.002 * rng.integers(0, 2, days * per_day)  # a quantized floor, found at once
+    v[100::per_day] = 1.40 + 0.02 * rng.random(days)  # the same job, a little different each day
+    spiky = _learnt(v)
+    iid = _learnt(rng.normal(0.0, 1.0, days * per_day))
+    assert spiky.records[0] <= 4 < iid.records[0]
+
+    def just_above(rec: RangeRecords) -> np.ndarray:
+        return np.array([rec.hi[0] + 0.05 * (rec.hi[0] - rec.lo[0])])
+
+    # The same relative step beyond the range: over 30x likelier on the spiky series.
+    assert 0 < spiky.decades(just_above(spiky))[0] < iid.decades(just_above(iid))[0] - 1.5
+    assert iid.decades(just_above(iid))[0] > np.log10(days * per_day)  # i.i.d.: full count
+
+
+def test_a_snapshot_from_before_records_were_counted_prices_as_before() -> None:
+    """Restoring range state without the record count leaves the evidence at log10 n."""
+    params = Params(records=True)
+    ens = Ensemble(params)
+    ens.grow(1)
+    rng = np.random.default_rng(2)
+    for x in rng.normal(10.0, 1.0, 500):
+        ens.step_scores(np.array([x]))
+    old = {k: a for k, a in ens.state().items() if k != "x.records"}
+    copy = Ensemble(params)
+    copy.load(old)
+    assert copy.records is not None
+    assert np.exp(copy.records.records[0] + 1.0) > copy.records.count[0]
+    value = np.array([copy.records.hi[0] + 10.0])
+    rec = copy.records
+    width = rec.hi[0] - rec.lo[0]
+    scale = max(0.02 * width, 1e-12)
+    np.testing.assert_allclose(rec.decades(value, np.array([scale])),
+                               [np.log10(rec.count[0]) + 10.0 / (scale * np.log(10.0))])
